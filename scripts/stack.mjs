@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// `npm start | stop | status | run db:reset | run gen:types`: the local stack's command line.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  followLogs,
+  generateTypes,
+  printStatus,
+  resetDatabase,
+  StackError,
+  startStack,
+  step,
+  stopStack,
+} from "./lib/stack.mjs";
+import { ROOT } from "./lib/platform.mjs";
+
+const [command = "start", ...options] = process.argv.slice(2);
+
+async function start() {
+  const began = Date.now();
+  const started = await startStack();
+  const nothingStarted = !started.postgres && started.services.length === 0;
+  printStatus();
+  if (nothingStarted || options.includes("--detach")) {
+    console.log(nothingStarted ? "The stack was already running; `npm stop` stops it." : "Started in the background; `npm stop` stops it.");
+    return;
+  }
+  console.log(`Ready in ${((Date.now() - began) / 1000).toFixed(1)} s. Function logs follow; Ctrl-C stops the stack.`);
+  const timer = followLogs();
+  const shutdown = () => {
+    clearInterval(timer);
+    console.log("");
+    stopStack();
+    process.exit(0);
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+  process.on("SIGHUP", shutdown);
+}
+
+const commands = {
+  start,
+  stop: () => stopStack(),
+  status: () => printStatus(),
+  "db-reset": async () => {
+    await resetDatabase();
+    step("database rebuilt from migrations and seed");
+  },
+  "gen-types": () => {
+    const target = join(ROOT, "types/database.ts");
+    if (options.includes("--stdout")) {
+      process.stdout.write(generateTypes());
+      return;
+    }
+    writeFileSync(target, generateTypes());
+    step(`wrote ${target}`);
+  },
+};
+
+const action = commands[command];
+if (!action) {
+  console.error(`unknown command ${command}; one of ${Object.keys(commands).join(", ")}`);
+  process.exit(2);
+}
+try {
+  await action();
+} catch (error) {
+  if (error instanceof StackError) {
+    console.error(`\x1b[31m✗\x1b[0m ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
