@@ -27,7 +27,14 @@ const settings = {
   jwtSecret: new TextEncoder().encode(requiredEnv("CJH_JWT_SECRET")),
   supabaseDir: Deno.env.get("CJH_SUPABASE_DIR") ?? join(ROOT, "supabase"),
   functionEnv: Object.fromEntries(
-    ["SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_DB_URL", "SUPABASE_PUBLISHABLE_KEYS", "SUPABASE_SECRET_KEYS"]
+    [
+      "SUPABASE_URL",
+      "SUPABASE_ANON_KEY",
+      "SUPABASE_SERVICE_ROLE_KEY",
+      "SUPABASE_DB_URL",
+      "SUPABASE_PUBLISHABLE_KEYS",
+      "SUPABASE_SECRET_KEYS",
+    ]
       .map((name) => [name, requiredEnv(name)]),
   ),
 };
@@ -127,7 +134,10 @@ function startHost(name: string, entry: string): FunctionHost {
     announcePort = resolvePort;
     failStart = reject;
   });
-  const timer = setTimeout(() => failStart(new Error(`${name} did not start within ${HOST_START_TIMEOUT_MS} ms`)), HOST_START_TIMEOUT_MS);
+  const timer = setTimeout(
+    () => failStart(new Error(`${name} did not start within ${HOST_START_TIMEOUT_MS} ms`)),
+    HOST_START_TIMEOUT_MS,
+  );
   void pipeLines(child.stdout, name, (line) => {
     if (!line.startsWith(HOST_READY_PREFIX)) return false;
     clearTimeout(timer);
@@ -209,7 +219,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 
 // Changed sources take effect on the next request, as with `supabase functions serve`.
 void (async () => {
-  let debounce: number | undefined;
+  let debounce: ReturnType<typeof setTimeout> | undefined;
   for await (const _event of Deno.watchFs(functionsDir, { recursive: true })) {
     clearTimeout(debounce);
     debounce = setTimeout(stopHosts, 150);

@@ -32,7 +32,7 @@ interface QueuedRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
-  body: Uint8Array | null;
+  body: Uint8Array<ArrayBuffer> | null;
   timeout_milliseconds: number;
 }
 

@@ -12,7 +12,7 @@ import {
   step,
   stopStack,
 } from "./lib/stack.mjs";
-import { ROOT } from "./lib/platform.mjs";
+import { ROOT, testEnvironment } from "./lib/platform.mjs";
 
 const [command = "start", ...options] = process.argv.slice(2);
 
@@ -22,7 +22,11 @@ async function start() {
   const nothingStarted = !started.postgres && started.services.length === 0;
   printStatus();
   if (nothingStarted || options.includes("--detach")) {
-    console.log(nothingStarted ? "The stack was already running; `npm stop` stops it." : "Started in the background; `npm stop` stops it.");
+    console.log(
+      nothingStarted
+        ? "The stack was already running; `npm stop` stops it."
+        : "Started in the background; `npm stop` stops it.",
+    );
     return;
   }
   console.log(`Ready in ${((Date.now() - began) / 1000).toFixed(1)} s. Function logs follow; Ctrl-C stops the stack.`);
@@ -42,6 +46,12 @@ const commands = {
   start,
   stop: () => stopStack(),
   status: () => printStatus(),
+  // `eval "$(npm run --silent env)"` lets a single Deno test file run against the stack by hand.
+  env: () => {
+    for (const [name, value] of Object.entries(testEnvironment())) {
+      console.log(`export ${name}='${value.replaceAll("'", "'\\''")}'`);
+    }
+  },
   "db-reset": async () => {
     await resetDatabase();
     step("database rebuilt from migrations and seed");

@@ -12,6 +12,8 @@ grant usage on schema extensions to postgres, anon, authenticated, service_role;
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
 create extension if not exists pgtap with schema extensions;
+-- Hosted lets `postgres` create plpgsql_check (for `supabase db lint`); locally it is pre-created.
+create extension if not exists plpgsql_check with schema extensions;
 
 create extension if not exists pg_cron with schema pg_catalog;
 grant usage on schema cron to postgres;

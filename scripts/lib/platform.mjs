@@ -61,6 +61,16 @@ export function functionEnvironment() {
   };
 }
 
+/** What the Deno tests read to reach the stack (tests/_support/stack.ts). */
+export function testEnvironment() {
+  return {
+    ...functionEnvironment(),
+    CJH_JWT_SECRET: JWT_SECRET,
+    CJH_PG_SOCKET_DIR: PG_SOCKET_DIR,
+    CJH_DB_PORT: String(DB_PORT),
+  };
+}
+
 export const DENO = join(ROOT, "node_modules/.bin/deno");
 export const SUPABASE_CLI = join(ROOT, "node_modules/.bin/supabase");
 

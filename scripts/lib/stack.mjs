@@ -339,7 +339,9 @@ function waitForLogLine(file, offset, line, pid) {
       const text = existsSync(file) ? readFileSync(file, "utf8").slice(offset) : "";
       if (text.includes(line)) return resolve();
       if (!isAlive(pid)) return reject(new StackError(`exited during start-up; see ${file}:\n${text.slice(-2000)}`));
-      if (Date.now() > deadline) return reject(new StackError(`not ready after ${SERVICE_READY_TIMEOUT_MS} ms; see ${file}`));
+      if (Date.now() > deadline) {
+        return reject(new StackError(`not ready after ${SERVICE_READY_TIMEOUT_MS} ms; see ${file}`));
+      }
       setTimeout(poll, 100);
     };
     poll();
@@ -485,7 +487,9 @@ export function printStatus() {
   console.log("");
   console.log(dim(`  postgres ${mark(state.postgres)} (data ${PG_DATA}, log ${PG_LOG})`));
   console.log(dim(`  functions gateway ${mark(state.gateway)} (log ${join(LOG_DIR, "gateway.log")})`));
-  console.log(dim(`  pg_net stand-in worker ${mark(state["pg-net-worker"])} (log ${join(LOG_DIR, "pg-net-worker.log")})`));
+  console.log(
+    dim(`  pg_net stand-in worker ${mark(state["pg-net-worker"])} (log ${join(LOG_DIR, "pg-net-worker.log")})`),
+  );
   console.log(dim("  PostgREST, GoTrue and Studio need Docker and are not part of the local stack."));
   console.log("");
 }

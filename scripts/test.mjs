@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// `npm test`: the whole suite on a fresh clone. Installs and starts what it needs (scripts/lib/stack.mjs),
+// runs the pgTAP tests with pg_prove and the Deno tests against the running stack, stops what it
+// started, and ends with one line `N passed, N failed` counting every pgTAP and Deno test.
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DB_PORT, DENO, ROOT, STATE_DIR, testEnvironment } from "./lib/platform.mjs";
+import { StackError, startStack, step, stopStack } from "./lib/stack.mjs";
+
+const extraDenoArgs = process.argv.slice(2);
+
+/** Runs a command with its output shown live and captured for counting. */
+function runStreaming(command, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const collect = (stream, sink) =>
+      stream.on("data", (chunk) => {
+        output += chunk;
+        sink.write(chunk);
+      });
+    collect(child.stdout, process.stdout);
+    collect(child.stderr, process.stderr);
+    child.on("error", (error) => {
+      output += String(error);
+      resolve({ status: 1, output });
+    });
+    child.on("close", (status) => resolve({ status: status ?? 1, output }));
+  });
+}
+
+async function runPgTap() {
+  step("pgTAP: pg_prove over supabase/tests/database");
+  const { status, output } = await runStreaming("pg_prove", [
+    "--verbose",
+    "--ext",
+    ".sql",
+    "--recurse",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(DB_PORT),
+    "--username",
+    "postgres",
+    "--dbname",
+    "postgres",
+    "supabase/tests/database",
+  ], { PGPASSWORD: "postgres" });
+  const lines = output.split("\n");
+  const failed = lines.filter((line) => /^\s*not ok \d+/.test(line) && !/# TODO/.test(line)).length;
+  const passed = lines.filter((line) => /^\s*ok \d+/.test(line)).length;
+  // A file that dies before its plan completes reports no `not ok`, only a bad exit status.
+  return { suite: "pgTAP", passed, failed: status !== 0 && failed === 0 ? failed + 1 : failed };
+}
+
+async function runDenoTests() {
+  step("Deno tests: tests/ against the running stack");
+  const { status, output } = await runStreaming(DENO, [
+    "test",
+    "--allow-all",
+    "--config",
+    join(ROOT, "deno.json"),
+    ...extraDenoArgs,
+    "tests/",
+  ], { ...testEnvironment(), NO_COLOR: "1" });
+  const summary = output.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+  const passed = summary ? Number(summary[1]) : 0;
+  const failed = summary ? Number(summary[2]) : 0;
+  return { suite: "Deno", passed, failed: status !== 0 && failed === 0 ? failed + 1 : failed };
+}
+
+const results = [];
+let started = null;
+try {
+  started = await startStack();
+  results.push(await runPgTap());
+  results.push(await runDenoTests());
+} catch (error) {
+  console.error(`\x1b[31m✗\x1b[0m ${error instanceof StackError ? error.message : error?.stack ?? error}`);
+  results.push({ suite: "stack start-up", passed: 0, failed: 1 });
+} finally {
+  if (started) stopStack(started);
+}
+
+const passed = results.reduce((sum, result) => sum + result.passed, 0);
+const failed = results.reduce((sum, result) => sum + result.failed, 0);
+console.log("");
+for (const result of results) console.log(`${result.suite}: ${result.passed} passed, ${result.failed} failed`);
+const summary = `${passed} passed, ${failed} failed`;
+mkdirSync(STATE_DIR, { recursive: true });
+writeFileSync(join(STATE_DIR, "test-summary.txt"), `${summary}\n`);
+console.log(summary);
+process.exitCode = failed === 0 && passed > 0 ? 0 : 1;

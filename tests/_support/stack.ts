@@ -1,0 +1,96 @@
+// What the Deno tests need from the running local stack: its settings (set by scripts/test.mjs, or
+// exported by hand from `npm run status`), database connections, JWTs minted with the project's
+// secret, a local HTTP receiver, and a bounded wait for asynchronous outcomes.
+import postgres from "npm:postgres@3.4.9";
+import { SignJWT } from "npm:jose@6.2.17";
+import { z } from "npm:zod@4.6.7";
+
+const StackSettings = z.object({
+  SUPABASE_URL: z.url(),
+  SUPABASE_ANON_KEY: z.string().min(1),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1),
+  SUPABASE_DB_URL: z.string().startsWith("postgresql://"),
+  CJH_JWT_SECRET: z.string().min(32),
+});
+
+const parsed = StackSettings.safeParse(Deno.env.toObject());
+if (!parsed.success) {
+  throw new Error(`the Deno tests run against the local stack; use \`npm test\` (${z.prettifyError(parsed.error)})`);
+}
+export const stack = parsed.data;
+export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Integration tests share servers and pools across tests, so Deno's per-test sanitizers are off. */
+export function integrationTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+}
+
+/** A connection pool to the local database as `postgres`, the role migrations and Studio use. */
+export function connect(max = 4): postgres.Sql {
+  return postgres(stack.SUPABASE_DB_URL, { max, onnotice: () => {}, prepare: true });
+}
+
+/** A JWT signed with the project's secret, as GoTrue would issue it. */
+export async function mintJwt(
+  claims: Record<string, unknown>,
+  { expiresInSeconds = 3600, secret = stack.CJH_JWT_SECRET } = {},
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return await new SignJWT({ aud: "authenticated", role: "authenticated", ...claims })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuedAt(now)
+    .setExpirationTime(now + expiresInSeconds)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** Polls until `probe` returns a value other than undefined; fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  { timeoutMs = 15_000, intervalMs = 50, what = "condition" } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  search: string;
+  headers: Headers;
+  body: string;
+}
+
+export interface Receiver {
+  url: string;
+  requests: ReceivedRequest[];
+  close(): Promise<void>;
+}
+
+/** An HTTP server on a loopback port that records every request and answers with `respond`. */
+export function startReceiver(
+  respond: (request: ReceivedRequest) => Response | Promise<Response> = () => new Response("ok"),
+): Receiver {
+  const requests: ReceivedRequest[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+    const url = new URL(request.url);
+    const received = {
+      method: request.method,
+      path: url.pathname,
+      search: url.search,
+      headers: request.headers,
+      body: await request.text(),
+    };
+    requests.push(received);
+    return await respond(received);
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    requests,
+    close: () => server.shutdown(),
+  };
+}

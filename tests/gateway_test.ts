@@ -1,0 +1,165 @@
+// The local functions gateway (local/gateway.ts): routing, verify_jwt per config.toml, the edge
+// runtime's 401 bodies and environment, and staying up when a function throws or crashes. A second
+// gateway serves the fixture functions in tests/fixtures/supabase; the stack's own gateway is
+// checked against the project's config.toml and with the real supabase-js client.
+import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert/strict";
+import { createClient } from "npm:@supabase/supabase-js@2.119.0";
+import { eventually, integrationTest, mintJwt, ROOT, stack } from "./_support/stack.ts";
+
+async function startFixtureGateway(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--config", `${ROOT}/deno.json`, `${ROOT}/local/gateway.ts`],
+    env: {
+      CJH_API_PORT: "0",
+      CJH_JWT_SECRET: stack.CJH_JWT_SECRET,
+      CJH_SUPABASE_DIR: `${ROOT}/tests/fixtures/supabase`,
+    },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let output = "";
+  while (!/gateway ready on (\S+)/.test(output)) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`fixture gateway exited: ${output}`);
+    output += value;
+  }
+  const url = output.match(/gateway ready on (\S+)/)![1];
+  // Keep draining the gateway's log so it never blocks on a full pipe.
+  void (async () => {
+    while (!(await lines.read()).done) { /* discard */ }
+  })();
+  return {
+    url,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+const gateway = await startFixtureGateway();
+globalThis.addEventListener("unload", () => void gateway.stop());
+
+async function call(path: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${gateway.url}/functions/v1/${path}`, init);
+  return { status: response.status, body: await response.json() };
+}
+
+const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+
+integrationTest("a function with verify_jwt = false is reached without a token", async () => {
+  const { status, body } = await call("echo");
+  assertEquals(status, 200);
+  assertEquals(body.method, "GET");
+});
+
+integrationTest("verify_jwt defaults to on: a request without Authorization gets the runtime's 401", async () => {
+  assertEquals(await call("protected"), { status: 401, body: { msg: "Error: Missing authorization header" } });
+});
+
+integrationTest("a non-Bearer Authorization header is refused with 401", async () => {
+  const result = await call("protected", { headers: { Authorization: "Basic dXNlcjpwYXNz" } });
+  assertEquals(result, { status: 401, body: { msg: "Error: Auth header is not 'Bearer {token}'" } });
+});
+
+integrationTest("a JWT signed with another secret is refused as Invalid JWT", async () => {
+  const forged = await mintJwt({ sub: crypto.randomUUID() }, {
+    secret: "a-different-secret-that-is-at-least-32-chars",
+  });
+  assertEquals(await call("protected", bearer(forged)), { status: 401, body: { msg: "Invalid JWT" } });
+});
+
+integrationTest("an expired JWT is refused as Invalid JWT", async () => {
+  const expired = await mintJwt({ sub: crypto.randomUUID() }, { expiresInSeconds: -60 });
+  assertEquals(await call("protected", bearer(expired)), { status: 401, body: { msg: "Invalid JWT" } });
+});
+
+integrationTest("a garbled token is refused as Invalid JWT", async () => {
+  assertEquals(await call("protected", bearer("not.a.jwt")), { status: 401, body: { msg: "Invalid JWT" } });
+});
+
+integrationTest("a valid user JWT and the anon key both pass verify_jwt", async () => {
+  const user = await mintJwt({ sub: crypto.randomUUID() });
+  assertEquals((await call("protected", bearer(user))).status, 200);
+  assertEquals((await call("protected", bearer(stack.SUPABASE_ANON_KEY))).status, 200);
+});
+
+integrationTest("OPTIONS preflight passes verify_jwt without a token", async () => {
+  const { status, body } = await call("protected", { method: "OPTIONS" });
+  assertEquals(status, 200);
+  assertEquals(body, { reached: true, method: "OPTIONS" });
+});
+
+integrationTest("the function sees its name, sub-path, query and body", async () => {
+  const { body } = await call("echo/jobs/42?expand=property", { method: "POST", body: '{"a":1}' });
+  assertEquals(body.path, "/echo/jobs/42");
+  assertEquals(body.search, "?expand=property");
+  assertEquals(body.body, '{"a":1}');
+});
+
+integrationTest("functions get the edge runtime's environment and functions/.env, not the gateway's", async () => {
+  const { body } = await call("echo");
+  const env = body.env as Record<string, string | null>;
+  assertEquals(env.SUPABASE_URL, stack.SUPABASE_URL);
+  assertEquals(env.SUPABASE_ANON_KEY, stack.SUPABASE_ANON_KEY);
+  assertEquals(env.SUPABASE_SERVICE_ROLE_KEY, stack.SUPABASE_SERVICE_ROLE_KEY);
+  assertEquals(env.SUPABASE_DB_URL, stack.SUPABASE_DB_URL);
+  assertEquals(env.CJH_FIXTURE_GREETING, "hello from .env");
+  assertEquals(env.CJH_JWT_SECRET, null);
+  assertEquals(env.CJH_PG_SOCKET_DIR, null);
+});
+
+integrationTest("a function exporting default { fetch } is served", async () => {
+  assertEquals(await call("default-export/x"), {
+    status: 200,
+    body: { style: "default export", path: "/default-export/x" },
+  });
+});
+
+integrationTest("a handler that throws gives a 500 and the function keeps serving", async () => {
+  const failed = await call("throws?throw=1");
+  assertEquals(failed.status, 500);
+  assertEquals(failed.body.code, "WORKER_ERROR");
+  assert(!JSON.stringify(failed.body).includes("deliberate failure"), "the error text must not leak");
+  const next = await call("throws");
+  assertEquals(next.status, 200);
+});
+
+integrationTest("a function process that exits is restarted on the next request", async () => {
+  const first = await call("crashes");
+  const crashed = await call("crashes?exit=1");
+  assertEquals(crashed.status, 500);
+  const after = await eventually(async () => {
+    const result = await call("crashes");
+    return result.status === 200 ? result : undefined;
+  }, { what: "the crashed function to serve again" });
+  assert(after.body.bootedAt !== first.body.bootedAt, "a new process serves after the crash");
+});
+
+integrationTest("an unknown function is a 404 and a malformed name is refused", async () => {
+  assertEquals((await call("no-such-function")).status, 404);
+  assertEquals((await call("_shared")).status, 404);
+});
+
+integrationTest("supabase-js functions.invoke reaches a function through the gateway", async () => {
+  const client = createClient(gateway.url, stack.SUPABASE_ANON_KEY, { auth: { persistSession: false } });
+  const { data, error } = await client.functions.invoke("echo/ping", { body: { hello: "world" } });
+  assertEquals(error, null);
+  assertEquals(data.method, "POST");
+  assertEquals(data.path, "/echo/ping");
+  assertEquals(JSON.parse(data.body), { hello: "world" });
+  assertEquals(data.authorization, `Bearer ${stack.SUPABASE_ANON_KEY}`);
+});
+
+integrationTest("the stack's gateway applies the project's verify_jwt settings", async () => {
+  for (const name of ["mapbox-geocode", "webhook-admin"]) {
+    const response = await fetch(`${stack.SUPABASE_URL}/functions/v1/${name}`, { method: "POST", body: "{}" });
+    assertEquals(response.status, 401, `${name} requires a JWT`);
+    assertMatch(await response.text(), /Missing authorization header/);
+  }
+  // webhook-dispatch authenticates its callers itself (service key or dispatch secret), not the gateway.
+  const dispatch = await fetch(`${stack.SUPABASE_URL}/functions/v1/webhook-dispatch`, { method: "POST", body: "{}" });
+  const text = await dispatch.text();
+  assert(!text.includes("Missing authorization header"), `the gateway let the request through: ${text}`);
+});
