@@ -67,6 +67,12 @@ globalThis.addEventListener("unhandledrejection", (event) => {
   event.preventDefault();
 });
 
+// A host outlives nothing: when the gateway that started it goes away, so does the host.
+const gatewayPid = Deno.ppid;
+setInterval(() => {
+  if (Deno.ppid !== gatewayPid) Deno.exit(0);
+}, 1000);
+
 const module = await import(pathToFileURL(entry).href);
 if (!serving) {
   const fetchHandler = module.default?.fetch;

@@ -31,7 +31,10 @@ async function start() {
   }
   console.log(`Ready in ${((Date.now() - began) / 1000).toFixed(1)} s. Function logs follow; Ctrl-C stops the stack.`);
   const timer = followLogs();
+  let stopping = false;
   const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
     clearInterval(timer);
     console.log("");
     stopStack();

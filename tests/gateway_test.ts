@@ -6,7 +6,7 @@ import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } f
 import { createClient } from "npm:@supabase/supabase-js@2.119.0";
 import { eventually, integrationTest, mintJwt, ROOT, stack } from "./_support/stack.ts";
 
-async function startFixtureGateway(): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startFixtureGateway(): Promise<{ url: string; kill: () => void }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--config", `${ROOT}/deno.json`, `${ROOT}/local/gateway.ts`],
     env: {
@@ -31,15 +31,12 @@ async function startFixtureGateway(): Promise<{ url: string; stop: () => Promise
   })();
   return {
     url,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-    },
+    kill: () => child.kill("SIGTERM"),
   };
 }
 
 const gateway = await startFixtureGateway();
-globalThis.addEventListener("unload", () => void gateway.stop());
+globalThis.addEventListener("unload", () => gateway.kill());
 
 async function call(path: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${gateway.url}/functions/v1/${path}`, init);

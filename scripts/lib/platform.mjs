@@ -81,12 +81,18 @@ export function readPid(name) {
   return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
+/** True while the process exists and has not exited (a zombie awaiting its parent counts as gone). */
 export function isAlive(pid) {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true;
   }
 }
