@@ -20,8 +20,9 @@ export const PG_DATA = join(PG_ROOT, "data");
 export const PG_SOCKET_DIR = join(PG_ROOT, "run");
 export const PG_LOG = join(PG_ROOT, "postgres.log");
 
-export const API_PORT = 54321;
-export const DB_PORT = 54322;
+// The Supabase CLI's local ports; CJH_API_PORT / CJH_DB_PORT move a second checkout's stack aside.
+export const API_PORT = Number(process.env.CJH_API_PORT ?? 54321);
+export const DB_PORT = Number(process.env.CJH_DB_PORT ?? 54322);
 export const API_URL = `http://127.0.0.1:${API_PORT}`;
 export const DB_URL = `postgresql://postgres:postgres@127.0.0.1:${DB_PORT}/postgres`;
 // The local superuser, reachable only through the cluster's private socket directory.
