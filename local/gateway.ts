@@ -5,7 +5,7 @@
 // process (local/function-host.ts) with the edge runtime's environment. A function that throws or
 // crashes gives a 500 and the gateway stays up; changed function files are picked up on the next
 // request. Started by scripts/stack.mjs; local only.
-import { errors as joseErrors, jwtVerify } from "npm:jose@6.2.17";
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "npm:jose@6.2.17";
 import { parse as parseToml } from "npm:smol-toml@1.9.1";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -51,12 +51,20 @@ async function verifyJwtSetting(name: string): Promise<boolean> {
   return config.functions?.[name]?.verify_jwt ?? true;
 }
 
-/** Returns a 401 response when the request's JWT is missing or invalid, as the edge runtime does. */
+/** Returns a 401 response when the request's JWT is missing or invalid, with the edge runtime's bodies. */
 async function rejectUnauthorized(request: Request): Promise<Response | null> {
   const header = request.headers.get("authorization");
   if (!header) return json({ msg: "Error: Missing authorization header" }, 401);
   const [scheme, token] = header.split(" ");
-  if (scheme !== "Bearer" || !token) return json({ msg: "Error: Auth header is not 'Bearer {token}'" }, 401);
+  if (scheme !== "Bearer") return json({ msg: "Error: Auth header is not 'Bearer {token}'" }, 401);
+  let algorithm: string | undefined;
+  try {
+    algorithm = decodeProtectedHeader(token ?? "").alg;
+  } catch (error) {
+    // The runtime reports an undecodable token by its error, as jose words it.
+    return json({ msg: String(error) }, 401);
+  }
+  if (algorithm !== "HS256") return json({ msg: "Invalid JWT" }, 401);
   try {
     await jwtVerify(token, settings.jwtSecret, { algorithms: ["HS256"] });
     return null;
@@ -200,7 +208,7 @@ async function handle(request: Request): Promise<Response> {
   const [, name, rest = ""] = match;
   const entry = join(functionsDir, name, "index.ts");
   if (!FUNCTION_NAME.test(name) || !existsSync(entry)) {
-    return json({ code: "NOT_FOUND", message: "Requested function was not found" }, 404);
+    return new Response("Function not found", { status: 404, headers: { "Content-Type": "text/plain" } });
   }
   if (request.method !== "OPTIONS" && await verifyJwtSetting(name)) {
     const rejection = await rejectUnauthorized(request);

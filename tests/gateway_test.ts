@@ -72,8 +72,17 @@ integrationTest("an expired JWT is refused as Invalid JWT", async () => {
   assertEquals(await call("protected", bearer(expired)), { status: 401, body: { msg: "Invalid JWT" } });
 });
 
-integrationTest("a garbled token is refused as Invalid JWT", async () => {
-  assertEquals(await call("protected", bearer("not.a.jwt")), { status: 401, body: { msg: "Invalid JWT" } });
+integrationTest("an undecodable token is refused with the decoder's error", async () => {
+  assertEquals(await call("protected", bearer("not-a-jwt")), {
+    status: 401,
+    body: { msg: "TypeError: Invalid Token or Protected Header formatting" },
+  });
+});
+
+integrationTest("a token with alg none is refused as Invalid JWT", async () => {
+  const header = btoa(JSON.stringify({ alg: "none", typ: "JWT" })).replace(/=+$/, "");
+  const payload = btoa(JSON.stringify({ sub: crypto.randomUUID(), role: "service_role" })).replace(/=+$/, "");
+  assertEquals(await call("protected", bearer(`${header}.${payload}.`)), { status: 401, body: { msg: "Invalid JWT" } });
 });
 
 integrationTest("a valid user JWT and the anon key both pass verify_jwt", async () => {
@@ -134,9 +143,11 @@ integrationTest("a function process that exits is restarted on the next request"
   assert(after.body.bootedAt !== first.body.bootedAt, "a new process serves after the crash");
 });
 
-integrationTest("an unknown function is a 404 and a malformed name is refused", async () => {
-  assertEquals((await call("no-such-function")).status, 404);
-  assertEquals((await call("_shared")).status, 404);
+integrationTest("an unknown function or a malformed name is the runtime's plain-text 404", async () => {
+  for (const name of ["no-such-function", "_shared"]) {
+    const response = await fetch(`${gateway.url}/functions/v1/${name}`);
+    assertEquals([response.status, await response.text()], [404, "Function not found"], name);
+  }
 });
 
 integrationTest("supabase-js functions.invoke reaches a function through the gateway", async () => {

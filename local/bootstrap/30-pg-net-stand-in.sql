@@ -86,7 +86,7 @@ create or replace function net.http_get(
   headers jsonb default '{}'::jsonb,
   timeout_milliseconds integer default 5000
 ) returns bigint
-language sql volatile security definer set search_path = ''
+language sql volatile set search_path = ''
 as $$
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
   values ('GET', net._url_with_params(url, params), coalesce(headers, '{}'::jsonb), null, timeout_milliseconds)
@@ -100,7 +100,7 @@ create or replace function net.http_post(
   headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
   timeout_milliseconds integer default 5000
 ) returns bigint
-language sql volatile security definer set search_path = ''
+language sql volatile set search_path = ''
 as $$
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
   values ('POST', net._url_with_params(url, params), coalesce(headers, '{}'::jsonb),
@@ -115,7 +115,7 @@ create or replace function net.http_delete(
   timeout_milliseconds integer default 5000,
   body jsonb default null
 ) returns bigint
-language sql volatile security definer set search_path = ''
+language sql volatile set search_path = ''
 as $$
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
   values ('DELETE', net._url_with_params(url, params), coalesce(headers, '{}'::jsonb),
@@ -123,11 +123,10 @@ as $$
   returning id
 $$;
 
-revoke all on all functions in schema net from public;
-grant usage on schema net to postgres, anon, authenticated, service_role;
-grant execute on function net.http_get(text, jsonb, jsonb, integer),
-  net.http_post(text, jsonb, jsonb, jsonb, integer),
-  net.http_delete(text, jsonb, jsonb, integer, jsonb)
-  to postgres, anon, authenticated, service_role;
-grant select on net._http_response to postgres, service_role;
-grant select on net.http_request_queue to postgres, service_role;
+-- pg_net 0.12+ grants its schema, tables and sequences to PUBLIC and leaves its functions
+-- executable by PUBLIC and SECURITY INVOKER (Supabase's image adopted that in 2025); the same here.
+grant usage on schema net to public;
+grant all on all tables in schema net to public;
+grant all on all sequences in schema net to public;
+grant execute on all functions in schema net to public;
+revoke execute on function net._notify_worker() from public;
