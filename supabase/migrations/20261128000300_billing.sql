@@ -5,7 +5,7 @@
 -- functions) gets the same answer:
 --   * invoice_no is INV-1001, INV-1002, … per organization, assigned on insert, never changes;
 --   * amount_paid and paid_at are maintained by payments only, never written directly;
---   * a payment locks its invoice (select … for update), is refused unless the invoice is open
+--   * a payment locks its invoice (select … for no key update), is refused unless the invoice is open
 --     and the amount fits the balance, and adds to amount_paid in the same transaction; an open
 --     invoice whose balance reaches zero becomes paid, with paid_at set;
 --   * a paid invoice is final; an invoice with payments can be neither voided nor made a draft.
@@ -162,7 +162,10 @@ $$;
 -- Applies a payment to its invoice. An after-insert trigger, so it runs only for rows that have
 -- passed the insert policy; security definer, so recording a payment does not also require
 -- invoices:write. The invoice row lock serializes payments on one invoice: two concurrent
--- payments cannot both fit a balance that has room for one.
+-- payments cannot both fit a balance that has room for one. It is FOR NO KEY UPDATE, not FOR
+-- UPDATE: each payment's foreign-key check already holds FOR KEY SHARE on the invoice, which
+-- FOR UPDATE would wait on - two concurrent payments then deadlock (seen in
+-- tests/numbering_concurrency_test.ts); FOR NO KEY UPDATE only queues them.
 create function app_private.tg_payments__apply_to_invoice()
 returns trigger
 language plpgsql security definer
@@ -177,7 +180,7 @@ begin
     from public.invoices i
    where i.org_id = new.org_id
      and i.id = new.invoice_id
-     for update;
+     for no key update;
   if not found then
     raise exception 'invoice not found' using errcode = '23503';
   end if;

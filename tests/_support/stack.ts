@@ -94,3 +94,37 @@ export function startReceiver(
     close: () => server.shutdown(),
   };
 }
+
+/**
+ * Runs `work` in one transaction as the given user, the way PostgREST runs a request: role
+ * `authenticated` and the JWT claims set locally, so RLS and the triggers see that user.
+ */
+export function asUser<T>(sql: postgres.Sql, userId: string, work: (tx: postgres.TransactionSql) => Promise<T>) {
+  return sql.begin(async (tx) => {
+    const claims = JSON.stringify({ sub: userId, role: "authenticated", aud: "authenticated" });
+    await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${claims}, true)`;
+    return await work(tx);
+  });
+}
+
+/** A new user in auth.users who owns a new organization; `remove` deletes both. */
+export async function createTenant(sql: postgres.Sql, label: string) {
+  const userId = crypto.randomUUID();
+  const suffix = userId.slice(0, 8);
+  await sql`insert into auth.users (id, aud, role, email, created_at, updated_at)
+            values (${userId}, 'authenticated', 'authenticated', ${`${label}-${suffix}@example.test`}, now(), now())`;
+  const [org] = await asUser(
+    sql,
+    userId,
+    (tx) =>
+      tx<{ id: string }[]>`select id from public.create_organization(${`${label} ${suffix}`}, ${`${label}-${suffix}`})`,
+  );
+  return {
+    userId,
+    orgId: org.id,
+    remove: async () => {
+      await sql`delete from public.organizations where id = ${org.id}`;
+      await sql`delete from auth.users where id = ${userId}`;
+    },
+  };
+}
