@@ -4,41 +4,7 @@
 begin;
 select plan(42);
 
--- Acting as users, the way PostgREST does (role + JWT claims, transaction-local) ----------------
-create function pg_temp.id(p_name text) returns uuid language sql immutable
-as $$ select md5(p_name)::uuid $$;
-
-create function pg_temp.act_as(p_user text) returns void language plpgsql as $$
-begin
-  perform set_config('role', 'authenticated', true);
-  perform set_config('request.jwt.claims',
-    json_build_object('sub', pg_temp.id(p_user), 'role', 'authenticated')::text, true);
-end
-$$;
-
-create function pg_temp.act_as_anon() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'anon', true);
-  perform set_config('request.jwt.claims', '{"role": "anon"}', true);
-end
-$$;
-
-create function pg_temp.act_as_postgres() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-end
-$$;
-
--- Rows changed by a statement, seen from the acting user (0 when RLS hides every target row).
-create function pg_temp.affected(p_sql text) returns bigint language plpgsql as $$
-declare
-  v_count bigint;
-begin
-  execute format('with changed as (%s returning 1) select count(*) from changed', p_sql) into v_count;
-  return v_count;
-end
-$$;
+\ir _helpers.psql
 
 -- Fixture: org A (owner, admin, member, an integration), org B (owner, member), a user in no org.
 insert into auth.users (id, email, aud, role)

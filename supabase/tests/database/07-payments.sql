@@ -4,24 +4,7 @@
 begin;
 select plan(31);
 
--- Acting as users, the way PostgREST does (role + JWT claims, transaction-local) ----------------
-create function pg_temp.id(p_name text) returns uuid language sql immutable
-as $$ select md5(p_name)::uuid $$;
-
-create function pg_temp.act_as(p_user text) returns void language plpgsql as $$
-begin
-  perform set_config('role', 'authenticated', true);
-  perform set_config('request.jwt.claims',
-    json_build_object('sub', pg_temp.id(p_user), 'role', 'authenticated')::text, true);
-end
-$$;
-
-create function pg_temp.act_as_postgres() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-end
-$$;
+\ir _helpers.psql
 
 -- Fixture: one organization, a member who does the bookkeeping, invoices in every status.
 insert into auth.users (id, email, aud, role)
