@@ -32,11 +32,11 @@ export function connect(max = 4): postgres.Sql {
 
 /** A JWT signed with the project's secret, as GoTrue would issue it. */
 export async function mintJwt(
-  claims: Record<string, unknown>,
+  payload: Record<string, unknown>,
   { expiresInSeconds = 3600, secret = stack.CJH_JWT_SECRET } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return await new SignJWT({ aud: "authenticated", role: "authenticated", ...claims })
+  return await new SignJWT({ aud: "authenticated", role: "authenticated", ...payload })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuedAt(now)
     .setExpirationTime(now + expiresInSeconds)
