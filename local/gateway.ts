@@ -39,6 +39,24 @@ const settings = {
   ),
 };
 const functionsDir = join(settings.supabaseDir, "functions");
+const opaqueKeys = {
+  publishable: JSON.parse(settings.functionEnv.SUPABASE_PUBLISHABLE_KEYS).default as string,
+  secret: JSON.parse(settings.functionEnv.SUPABASE_SECRET_KEYS).default as string,
+};
+
+/**
+ * The Authorization header the function gets, as the local API gateway (Kong) computes it: a
+ * caller's own header unless it carries an opaque `sb_` key; otherwise the JWT that the `apikey`
+ * header's publishable or secret key stands for; otherwise the apikey as it is.
+ */
+function effectiveAuthorization(headers: Headers): string | null {
+  const authorization = headers.get("authorization");
+  if (authorization !== null && !authorization.startsWith("Bearer sb_")) return authorization;
+  const apikey = headers.get("apikey");
+  if (apikey === opaqueKeys.secret) return `Bearer ${settings.functionEnv.SUPABASE_SERVICE_ROLE_KEY}`;
+  if (apikey === opaqueKeys.publishable) return `Bearer ${settings.functionEnv.SUPABASE_ANON_KEY}`;
+  return apikey;
+}
 
 function json(body: unknown, status: number): Response {
   return Response.json(body, { status });
@@ -52,8 +70,8 @@ async function verifyJwtSetting(name: string): Promise<boolean> {
 }
 
 /** Returns a 401 response when the request's JWT is missing or invalid, with the edge runtime's bodies. */
-async function rejectUnauthorized(request: Request): Promise<Response | null> {
-  const header = request.headers.get("authorization");
+async function rejectUnauthorized(headers: Headers): Promise<Response | null> {
+  const header = headers.get("authorization");
   if (!header) return json({ msg: "Error: Missing authorization header" }, 401);
   const [scheme, token] = header.split(" ");
   if (scheme !== "Bearer") return json({ msg: "Error: Auth header is not 'Bearer {token}'" }, 401);
@@ -173,7 +191,13 @@ function stopHosts() {
   }
 }
 
-async function forward(request: Request, name: string, entry: string, rest: string): Promise<Response> {
+async function forward(
+  request: Request,
+  headers: Headers,
+  name: string,
+  entry: string,
+  rest: string,
+): Promise<Response> {
   const host = hosts.get(name) ?? startHost(name, entry);
   let port: number;
   try {
@@ -184,7 +208,6 @@ async function forward(request: Request, name: string, entry: string, rest: stri
   }
   const incoming = new URL(request.url);
   const target = `http://127.0.0.1:${port}/${name}${rest}${incoming.search}`;
-  const headers = new Headers(request.headers);
   headers.set("x-forwarded-host", incoming.host);
   headers.set("x-forwarded-proto", incoming.protocol.replace(":", ""));
   try {
@@ -210,11 +233,15 @@ async function handle(request: Request): Promise<Response> {
   if (!FUNCTION_NAME.test(name) || !existsSync(entry)) {
     return new Response("Function not found", { status: 404, headers: { "Content-Type": "text/plain" } });
   }
+  const headers = new Headers(request.headers);
+  const authorization = effectiveAuthorization(headers);
+  if (authorization === null) headers.delete("authorization");
+  else headers.set("authorization", authorization);
   if (request.method !== "OPTIONS" && await verifyJwtSetting(name)) {
-    const rejection = await rejectUnauthorized(request);
+    const rejection = await rejectUnauthorized(headers);
     if (rejection) return rejection;
   }
-  return await forward(request, name, entry, rest);
+  return await forward(request, headers, name, entry, rest);
 }
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

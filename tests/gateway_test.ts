@@ -91,6 +91,26 @@ integrationTest("a valid user JWT and the anon key both pass verify_jwt", async 
   assertEquals((await call("protected", bearer(stack.SUPABASE_ANON_KEY))).status, 200);
 });
 
+integrationTest("the publishable key in apikey stands for the anon JWT, as Kong maps it", async () => {
+  const publishable = JSON.parse(Deno.env.get("SUPABASE_PUBLISHABLE_KEYS")!).default;
+  const { status } = await call("protected", { headers: { apikey: publishable } });
+  assertEquals(status, 200);
+  const { body } = await call("echo", { headers: { apikey: publishable } });
+  assertEquals(body.authorization, `Bearer ${stack.SUPABASE_ANON_KEY}`);
+});
+
+integrationTest("the secret key stands for the service_role JWT, even beside a Bearer sb_ header", async () => {
+  const secret = JSON.parse(Deno.env.get("SUPABASE_SECRET_KEYS")!).default;
+  const { body } = await call("echo", { headers: { apikey: secret, Authorization: `Bearer ${secret}` } });
+  assertEquals(body.authorization, `Bearer ${stack.SUPABASE_SERVICE_ROLE_KEY}`);
+});
+
+integrationTest("an opaque key in Authorization alone is not a credential", async () => {
+  const secret = JSON.parse(Deno.env.get("SUPABASE_SECRET_KEYS")!).default;
+  const result = await call("protected", bearer(secret));
+  assertEquals(result, { status: 401, body: { msg: "Error: Missing authorization header" } });
+});
+
 integrationTest("OPTIONS preflight passes verify_jwt without a token", async () => {
   const { status, body } = await call("protected", { method: "OPTIONS" });
   assertEquals(status, 200);

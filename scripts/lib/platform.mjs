@@ -50,6 +50,11 @@ export const SERVICE_ROLE_KEY = signJwt({
   exp: DEMO_KEY_EXPIRY,
 });
 
+// The CLI's local opaque API keys (the newer publishable / secret keys). The gateway maps them to
+// the anon and service_role JWTs, as the local API gateway (Kong) does.
+export const PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";
+export const SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
+
 /** The environment the edge runtime gives functions, as `supabase functions serve` sets it. */
 export function functionEnvironment() {
   return {
@@ -57,8 +62,8 @@ export function functionEnvironment() {
     SUPABASE_ANON_KEY: ANON_KEY,
     SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY,
     SUPABASE_DB_URL: DB_URL,
-    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: ANON_KEY }),
-    SUPABASE_SECRET_KEYS: JSON.stringify({ default: SERVICE_ROLE_KEY }),
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: PUBLISHABLE_KEY }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
   };
 }
 

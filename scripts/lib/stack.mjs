@@ -26,7 +26,6 @@ import {
   DB_PORT,
   DB_URL,
   DENO,
-  functionEnvironment,
   isAlive,
   JWT_SECRET,
   LOG_DIR,
@@ -34,11 +33,14 @@ import {
   PG_LOG,
   PG_ROOT,
   PG_SOCKET_DIR,
+  PUBLISHABLE_KEY,
   readPid,
   ROOT,
+  SECRET_KEY,
   SERVICE_ROLE_KEY,
   STATE_DIR,
   SUPABASE_CLI,
+  testEnvironment,
 } from "./platform.mjs";
 
 const IS_ROOT = process.getuid?.() === 0;
@@ -374,14 +376,7 @@ async function startService(name) {
 }
 
 function serviceEnvironment() {
-  return {
-    ...functionEnvironment(),
-    CJH_API_PORT: String(API_PORT),
-    CJH_JWT_SECRET: JWT_SECRET,
-    CJH_PG_SOCKET_DIR: PG_SOCKET_DIR,
-    CJH_DB_PORT: String(DB_PORT),
-    CJH_ADMIN_ROLE: ADMIN_ROLE,
-  };
+  return { ...testEnvironment(), CJH_API_PORT: String(API_PORT), CJH_ADMIN_ROLE: ADMIN_ROLE };
 }
 
 function stopService(name) {
@@ -477,6 +472,8 @@ export function printStatus() {
     ["Functions URL", `${API_URL}/functions/v1`],
     ["DB URL", DB_URL],
     ["JWT secret", JWT_SECRET],
+    ["Publishable key", PUBLISHABLE_KEY],
+    ["Secret key", SECRET_KEY],
     ["anon key", ANON_KEY],
     ["service_role key", SERVICE_ROLE_KEY],
   ];
