@@ -2,7 +2,7 @@
 -- bootstrap reproduces them): roles, the auth helpers, pg_cron, and Vault's API, grants and
 -- encryption at rest.
 begin;
-select plan(27);
+select plan(37);
 
 -- Roles ----------------------------------------------------------------------------------------
 select ok(not rolsuper and rolbypassrls and rolcreaterole, 'postgres is not a superuser but bypasses RLS, as on hosted')
@@ -34,7 +34,32 @@ select isnt(cron.schedule('platform-test', '* * * * *', 'select 1'), null::bigin
 select is((select schedule from cron.job where jobname = 'platform-test'), '* * * * *', 'the job is in cron.job');
 select ok(cron.unschedule('platform-test'), 'postgres may unschedule it');
 
+-- pg_net: the signatures and tables the migrations call (real pg_net 0.20 or the stand-in) ------
+select has_function('net', 'http_get', array['text', 'jsonb', 'jsonb', 'integer'], 'net.http_get(url, params, headers, timeout_milliseconds)');
+select has_function('net', 'http_post', array['text', 'jsonb', 'jsonb', 'jsonb', 'integer'],
+  'net.http_post(url, body, params, headers, timeout_milliseconds)');
+select has_function('net', 'http_delete', array['text', 'jsonb', 'jsonb', 'integer', 'jsonb'],
+  'net.http_delete(url, params, headers, timeout_milliseconds, body)');
+select function_returns('net', 'http_post', array['text', 'jsonb', 'jsonb', 'jsonb', 'integer'], 'bigint',
+  'net.http_post returns the request id');
+select columns_are('net', 'http_request_queue', array['id', 'method', 'url', 'headers', 'body', 'timeout_milliseconds'],
+  'net.http_request_queue has pg_net''s columns');
+select columns_are('net', '_http_response',
+  array['id', 'status_code', 'content_type', 'headers', 'content', 'timed_out', 'error_msg', 'created'],
+  'net._http_response has pg_net''s columns');
+select is((select relpersistence from pg_class where oid = 'net.http_request_queue'::regclass), 'u'::"char",
+  'the request queue is UNLOGGED, as in pg_net: nothing may rely on it for durability');
+
 -- Vault ---------------------------------------------------------------------------------------
+select columns_are('vault', 'secrets',
+  array['id', 'name', 'description', 'secret', 'key_id', 'nonce', 'created_at', 'updated_at'],
+  'vault.secrets has Vault''s columns');
+select is(array(select attname::text from pg_attribute
+                 where attrelid = 'vault.decrypted_secrets'::regclass and attnum > 0 and not attisdropped order by attnum),
+  array['id', 'name', 'description', 'secret', 'decrypted_secret', 'key_id', 'nonce', 'created_at', 'updated_at'],
+  'vault.decrypted_secrets has Vault''s columns in Vault''s order');
+select has_function('vault', 'update_secret', array['uuid', 'text', 'text', 'text', 'uuid'],
+  'vault.update_secret(secret_id, new_secret, new_name, new_description, new_key_id)');
 select isnt(vault.create_secret('s3cret-value-for-test', 'platform_test_secret', 'a test secret'), null::uuid,
   'vault.create_secret returns the new id');
 select is((select decrypted_secret from vault.decrypted_secrets where name = 'platform_test_secret'),
