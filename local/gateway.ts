@@ -14,6 +14,9 @@ import { HOST_READY_PREFIX } from "./function-host-protocol.ts";
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const HOST_START_TIMEOUT_MS = 30_000;
+// The local edge runtime's limits per worker: 256 MB of heap and 400 s of wall clock per request.
+const FUNCTION_MEMORY_MB = 256;
+const DEFAULT_WALL_CLOCK_MS = 400_000;
 const FORWARDED_ENV = ["PATH", "HOME", "DENO_DIR", "TMPDIR", "NO_COLOR", "TZ"];
 
 function requiredEnv(name: string): string {
@@ -26,6 +29,7 @@ const settings = {
   port: Number(requiredEnv("CJH_API_PORT")),
   jwtSecret: new TextEncoder().encode(requiredEnv("CJH_JWT_SECRET")),
   supabaseDir: Deno.env.get("CJH_SUPABASE_DIR") ?? join(ROOT, "supabase"),
+  wallClockMs: Number(Deno.env.get("CJH_FUNCTION_WALL_CLOCK_MS") ?? DEFAULT_WALL_CLOCK_MS),
   functionEnv: Object.fromEntries(
     [
       "SUPABASE_URL",
@@ -139,6 +143,7 @@ function startHost(name: string, entry: string): FunctionHost {
     "--allow-read",
     "--allow-sys",
     "--allow-write",
+    `--v8-flags=--max-old-space-size=${FUNCTION_MEMORY_MB}`,
     "--config",
     join(ROOT, "deno.json"),
     ...(existsSync(envFile) ? [`--env-file=${envFile}`] : []),
@@ -216,8 +221,16 @@ async function forward(
       headers,
       body: request.body,
       redirect: "manual",
+      signal: AbortSignal.timeout(settings.wallClockMs),
     });
   } catch (error) {
+    if (error instanceof DOMException && error.name === "TimeoutError") {
+      console.error(`[gateway] ${name}: no response within the ${settings.wallClockMs} ms wall-clock limit`);
+      return json({
+        code: "WORKER_LIMIT",
+        message: "Worker failed to respond due to a resource limit (please check logs)",
+      }, 546);
+    }
     console.error(`[gateway] ${name}: ${error instanceof Error ? error.message : error}`);
     return json({ code: "WORKER_ERROR", message: "Function exited due to an error (please check logs)" }, 500);
   }

@@ -13,6 +13,8 @@ async function startFixtureGateway(): Promise<{ url: string; kill: () => void }>
       CJH_API_PORT: "0",
       CJH_JWT_SECRET: stack.CJH_JWT_SECRET,
       CJH_SUPABASE_DIR: `${ROOT}/tests/fixtures/supabase`,
+      // A short wall-clock limit, so the limit's response can be seen without waiting 400 s.
+      CJH_FUNCTION_WALL_CLOCK_MS: "1000",
     },
     stdout: "piped",
     stderr: "inherit",
@@ -161,6 +163,12 @@ integrationTest("a function process that exits is restarted on the next request"
     return result.status === 200 ? result : undefined;
   }, { what: "the crashed function to serve again" });
   assert(after.body.bootedAt !== first.body.bootedAt, "a new process serves after the crash");
+});
+
+integrationTest("a function that does not answer within the wall-clock limit gets the runtime's 546", async () => {
+  const result = await call("slow");
+  assertEquals(result.status, 546);
+  assertEquals(result.body.code, "WORKER_LIMIT");
 });
 
 integrationTest("an unknown function or a malformed name is the runtime's plain-text 404", async () => {
