@@ -49,6 +49,9 @@ Object.defineProperty(Deno, "serve", {
   writable: true,
 });
 
+// Background work a function hands to EdgeRuntime.waitUntil outlives its response; on SIGTERM the
+// host gives it a grace period before exiting, as the runtime does before it retires a worker.
+const SHUTDOWN_GRACE_MS = 5_000;
 const pending = new Set<Promise<unknown>>();
 Object.defineProperty(globalThis, "EdgeRuntime", {
   value: {
@@ -60,6 +63,14 @@ Object.defineProperty(globalThis, "EdgeRuntime", {
     },
   },
   configurable: true,
+});
+
+Deno.addSignalListener("SIGTERM", async () => {
+  await Promise.race([
+    Promise.allSettled(pending),
+    new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS)),
+  ]);
+  Deno.exit(0);
 });
 
 globalThis.addEventListener("unhandledrejection", (event) => {

@@ -165,6 +165,14 @@ integrationTest("a function process that exits is restarted on the next request"
   assert(after.body.bootedAt !== first.body.bootedAt, "a new process serves after the crash");
 });
 
+integrationTest("work handed to EdgeRuntime.waitUntil finishes after the response", async () => {
+  const started = await call("background", { method: "POST" });
+  assertEquals(started.body, { accepted: true, done: false });
+  await eventually(async () => ((await call("background")).body.done === true ? true : undefined), {
+    what: "the background work to finish",
+  });
+});
+
 integrationTest("a function that does not answer within the wall-clock limit gets the runtime's 546", async () => {
   const result = await call("slow");
   assertEquals(result.status, 546);
