@@ -112,7 +112,7 @@ function aptHasPackage(name) {
  * Installs PostgreSQL with pg_cron, pgTAP, plpgsql_check and pg_prove from Debian's packages, for the
  * newest major version whose cron package exists (PostgreSQL 15 on Debian 12, 17 on Debian 13).
  */
-export function ensureSystemPackages() {
+function ensureSystemPackages() {
   let major = installedPostgresMajor();
   const havePgProve = run("sh", ["-c", "command -v pg_prove"], { capture: true, allowFailure: true }).status === 0;
   if (major && havePgProve) return major;
@@ -146,7 +146,7 @@ export function ensureSystemPackages() {
 }
 
 /** Runs `npm ci` when node_modules is missing or older than package-lock.json. */
-export function ensureNodeModules() {
+function ensureNodeModules() {
   const marker = join(ROOT, "node_modules/.package-lock.json");
   const lock = join(ROOT, "package-lock.json");
   const stale = !existsSync(marker) || statSync(lock).mtimeMs > statSync(marker).mtimeMs ||
@@ -263,7 +263,7 @@ function stopPostgres(major) {
 }
 
 /** psql as the local superuser over the private socket. */
-export function adminPsql(args, options = {}) {
+function adminPsql(args, options = {}) {
   return run("psql", [
     "--no-psqlrc",
     "--quiet",
@@ -313,7 +313,7 @@ function usesPgNetStandIn() {
 }
 
 /** Applies pending migrations (and the seed, once) with the real Supabase CLI. */
-export function pushMigrations() {
+function pushMigrations() {
   step("applying migrations and seed with the Supabase CLI (supabase db push --include-seed)");
   const result = run(SUPABASE_CLI, ["db", "push", "--db-url", `${DB_URL}?sslmode=disable`, "--include-seed", "--yes"], {
     capture: true,
@@ -409,14 +409,20 @@ function stopService(name) {
 // Commands
 // ---------------------------------------------------------------------------------------------
 
+/** Installs what is missing; returns the PostgreSQL major version to run. */
+function prepare() {
+  mkdirSync(STATE_DIR, { recursive: true });
+  const major = ensureSystemPackages();
+  ensureNodeModules();
+  return major;
+}
+
 /**
  * Brings every part of the stack up, starting only what is not running yet.
  * Returns which parts this call started, so a caller can stop exactly those.
  */
 export async function startStack() {
-  mkdirSync(STATE_DIR, { recursive: true });
-  const major = ensureSystemPackages();
-  ensureNodeModules();
+  const major = prepare();
   const started = { postgres: false, services: [] };
   let fresh = false;
   if (!clusterExists()) {
@@ -443,9 +449,7 @@ export function stopStack(only) {
 }
 
 export async function resetDatabase() {
-  mkdirSync(STATE_DIR, { recursive: true });
-  const major = ensureSystemPackages();
-  ensureNodeModules();
+  const major = prepare();
   stopPostgres(major);
   step(`removing ${PG_DATA}`);
   rmSync(PG_DATA, { recursive: true, force: true });
@@ -455,7 +459,7 @@ export async function resetDatabase() {
   pushMigrations();
 }
 
-export function stackStatus() {
+function stackStatus() {
   const major = installedPostgresMajor();
   return {
     postgres: major ? postgresRunning(major) : false,

@@ -18,27 +18,6 @@ insert into public.organization_members (org_id, user_id, role) values
   (pg_temp.id('org a'), pg_temp.id('a_member'), 'member'),
   (pg_temp.id('org b'), pg_temp.id('b_member'), 'member');
 
-create function pg_temp.fill(p_org text, p_member text) returns void language plpgsql as $$
-declare
-  v_org uuid := pg_temp.id(p_org);
-begin
-  insert into public.clients (id, org_id, name) values (pg_temp.id(p_org || ' client'), v_org, 'Client of ' || p_org);
-  insert into public.properties (id, org_id, client_id, address1, city)
-  values (pg_temp.id(p_org || ' property'), v_org, pg_temp.id(p_org || ' client'), '1 Main St', 'Springfield');
-  insert into public.jobs (id, org_id, title, property_id, client_id, assigned_to)
-  values (pg_temp.id(p_org || ' job'), v_org, 'Fix sink', pg_temp.id(p_org || ' property'),
-          pg_temp.id(p_org || ' client'), pg_temp.id(p_member));
-  insert into public.estimates (id, org_id, job_id, client_id, total)
-  values (pg_temp.id(p_org || ' estimate'), v_org, pg_temp.id(p_org || ' job'), pg_temp.id(p_org || ' client'), 100);
-  insert into public.invoices (id, org_id, job_id, estimate_id, client_id, total, status)
-  values (pg_temp.id(p_org || ' invoice'), v_org, pg_temp.id(p_org || ' job'), pg_temp.id(p_org || ' estimate'),
-          pg_temp.id(p_org || ' client'), 100, 'open');
-  insert into public.payments (id, org_id, invoice_id, amount, method)
-  values (pg_temp.id(p_org || ' payment'), v_org, pg_temp.id(p_org || ' invoice'), 40, 'card');
-  insert into public.inspections (id, org_id, job_id, answers)
-  values (pg_temp.id(p_org || ' inspection'), v_org, pg_temp.id(p_org || ' job'), '{"ok": true}');
-end
-$$;
 select pg_temp.fill('org a', 'a_member');
 select pg_temp.fill('org b', 'b_member');
 
