@@ -326,6 +326,21 @@ function pushMigrations() {
   }
 }
 
+/**
+ * Stores what hosted projects keep in Vault for database-initiated calls to functions (the project
+ * URL and the service role key), with this stack's values.
+ */
+function configureLocalPlatform() {
+  adminPsql([
+    "--set",
+    `project_url=${API_URL}`,
+    "--set",
+    `service_role_key=${SERVICE_ROLE_KEY}`,
+    "--file",
+    join(BOOTSTRAP_DIR, "90-local-platform.sql"),
+  ], { capture: true });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Services (functions gateway, pg_net stand-in worker)
 // ---------------------------------------------------------------------------------------------
@@ -432,6 +447,7 @@ export async function startStack() {
   started.postgres = await startPostgres(major);
   if (fresh || started.postgres) bootstrap();
   pushMigrations();
+  configureLocalPlatform();
   const services = usesPgNetStandIn() ? ["pg-net-worker", "gateway"] : ["gateway"];
   for (const name of services) {
     if (serviceRunning(name)) continue;
@@ -457,6 +473,7 @@ export async function resetDatabase() {
   await startPostgres(major);
   bootstrap();
   pushMigrations();
+  configureLocalPlatform();
 }
 
 function stackStatus() {
