@@ -23,3 +23,6 @@ begin
   end loop;
 end
 $$;
+
+-- Local receivers listen on loopback; production keeps this off (the migration's default).
+update webhooks.settings set allow_loopback_endpoints = true where not allow_loopback_endpoints;

@@ -1,0 +1,672 @@
+-- =============================================================================================
+-- Webhook outbox (SPEC §3, §4): endpoints registered by an organization's admins, the events its
+-- business changes produce, one delivery per subscribed endpoint, and one attempt row per HTTP
+-- request. Everything lives in schema `webhooks`, which PostgREST does not expose; tenant admins
+-- read it through the views in 20261128000800_webhook_views.sql.
+--
+-- Events are written by triggers in the same transaction as the business row
+-- (20261128000600_webhook_events.sql), so a rollback emits nothing and a commit loses nothing:
+-- every table here is logged. Delivery (claims, attempts, backoff, wake-ups) is in
+-- 20261128000700_webhook_dispatch.sql.
+--
+-- Signing secrets are stored only in Vault; an endpoint holds the Vault ids of its current secret
+-- and, for 24 h after a rotation, of the previous one.
+-- =============================================================================================
+
+create schema webhooks;
+comment on schema webhooks is 'Transactional outbox and delivery state for tenant webhooks. Not exposed through the API.';
+revoke all on schema webhooks from public;
+
+-- =============================================================================================
+-- Types
+-- =============================================================================================
+
+create type webhooks.delivery_status as enum ('pending', 'sending', 'succeeded', 'failed', 'exhausted');
+comment on type webhooks.delivery_status is
+  'pending: waiting for its first or next attempt; sending: claimed by a dispatcher under a lease; '
+  'succeeded: a 2xx arrived; failed: given up early (the endpoint was disabled); '
+  'exhausted: still failing 24 h after the first attempt.';
+
+-- =============================================================================================
+-- Tables
+-- =============================================================================================
+
+-- One row of operator settings. The defaults are the production ones; the local stack turns
+-- allow_loopback_endpoints on (local/bootstrap/90-local-platform.sql).
+create table webhooks.settings (
+  singleton boolean primary key default true,
+  retention interval not null default '30 days',
+  delivery_window interval not null default '24 hours',
+  auto_disable_after interval not null default '72 hours',
+  retry_after_cap interval not null default '1 hour',
+  secret_overlap interval not null default '24 hours',
+  allow_loopback_endpoints boolean not null default false,
+  constraint settings_singleton check (singleton),
+  constraint settings_retention_positive check (retention > interval '0'),
+  constraint settings_delivery_window_positive check (delivery_window > interval '0'),
+  constraint settings_auto_disable_after_positive check (auto_disable_after > interval '0'),
+  constraint settings_retry_after_cap_positive check (retry_after_cap >= interval '1 second'),
+  constraint settings_secret_overlap_positive check (secret_overlap >= interval '0')
+);
+comment on table webhooks.settings is 'Operator settings for webhook delivery (one row).';
+comment on column webhooks.settings.retention is 'Events and attempts older than this are purged daily.';
+comment on column webhooks.settings.delivery_window is 'A delivery still failing this long after its first attempt is exhausted.';
+comment on column webhooks.settings.auto_disable_after is 'An endpoint failing without a single success for this long is disabled.';
+comment on column webhooks.settings.retry_after_cap is 'The longest Retry-After a receiver can ask for.';
+comment on column webhooks.settings.secret_overlap is 'How long the previous secret keeps signing after a rotation.';
+comment on column webhooks.settings.allow_loopback_endpoints is 'Local development only: accept http(s) endpoints on loopback addresses.';
+insert into webhooks.settings default values;
+
+-- The event catalog. The payload of each type is defined by its zod schema
+-- (supabase/functions/_shared/events.ts); tests/event_catalog_test.ts keeps the two lists equal.
+create table webhooks.event_types (
+  name text primary key,
+  description text not null,
+  constraint event_types_name_format check (name ~ '^[a-z]+(_[a-z]+)*\.[a-z]+(_[a-z]+)*$')
+);
+comment on table webhooks.event_types is 'The event types endpoints can subscribe to.';
+insert into webhooks.event_types (name, description) values
+  ('job.created', 'A job was created.'),
+  ('job.updated', 'A job''s title, description, status, property, client, assignee or schedule changed.'),
+  ('property.created', 'A property was created.'),
+  ('invoice.paid', 'An invoice became paid.'),
+  ('payment.received', 'A payment was recorded against an invoice.'),
+  ('inspection.submitted', 'An inspection was submitted.'),
+  ('webhook.test', 'A test event an admin sent to one endpoint.');
+
+create table webhooks.endpoints (
+  id uuid primary key default gen_random_uuid(),
+  org_id uuid not null references public.organizations (id) on delete cascade,
+  url text not null,
+  description text not null default '',
+  event_types text[] not null default '{}',
+  enabled boolean not null default true,
+  disabled_reason text,
+  disabled_at timestamptz,
+  secret_id uuid not null,
+  previous_secret_id uuid,
+  previous_secret_expires_at timestamptz,
+  failing_since timestamptz,
+  created_by uuid references auth.users (id) on delete set null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint endpoints_url_length check (length(url) between 1 and 2048),
+  constraint endpoints_description_length check (length(description) <= 500),
+  constraint endpoints_event_types_count check (cardinality(event_types) <= 50),
+  constraint endpoints_disabled_reason_iff_disabled check (enabled = (disabled_reason is null)),
+  constraint endpoints_previous_secret_paired check ((previous_secret_id is null) = (previous_secret_expires_at is null))
+);
+comment on table webhooks.endpoints is 'Where an organization wants its events delivered.';
+comment on column webhooks.endpoints.event_types is 'Subscribed event types; empty means every type.';
+comment on column webhooks.endpoints.secret_id is 'Vault id of the signing secret (whsec_…).';
+comment on column webhooks.endpoints.previous_secret_id is 'Vault id of the secret replaced by the last rotation, still signing until previous_secret_expires_at.';
+comment on column webhooks.endpoints.failing_since is 'Start of the current run of failed attempts; cleared by a success.';
+
+create table webhooks.events (
+  id text primary key default ('evt_' || replace(gen_random_uuid()::text, '-', '')),
+  org_id uuid not null references public.organizations (id) on delete cascade,
+  event_type text not null references webhooks.event_types (name),
+  payload jsonb not null,
+  created_at timestamptz not null default now(),
+  constraint events_id_format check (id ~ '^evt_[0-9a-f]{32}$'),
+  constraint events_payload_object check (jsonb_typeof(payload) = 'object')
+);
+comment on table webhooks.events is 'Every business event, with the exact JSON envelope receivers get.';
+
+create table webhooks.deliveries (
+  id bigint generated always as identity primary key,
+  org_id uuid not null references public.organizations (id) on delete cascade,
+  event_id text not null references webhooks.events (id) on delete cascade,
+  endpoint_id uuid not null references webhooks.endpoints (id) on delete cascade,
+  status webhooks.delivery_status not null default 'pending',
+  attempt_count integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  first_attempt_at timestamptz,
+  last_attempt_at timestamptz,
+  last_response_status integer,
+  last_error text,
+  lease_token uuid,
+  lease_expires_at timestamptz,
+  completed_at timestamptz,
+  created_at timestamptz not null default now(),
+  constraint deliveries_event_id_endpoint_id_key unique (event_id, endpoint_id),
+  constraint deliveries_attempt_count_not_negative check (attempt_count >= 0),
+  constraint deliveries_lease_iff_sending check ((status = 'sending') = (lease_token is not null and lease_expires_at is not null)),
+  constraint deliveries_completed_iff_final check ((status in ('succeeded', 'failed', 'exhausted')) = (completed_at is not null))
+);
+comment on table webhooks.deliveries is 'One event for one endpoint, from fan-out to success or giving up.';
+comment on column webhooks.deliveries.attempt_count is 'Attempts made so far; the next attempt carries it as X-Retry-Count.';
+comment on column webhooks.deliveries.lease_token is 'Set while a dispatcher holds the delivery; only that dispatcher may record its outcome.';
+
+create table webhooks.attempts (
+  id bigint generated always as identity primary key,
+  org_id uuid not null references public.organizations (id) on delete cascade,
+  delivery_id bigint not null references webhooks.deliveries (id) on delete cascade,
+  endpoint_id uuid not null references webhooks.endpoints (id) on delete cascade,
+  retry_count integer not null,
+  started_at timestamptz not null,
+  duration_ms integer not null,
+  response_status integer,
+  response_excerpt text,
+  error text,
+  payload_sha256 text not null,
+  succeeded boolean generated always as (response_status between 200 and 299) stored,
+  constraint attempts_duration_not_negative check (duration_ms >= 0),
+  constraint attempts_response_excerpt_1kib check (octet_length(response_excerpt) <= 1024),
+  constraint attempts_error_length check (length(error) <= 1000),
+  constraint attempts_payload_sha256_hex check (payload_sha256 ~ '^[0-9a-f]{64}$'),
+  constraint attempts_outcome_present check (response_status is not null or error is not null)
+);
+comment on table webhooks.attempts is 'One HTTP request to an endpoint and what came back.';
+comment on column webhooks.attempts.retry_count is 'The X-Retry-Count header sent: 0 for the first attempt.';
+
+-- =============================================================================================
+-- Indexes
+-- =============================================================================================
+
+create index endpoints_org_id_idx on webhooks.endpoints (org_id);
+create index endpoints_created_by_idx on webhooks.endpoints (created_by);
+create index events_org_id_created_at_idx on webhooks.events (org_id, created_at desc);
+create index events_event_type_idx on webhooks.events (event_type);
+create index events_created_at_idx on webhooks.events (created_at);
+-- The dispatcher's claim reads due work in next_attempt_at order; partial indexes keep that scan
+-- to the rows that can be due, however many finished deliveries the table holds.
+create index deliveries_due_idx on webhooks.deliveries (next_attempt_at) where status = 'pending';
+create index deliveries_lease_expires_at_idx on webhooks.deliveries (lease_expires_at) where status = 'sending';
+create index deliveries_endpoint_id_status_idx on webhooks.deliveries (endpoint_id, status);
+create index deliveries_org_id_created_at_idx on webhooks.deliveries (org_id, created_at desc);
+create index attempts_delivery_id_idx on webhooks.attempts (delivery_id);
+create index attempts_endpoint_id_started_at_idx on webhooks.attempts (endpoint_id, started_at desc);
+create index attempts_org_id_started_at_idx on webhooks.attempts (org_id, started_at desc);
+create index attempts_started_at_idx on webhooks.attempts (started_at);
+
+-- =============================================================================================
+-- Functions: destination checks
+-- =============================================================================================
+
+-- Why an endpoint URL is refused, or null when it is acceptable. Registration cannot resolve DNS,
+-- so this judges the URL's form and literal addresses; the dispatcher checks every resolved
+-- address again before each request (supabase/functions/_shared/ssrf.ts uses the same ranges).
+create function webhooks.endpoint_url_problem(p_url text, p_allow_loopback boolean)
+returns text
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+  v_parts text[];
+  v_scheme text;
+  v_host text;
+  v_address inet;
+  v_loopback boolean;
+  v_range record;
+begin
+  if p_url is null or length(p_url) > 2048 then
+    return 'the URL must be at most 2048 characters';
+  end if;
+  v_parts := regexp_match(p_url, '^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([/?#].*)?$');
+  if v_parts is null then
+    return 'the URL must be absolute, like https://example.com/webhooks';
+  end if;
+  v_scheme := lower(v_parts[1]);
+  if v_scheme not in ('http', 'https') then
+    return 'the URL must use https';
+  end if;
+  if position('@' in v_parts[2]) > 0 then
+    return 'the URL must not contain credentials';
+  end if;
+  v_host := lower(coalesce(
+    (regexp_match(v_parts[2], '^\[([0-9A-Fa-f:.]+)\](:[0-9]{1,5})?$'))[1],
+    (regexp_match(v_parts[2], '^([^:\[\]]+)(:[0-9]{1,5})?$'))[1]
+  ));
+  if v_host is null or v_host = '' then
+    return 'the URL has no valid host';
+  end if;
+  v_host := rtrim(v_host, '.');
+
+  -- URL parsers read a host whose last label is numeric (2130706433, 0x7f.1, 127.1, 0177.0.0.1)
+  -- as an IPv4 address; only the canonical four decimal octets are accepted, so what is checked
+  -- here is the address that will be dialled.
+  if position(':' in v_host) = 0
+     and v_host ~ '(^|\.)(0x[0-9a-f]*|[0-9]+)$'
+     and v_host !~ '^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$' then
+    return 'numeric hosts must be written as four decimal octets';
+  end if;
+
+  begin
+    v_address := v_host::inet;
+  exception when invalid_text_representation then
+    v_address := null;
+  end;
+  if v_address is not null and masklen(v_address) <> (case family(v_address) when 4 then 32 else 128 end) then
+    return 'the URL has no valid host';
+  end if;
+
+  if v_address is null then
+    v_loopback := v_host = 'localhost' or v_host like '%.localhost';
+    if v_loopback and not p_allow_loopback then
+      return format('%s is a loopback host', v_host);
+    end if;
+    if v_scheme = 'http' and not v_loopback then
+      return 'the URL must use https';
+    end if;
+    return null;
+  end if;
+
+  -- An IPv4 address inside an IPv6 one (mapped, compatible, NAT64) is judged as that IPv4 address.
+  if family(v_address) = 6
+     and (v_address <<= '::ffff:0:0/96'::inet or v_address <<= '64:ff9b::/96'::inet
+          or (v_address <<= '::/96'::inet and v_address not in ('::'::inet, '::1'::inet))) then
+    v_address := '0.0.0.0'::inet + (v_address - network(set_masklen(v_address, 96)));
+  end if;
+
+  for v_range in
+    select r.cidr, r.label from (values
+      ('127.0.0.0/8'::cidr, 'loopback'), ('::1/128', 'loopback'),
+      ('0.0.0.0/8', '"this network"'), ('::/128', 'unspecified'),
+      ('10.0.0.0/8', 'private'), ('172.16.0.0/12', 'private'), ('192.168.0.0/16', 'private'),
+      ('fc00::/7', 'private (unique local)'),
+      ('100.64.0.0/10', 'carrier-grade NAT'),
+      ('169.254.0.0/16', 'link-local'), ('fe80::/10', 'link-local'),
+      ('192.0.0.0/24', 'IETF protocol assignments'),
+      ('192.0.2.0/24', 'documentation'), ('198.51.100.0/24', 'documentation'), ('203.0.113.0/24', 'documentation'),
+      ('2001:db8::/32', 'documentation'),
+      ('198.18.0.0/15', 'benchmarking'),
+      ('224.0.0.0/4', 'multicast'), ('ff00::/8', 'multicast'),
+      ('240.0.0.0/4', 'reserved'), ('255.255.255.255/32', 'broadcast'),
+      ('100::/64', 'discard-only'), ('2001::/23', 'IETF protocol assignments'),
+      ('2002::/16', '6to4 relay')
+    ) as r (cidr, label)
+  loop
+    if v_address <<= v_range.cidr then
+      if v_range.label = 'loopback' and p_allow_loopback then
+        return null;
+      end if;
+      return format('%s is in a %s range (%s)', host(v_address), v_range.label, v_range.cidr);
+    end if;
+  end loop;
+  if v_scheme = 'http' then
+    return 'the URL must use https';
+  end if;
+  return null;
+end
+$$;
+comment on function webhooks.endpoint_url_problem(text, boolean) is
+  'Why a webhook URL is refused (scheme, credentials, loopback/private/link-local/CGNAT/metadata literals), or null.';
+
+-- =============================================================================================
+-- Functions: triggers
+-- =============================================================================================
+
+create function webhooks.tg_endpoints__check_destination()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  v_problem text;
+begin
+  v_problem := webhooks.endpoint_url_problem(
+    new.url, (select s.allow_loopback_endpoints from webhooks.settings s)
+  );
+  if v_problem is not null then
+    raise exception 'endpoint URL refused: %', v_problem using errcode = '22023';
+  end if;
+  return new;
+end
+$$;
+
+create function webhooks.tg_endpoints__check_event_types()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_unknown text;
+begin
+  select t.name into v_unknown
+    from unnest(new.event_types) as t (name)
+   where not exists (select from webhooks.event_types e where e.name = t.name)
+   limit 1;
+  if v_unknown is not null then
+    raise exception 'unknown event type: %', v_unknown using errcode = '22023';
+  end if;
+  new.event_types := array(select distinct t from unnest(new.event_types) as t order by t);
+  return new;
+end
+$$;
+
+-- Disabling an endpoint gives up on what it has queued; an admin can recover those deliveries
+-- after fixing the receiver. Re-enabling clears the reason and the failure streak.
+create function webhooks.tg_endpoints__track_enabled()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.enabled and not old.enabled then
+    new.disabled_reason := null;
+    new.disabled_at := null;
+    new.failing_since := null;
+  elsif not new.enabled and old.enabled then
+    new.disabled_reason := coalesce(new.disabled_reason, 'Disabled by an admin.');
+    new.disabled_at := coalesce(new.disabled_at, now());
+  end if;
+  return new;
+end
+$$;
+
+create function webhooks.tg_endpoints__fail_queued_deliveries()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  update webhooks.deliveries d
+     set status = 'failed',
+         completed_at = now(),
+         last_error = 'The endpoint was disabled: ' || new.disabled_reason
+   where d.endpoint_id = new.id
+     and d.status = 'pending';
+  return null;
+end
+$$;
+
+-- An endpoint's secrets go with it.
+create function webhooks.tg_endpoints__delete_secrets()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  delete from vault.secrets s where s.id in (old.secret_id, old.previous_secret_id);
+  return null;
+end
+$$;
+
+create function webhooks.tg_endpoints__set_updated_at()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.updated_at := now();
+  return new;
+end
+$$;
+
+create trigger _100_protect_immutable_columns
+  before update on webhooks.endpoints
+  for each row execute function app_private.tg__protect_immutable_columns('id', 'org_id');
+create trigger _200_check_destination
+  before insert or update of url on webhooks.endpoints
+  for each row execute function webhooks.tg_endpoints__check_destination();
+create trigger _300_check_event_types
+  before insert or update of event_types on webhooks.endpoints
+  for each row execute function webhooks.tg_endpoints__check_event_types();
+create trigger _400_track_enabled
+  before update of enabled on webhooks.endpoints
+  for each row execute function webhooks.tg_endpoints__track_enabled();
+create trigger _900_set_updated_at
+  before update on webhooks.endpoints
+  for each row execute function webhooks.tg_endpoints__set_updated_at();
+create trigger _500_fail_queued_deliveries
+  after update of enabled on webhooks.endpoints
+  for each row when (old.enabled and not new.enabled)
+  execute function webhooks.tg_endpoints__fail_queued_deliveries();
+create trigger _900_delete_secrets
+  after delete on webhooks.endpoints
+  for each row execute function webhooks.tg_endpoints__delete_secrets();
+
+-- =============================================================================================
+-- Functions: publishing and endpoint management
+-- =============================================================================================
+
+-- Timestamps in payloads: UTC, ISO-8601, milliseconds, whatever the session's time zone.
+create function webhooks.iso_time(p_time timestamptz)
+returns text
+language sql immutable
+set search_path = ''
+as $$
+  select to_char(p_time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+
+
+-- Writes one event and fans it out to the organization's enabled endpoints that subscribe to its
+-- type (an empty subscription list means all types), in the caller's transaction. `p_data` holds
+-- the type's resource keys (e.g. {"job": {...}}); the envelope fields come first. With
+-- `p_endpoint_id` only that endpoint receives it (test events).
+create function webhooks.publish_event(
+  p_org_id uuid,
+  p_event_type text,
+  p_data jsonb,
+  p_endpoint_id uuid default null
+)
+returns text
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  v_event_id text := 'evt_' || replace(gen_random_uuid()::text, '-', '');
+begin
+  insert into webhooks.events (id, org_id, event_type, payload)
+  values (
+    v_event_id,
+    p_org_id,
+    p_event_type,
+    jsonb_build_object(
+      'id', v_event_id,
+      'event', p_event_type,
+      'api_version', '2026-11-01',
+      'timestamp', webhooks.iso_time(now()),
+      'org_id', p_org_id
+    ) || p_data
+  );
+
+  insert into webhooks.deliveries (org_id, event_id, endpoint_id)
+  select p_org_id, v_event_id, e.id
+    from webhooks.endpoints e
+   where e.org_id = p_org_id
+     and e.enabled
+     and case
+           when p_endpoint_id is not null then e.id = p_endpoint_id
+           else cardinality(e.event_types) = 0 or p_event_type = any (e.event_types)
+         end;
+  return v_event_id;
+end
+$$;
+comment on function webhooks.publish_event(uuid, text, jsonb, uuid) is
+  'Records an event and its deliveries in the current transaction; returns the event id.';
+
+-- A fresh signing secret: whsec_ and the base64 of 32 random bytes (Standard Webhooks).
+create function webhooks.new_signing_secret()
+returns text
+language sql volatile
+set search_path = ''
+as $$
+  select 'whsec_' || encode(extensions.gen_random_bytes(32), 'base64')
+$$;
+
+create function webhooks.require_endpoint_admin(p_org_id uuid)
+returns void
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  -- Called from security definer functions, where current_user is their owner: the caller is
+  -- known from the request's JWT instead. The platform (service_role, or a direct connection with
+  -- no JWT) manages any organization's endpoints; a person must be an owner or admin of it.
+  if (auth.uid() is not null or coalesce(auth.role(), 'service_role') <> 'service_role')
+     and not authz.has_org_role(p_org_id, 'owner', 'admin') then
+    raise exception 'only owners and admins of the organization can manage its webhook endpoints'
+      using errcode = '42501';
+  end if;
+end
+$$;
+
+-- Registers an endpoint and returns it with its signing secret, which is shown only here.
+create function webhooks.create_endpoint(
+  p_org_id uuid,
+  p_url text,
+  p_description text default '',
+  p_event_types text[] default '{}'
+)
+returns table (endpoint_id uuid, signing_secret text)
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  v_endpoint_id uuid := gen_random_uuid();
+  v_secret text := webhooks.new_signing_secret();
+begin
+  perform webhooks.require_endpoint_admin(p_org_id);
+  insert into webhooks.endpoints (id, org_id, url, description, event_types, secret_id, created_by)
+  values (
+    v_endpoint_id, p_org_id, p_url, coalesce(p_description, ''), coalesce(p_event_types, '{}'),
+    vault.create_secret(v_secret, 'webhooks/endpoints/' || v_endpoint_id || '/' || gen_random_uuid(),
+                        'Signing secret of webhook endpoint ' || v_endpoint_id),
+    auth.uid()
+  );
+  return query select v_endpoint_id, v_secret;
+end
+$$;
+comment on function webhooks.create_endpoint(uuid, text, text, text[]) is
+  'Registers a webhook endpoint for an organization (owners/admins) and returns its signing secret once.';
+
+-- Replaces an endpoint's secret and returns the new one (shown only here). The replaced secret
+-- keeps signing alongside it for settings.secret_overlap; one older than that is deleted now.
+create function webhooks.rotate_endpoint_secret(p_endpoint_id uuid)
+returns text
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  v_endpoint webhooks.endpoints;
+  v_secret text := webhooks.new_signing_secret();
+begin
+  select e.* into v_endpoint from webhooks.endpoints e where e.id = p_endpoint_id for update;
+  if not found then
+    raise exception 'webhook endpoint not found' using errcode = 'P0002';
+  end if;
+  perform webhooks.require_endpoint_admin(v_endpoint.org_id);
+  if v_endpoint.previous_secret_id is not null then
+    delete from vault.secrets s where s.id = v_endpoint.previous_secret_id;
+  end if;
+  update webhooks.endpoints e
+     set previous_secret_id = e.secret_id,
+         previous_secret_expires_at = now() + (select s.secret_overlap from webhooks.settings s),
+         secret_id = vault.create_secret(
+           v_secret, 'webhooks/endpoints/' || e.id || '/' || gen_random_uuid(),
+           'Signing secret of webhook endpoint ' || e.id)
+   where e.id = p_endpoint_id;
+  return v_secret;
+end
+$$;
+comment on function webhooks.rotate_endpoint_secret(uuid) is
+  'Gives an endpoint a new signing secret (returned once); the old one also signs for 24 h.';
+
+-- Sends a webhook.test event to one endpoint, whatever it subscribes to.
+create function webhooks.send_test_event(p_endpoint_id uuid)
+returns text
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  v_endpoint webhooks.endpoints;
+begin
+  select e.* into v_endpoint from webhooks.endpoints e where e.id = p_endpoint_id;
+  if not found then
+    raise exception 'webhook endpoint not found' using errcode = 'P0002';
+  end if;
+  perform webhooks.require_endpoint_admin(v_endpoint.org_id);
+  if not v_endpoint.enabled then
+    raise exception 'the endpoint is disabled' using errcode = '55000';
+  end if;
+  return webhooks.publish_event(
+    v_endpoint.org_id,
+    'webhook.test',
+    jsonb_build_object('test', jsonb_build_object(
+      'endpoint_id', v_endpoint.id,
+      'message', 'This is a test event from CJH.',
+      'sent_by', auth.uid()
+    )),
+    v_endpoint.id
+  );
+end
+$$;
+comment on function webhooks.send_test_event(uuid) is 'Sends a webhook.test event to one endpoint; returns the event id.';
+
+-- =============================================================================================
+-- Row-level security: an organization's owners and admins read its webhook data; all changes go
+-- through the functions above (or the platform).
+-- =============================================================================================
+
+alter table webhooks.settings enable row level security;
+alter table webhooks.settings force row level security;
+alter table webhooks.event_types enable row level security;
+alter table webhooks.event_types force row level security;
+alter table webhooks.endpoints enable row level security;
+alter table webhooks.endpoints force row level security;
+alter table webhooks.events enable row level security;
+alter table webhooks.events force row level security;
+alter table webhooks.deliveries enable row level security;
+alter table webhooks.deliveries force row level security;
+alter table webhooks.attempts enable row level security;
+alter table webhooks.attempts force row level security;
+
+create policy "Event types are readable by everyone signed in"
+  on webhooks.event_types for select to authenticated
+  using (true);
+
+create policy "Endpoints are visible to owners and admins"
+  on webhooks.endpoints for select to authenticated
+  using (org_id = any (array(select authz.org_ids_with_role('owner', 'admin'))));
+
+create policy "Endpoints can be changed by owners and admins"
+  on webhooks.endpoints for update to authenticated
+  using (org_id = any (array(select authz.org_ids_with_role('owner', 'admin'))))
+  with check (org_id = any (array(select authz.org_ids_with_role('owner', 'admin'))));
+
+create policy "Endpoints can be deleted by owners and admins"
+  on webhooks.endpoints for delete to authenticated
+  using (org_id = any (array(select authz.org_ids_with_role('owner', 'admin'))));
+
+create policy "Events are visible to owners and admins"
+  on webhooks.events for select to authenticated
+  using (org_id = any (array(select authz.org_ids_with_role('owner', 'admin'))));
+
+create policy "Deliveries are visible to owners and admins"
+  on webhooks.deliveries for select to authenticated
+  using (org_id = any (array(select authz.org_ids_with_role('owner', 'admin'))));
+
+create policy "Attempts are visible to owners and admins"
+  on webhooks.attempts for select to authenticated
+  using (org_id = any (array(select authz.org_ids_with_role('owner', 'admin'))));
+
+-- =============================================================================================
+-- Grants
+-- =============================================================================================
+
+grant usage on schema webhooks to authenticated, service_role;
+revoke all on all tables in schema webhooks from public, anon, authenticated;
+revoke all on all sequences in schema webhooks from public, anon, authenticated;
+revoke all on all functions in schema webhooks from public, anon, authenticated;
+
+grant select on table webhooks.event_types, webhooks.events, webhooks.deliveries, webhooks.attempts to authenticated;
+-- Not the Vault ids of the secrets: nothing a tenant reads leads to a secret.
+grant select (id, org_id, url, description, event_types, enabled, disabled_reason, disabled_at,
+              previous_secret_expires_at, failing_since, created_by, created_at, updated_at)
+  on table webhooks.endpoints to authenticated;
+grant update (url, description, event_types, enabled) on table webhooks.endpoints to authenticated;
+grant delete on table webhooks.endpoints to authenticated;
+
+grant all on all tables in schema webhooks to service_role;
+grant usage on all sequences in schema webhooks to service_role;
+
+grant execute on function
+  webhooks.create_endpoint(uuid, text, text, text[]),
+  webhooks.rotate_endpoint_secret(uuid),
+  webhooks.send_test_event(uuid),
+  webhooks.endpoint_url_problem(text, boolean)
+  to authenticated, service_role;
+grant execute on function webhooks.require_endpoint_admin(uuid) to authenticated, service_role;
+grant execute on function webhooks.publish_event(uuid, text, jsonb, uuid) to service_role;

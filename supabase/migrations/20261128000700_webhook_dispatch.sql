@@ -1,0 +1,490 @@
+-- =============================================================================================
+-- Webhook dispatch (SPEC §4): how the webhook-dispatch function claims due deliveries and records
+-- their attempts, how it is woken (pg_net after each committing transaction that created
+-- deliveries, pg_cron every minute), and housekeeping (exhaustion, expired rotation secrets,
+-- retention).
+--
+-- Claims use FOR UPDATE SKIP LOCKED and a lease: concurrent dispatchers never claim the same
+-- delivery, and a crashed dispatcher's deliveries are claimed again once their lease expires
+-- (at-least-once; a duplicate always has the same webhook-id). Only the holder of a delivery's
+-- lease token can record its outcome.
+--
+-- Wake-ups need two Vault secrets an operator stores once (README, "Deploy"): `project_url` and
+-- `webhook_dispatch_secret` (created here when missing). Without `project_url` no wake-up is sent
+-- and deliveries wait; webhooks.dispatch_health() says so.
+-- =============================================================================================
+
+-- =============================================================================================
+-- Functions: claiming and recording
+-- =============================================================================================
+
+-- Claims up to p_limit deliveries that are due, first those whose lease expired (a crashed
+-- dispatcher's), then pending ones in next_attempt_at order, and leases them to one token.
+create function webhooks.claim_due_deliveries(p_limit integer, p_lease_seconds integer default 60)
+returns table (
+  delivery_id bigint,
+  lease_token uuid,
+  lease_expires_at timestamptz,
+  event_id text,
+  endpoint_id uuid,
+  url text,
+  retry_count integer,
+  payload text,
+  secrets_version text
+)
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_token uuid := gen_random_uuid();
+  v_lease_expires_at timestamptz := now() + make_interval(secs => p_lease_seconds);
+  v_ids bigint[];
+begin
+  if p_limit not between 1 and 5000 or p_lease_seconds not between 1 and 3600 then
+    raise exception 'claim between 1 and 5000 deliveries for 1 to 3600 seconds' using errcode = '22023';
+  end if;
+
+  select array_agg(d.id) into v_ids
+    from (
+      select x.id
+        from webhooks.deliveries x
+       where x.status = 'sending'
+         and x.lease_expires_at <= now()
+         and exists (select from webhooks.endpoints e where e.id = x.endpoint_id and e.enabled)
+       order by x.lease_expires_at
+       limit p_limit
+         for update of x skip locked
+    ) d;
+
+  v_ids := coalesce(v_ids, '{}') || array(
+    select x.id
+      from webhooks.deliveries x
+     where x.status = 'pending'
+       and x.next_attempt_at <= now()
+       and exists (select from webhooks.endpoints e where e.id = x.endpoint_id and e.enabled)
+     order by x.next_attempt_at
+     limit p_limit - coalesce(cardinality(v_ids), 0)
+       for update of x skip locked
+  );
+
+  return query
+  with claimed as (
+    update webhooks.deliveries d
+       set status = 'sending',
+           lease_token = v_token,
+           lease_expires_at = v_lease_expires_at,
+           first_attempt_at = coalesce(d.first_attempt_at, now())
+     where d.id = any (v_ids)
+    returning d.id, d.event_id, d.endpoint_id, d.attempt_count
+  )
+  select c.id, v_token, v_lease_expires_at, c.event_id, c.endpoint_id, e.url, c.attempt_count, ev.payload::text,
+         concat_ws(':', e.secret_id, case when e.previous_secret_expires_at > now() then e.previous_secret_id end)
+    from claimed c
+    join webhooks.endpoints e on e.id = c.endpoint_id
+    join webhooks.events ev on ev.id = c.event_id
+   order by c.id;
+end
+$$;
+comment on function webhooks.claim_due_deliveries(integer, integer) is
+  'Leases up to p_limit due deliveries to a new token and returns what is needed to send them.';
+
+-- The secrets that sign for each endpoint: the current one, then the previous one while its
+-- rotation overlap lasts. secrets_version (from the claim) changes whenever this list does, so
+-- the dispatcher can cache the list per endpoint and version.
+create function webhooks.endpoint_signing_secrets(p_endpoint_ids uuid[])
+returns table (endpoint_id uuid, secrets_version text, secrets text[])
+language sql stable security definer
+set search_path = ''
+as $$
+  select e.id,
+         concat_ws(':', e.secret_id, case when e.previous_secret_expires_at > now() then e.previous_secret_id end),
+         array_remove(array[
+           (select s.decrypted_secret from vault.decrypted_secrets s where s.id = e.secret_id),
+           case when e.previous_secret_expires_at > now() then
+             (select s.decrypted_secret from vault.decrypted_secrets s where s.id = e.previous_secret_id)
+           end
+         ], null)
+    from webhooks.endpoints e
+   where e.id = any (p_endpoint_ids)
+$$;
+comment on function webhooks.endpoint_signing_secrets(uuid[]) is
+  'Current and still-valid previous signing secrets of the given endpoints (dispatcher only).';
+
+-- Retry delays after the 1st, 2nd, … failed attempt, in seconds (about 5 s, 30 s, 2 min, 10 min,
+-- 30 min, 1 h, 2 h, 4 h, 8 h, then every 8 h), each jittered by ±20 % so receivers recovering
+-- from an outage are not hit by every delivery at once.
+create function webhooks.retry_delay(p_failed_attempts integer)
+returns interval
+language sql volatile
+set search_path = ''
+as $$
+  select make_interval(secs =>
+    (array[5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800])[least(greatest(p_failed_attempts, 1), 9)]
+    * (0.8 + random() * 0.4))
+$$;
+
+-- Records a batch of attempts (one statement for the attempts, one for the deliveries, one for
+-- the endpoints that changed). Each result:
+--   { delivery_id, lease_token, sent, retry_count, started_at, duration_ms, response_status,
+--     response_excerpt, error, payload_sha256, retry_after_seconds }
+-- `sent = false` hands a delivery back unattempted (its lease was too short to start the request).
+-- An attempt is recorded even when its lease was lost, because the request did happen; the
+-- delivery's state is only changed by the lease holder.
+create function webhooks.record_attempts(p_results jsonb)
+returns integer
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_settings webhooks.settings;
+  v_updated integer;
+begin
+  select s.* into v_settings from webhooks.settings s;
+
+  with results as (
+    select r.*
+      from jsonb_to_recordset(p_results) as r (
+        delivery_id bigint, lease_token uuid, sent boolean, retry_count integer, started_at timestamptz,
+        duration_ms integer, response_status integer, response_excerpt text, error text,
+        payload_sha256 text, retry_after_seconds integer
+      )
+  ),
+  recorded as (
+    insert into webhooks.attempts (org_id, delivery_id, endpoint_id, retry_count, started_at, duration_ms,
+                                   response_status, response_excerpt, error, payload_sha256)
+    select d.org_id, d.id, d.endpoint_id, r.retry_count, r.started_at, greatest(r.duration_ms, 0),
+           r.response_status, r.response_excerpt, left(r.error, 1000), r.payload_sha256
+      from results r
+      join webhooks.deliveries d on d.id = r.delivery_id
+     where r.sent
+  ),
+  outcomes as (
+    select d.id,
+           r.sent,
+           r.started_at,
+           r.response_status,
+           coalesce(left(r.error, 1000), 'HTTP ' || r.response_status) as failure,
+           case
+             when not r.sent then 'released'
+             when r.response_status between 200 and 299 then 'succeeded'
+             when r.response_status = 410 then 'gone'
+             when not e.enabled then 'endpoint_disabled'
+             else 'failed'
+           end as kind,
+           now() + case
+             when r.response_status in (429, 503) and r.retry_after_seconds is not null then
+               least(make_interval(secs => greatest(r.retry_after_seconds, 1)), v_settings.retry_after_cap)
+             else webhooks.retry_delay(d.attempt_count + 1)
+           end as retry_at,
+           coalesce(d.first_attempt_at, r.started_at) + v_settings.delivery_window as deadline
+      from results r
+      join webhooks.deliveries d on d.id = r.delivery_id and d.status = 'sending' and d.lease_token = r.lease_token
+      join webhooks.endpoints e on e.id = d.endpoint_id
+  )
+  update webhooks.deliveries d
+     set status = case o.kind
+                    when 'released' then 'pending'
+                    when 'succeeded' then 'succeeded'
+                    when 'gone' then 'failed'
+                    when 'endpoint_disabled' then 'failed'
+                    else case when o.retry_at > o.deadline then 'exhausted' else 'pending' end
+                  end::webhooks.delivery_status,
+         attempt_count = d.attempt_count + case when o.sent then 1 else 0 end,
+         next_attempt_at = case when o.kind = 'failed' then o.retry_at else d.next_attempt_at end,
+         last_attempt_at = case when o.sent then o.started_at else d.last_attempt_at end,
+         last_response_status = case when o.sent then o.response_status else d.last_response_status end,
+         last_error = case
+                        when o.kind = 'released' or o.kind = 'succeeded' then d.last_error
+                        when o.kind = 'gone' then 'The endpoint answered 410 Gone and was disabled.'
+                        when o.kind = 'endpoint_disabled' then 'The endpoint was disabled.'
+                        else o.failure
+                      end,
+         lease_token = null,
+         lease_expires_at = null,
+         completed_at = case
+                          when o.kind in ('succeeded', 'gone', 'endpoint_disabled')
+                               or (o.kind = 'failed' and o.retry_at > o.deadline) then now()
+                        end
+    from outcomes o
+   where d.id = o.id;
+  get diagnostics v_updated = row_count;
+
+  -- Endpoint health: a success ends a failure streak; 410 Gone, or failing without a single
+  -- success for settings.auto_disable_after, disables the endpoint (its trigger then fails what
+  -- it still has queued). Rows that would not change are left alone, so the hot path of
+  -- successful deliveries writes nothing here.
+  with per_endpoint as (
+    select d.endpoint_id,
+           bool_or(r.response_status between 200 and 299) as any_success,
+           bool_or(r.response_status = 410) as gone,
+           min(r.started_at) filter (where r.response_status is null or r.response_status not between 200 and 299)
+             as first_failure
+      from jsonb_to_recordset(p_results) as r (delivery_id bigint, sent boolean, started_at timestamptz,
+                                               response_status integer)
+      join webhooks.deliveries d on d.id = r.delivery_id
+     where r.sent
+     group by d.endpoint_id
+  ),
+  changes as (
+    select e.id,
+           pe.gone,
+           pe.any_success,
+           coalesce(e.failing_since, pe.first_failure) as failing_since
+      from per_endpoint pe
+      join webhooks.endpoints e on e.id = pe.endpoint_id
+     where e.enabled
+  )
+  update webhooks.endpoints e
+     set failing_since = case when c.any_success and not c.gone then null else c.failing_since end,
+         enabled = not (c.gone or (not c.any_success and c.failing_since <= now() - v_settings.auto_disable_after)),
+         disabled_reason = case
+                             when c.gone then format('The endpoint answered 410 Gone at %s.', webhooks.iso_time(now()))
+                             when not c.any_success and c.failing_since <= now() - v_settings.auto_disable_after then
+                               format('Every delivery attempt has failed since %s (more than %s).',
+                                      webhooks.iso_time(c.failing_since), v_settings.auto_disable_after)
+                           end
+    from changes c
+   where e.id = c.id
+     and (c.gone
+          or (c.any_success and e.failing_since is not null)
+          or (not c.any_success and e.failing_since is null)
+          or (not c.any_success and c.failing_since <= now() - v_settings.auto_disable_after));
+  return v_updated;
+end
+$$;
+comment on function webhooks.record_attempts(jsonb) is
+  'Records a dispatcher''s batch of attempt results and schedules retries (dispatcher only).';
+
+-- =============================================================================================
+-- Functions: wake-ups
+-- =============================================================================================
+
+-- Asks webhook-dispatch to run, through pg_net: the request leaves only if the calling
+-- transaction commits. Returns the pg_net request id, or null when the project URL is not
+-- configured (deliveries then wait for an operator; see dispatch_health).
+create function webhooks.request_dispatch(p_reason text)
+returns bigint
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_project_url text;
+  v_dispatch_secret text;
+begin
+  select max(s.decrypted_secret) filter (where s.name = 'project_url'),
+         max(s.decrypted_secret) filter (where s.name = 'webhook_dispatch_secret')
+    into v_project_url, v_dispatch_secret
+    from vault.decrypted_secrets s
+   where s.name in ('project_url', 'webhook_dispatch_secret');
+  if v_project_url is null or v_dispatch_secret is null then
+    return null;
+  end if;
+  return net.http_post(
+    url := rtrim(v_project_url, '/') || '/functions/v1/webhook-dispatch',
+    body := jsonb_build_object('reason', p_reason, 'wait', false),
+    headers := jsonb_build_object(
+      'Content-Type', 'application/json',
+      'Authorization', 'Bearer ' || v_dispatch_secret
+    ),
+    timeout_milliseconds := 10000
+  );
+end
+$$;
+comment on function webhooks.request_dispatch(text) is
+  'Wakes webhook-dispatch after the current transaction commits (pg_net); null when not configured.';
+
+-- At most one wake-up per transaction, however many statements create deliveries: the first
+-- sets a transaction-local flag (set_config(…, true) is undone at commit, rollback, and with a
+-- rolled-back savepoint together with its request).
+create function webhooks.tg_deliveries__wake_dispatcher()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  if current_setting('webhooks.dispatch_requested', true) = 'on' then
+    return null;
+  end if;
+  if not exists (select from new_rows) then
+    return null;
+  end if;
+  perform webhooks.request_dispatch('commit');
+  perform set_config('webhooks.dispatch_requested', 'on', true);
+  return null;
+end
+$$;
+
+create trigger _900_wake_dispatcher
+  after insert on webhooks.deliveries
+  referencing new table as new_rows
+  for each statement execute function webhooks.tg_deliveries__wake_dispatcher();
+
+-- =============================================================================================
+-- Functions: housekeeping (pg_cron)
+-- =============================================================================================
+
+-- Every minute: give up on what can no longer be delivered, drop rotation secrets past their
+-- overlap, and wake the dispatcher if anything is due (retries, expired leases, missed wake-ups).
+create function webhooks.run_every_minute()
+returns void
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_settings webhooks.settings;
+begin
+  select s.* into v_settings from webhooks.settings s;
+
+  -- A delivery that keeps crashing its dispatcher never records an attempt; the window from its
+  -- first claim still ends it.
+  update webhooks.deliveries d
+     set status = 'exhausted',
+         completed_at = now(),
+         lease_token = null,
+         lease_expires_at = null,
+         last_error = coalesce(d.last_error, 'No attempt completed within the delivery window.')
+   where (d.status = 'pending' or (d.status = 'sending' and d.lease_expires_at <= now()))
+     and d.first_attempt_at + v_settings.delivery_window <= now();
+
+  update webhooks.deliveries d
+     set status = 'failed',
+         completed_at = now(),
+         lease_token = null,
+         lease_expires_at = null,
+         last_error = 'The endpoint was disabled.'
+    from webhooks.endpoints e
+   where e.id = d.endpoint_id
+     and not e.enabled
+     and (d.status = 'pending' or (d.status = 'sending' and d.lease_expires_at <= now()));
+
+  with expired as (
+    select e.id, e.previous_secret_id
+      from webhooks.endpoints e
+     where e.previous_secret_expires_at <= now()
+       for update
+  ),
+  cleared as (
+    update webhooks.endpoints e
+       set previous_secret_id = null,
+           previous_secret_expires_at = null
+      from expired x
+     where e.id = x.id
+  )
+  delete from vault.secrets s
+   using expired x
+   where s.id = x.previous_secret_id;
+
+  if exists (
+    select from webhooks.deliveries d
+     where (d.status = 'pending' and d.next_attempt_at <= now())
+        or (d.status = 'sending' and d.lease_expires_at <= now())
+  ) then
+    perform webhooks.request_dispatch('schedule');
+  end if;
+end
+$$;
+comment on function webhooks.run_every_minute() is
+  'pg_cron, every minute: exhaustion, disabled endpoints, expired rotation secrets, dispatcher wake-up.';
+
+-- Daily: events and attempts older than settings.retention go, in chunks so the purge never holds
+-- long locks. Events with a delivery still in progress stay.
+create function webhooks.purge_expired()
+returns table (events_deleted bigint, attempts_deleted bigint)
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_cutoff timestamptz := now() - (select s.retention from webhooks.settings s);
+  v_chunk integer;
+begin
+  events_deleted := 0;
+  attempts_deleted := 0;
+  loop
+    delete from webhooks.attempts a
+     where a.id in (select x.id from webhooks.attempts x where x.started_at < v_cutoff limit 10000);
+    get diagnostics v_chunk = row_count;
+    attempts_deleted := attempts_deleted + v_chunk;
+    exit when v_chunk = 0;
+  end loop;
+  loop
+    delete from webhooks.events ev
+     where ev.id in (
+       select x.id
+         from webhooks.events x
+        where x.created_at < v_cutoff
+          and not exists (
+            select from webhooks.deliveries d where d.event_id = x.id and d.status in ('pending', 'sending')
+          )
+        limit 10000
+     );
+    get diagnostics v_chunk = row_count;
+    events_deleted := events_deleted + v_chunk;
+    exit when v_chunk = 0;
+  end loop;
+  return next;
+end
+$$;
+comment on function webhooks.purge_expired() is
+  'pg_cron, daily: deletes events (with their deliveries) and attempts older than settings.retention.';
+
+-- What an operator checks when nothing arrives: whether wake-ups can be sent, and the backlog.
+create function webhooks.dispatch_health()
+returns table (
+  wake_ups_configured boolean,
+  due_deliveries bigint,
+  expired_leases bigint,
+  oldest_due_at timestamptz
+)
+language sql stable security definer
+set search_path = ''
+as $$
+  select
+    (select count(*) = 2 from vault.secrets s where s.name in ('project_url', 'webhook_dispatch_secret')),
+    (select count(*) from webhooks.deliveries d where d.status = 'pending' and d.next_attempt_at <= now()),
+    (select count(*) from webhooks.deliveries d where d.status = 'sending' and d.lease_expires_at <= now()),
+    (select min(d.next_attempt_at) from webhooks.deliveries d where d.status = 'pending' and d.next_attempt_at <= now())
+$$;
+
+-- =============================================================================================
+-- The dispatch secret and the schedules
+-- =============================================================================================
+
+-- The credential pg_net and pg_cron present to webhook-dispatch. It can do nothing but wake the
+-- dispatcher, so the database never needs the service role key for it.
+do $$
+begin
+  if not exists (select from vault.secrets s where s.name = 'webhook_dispatch_secret') then
+    perform vault.create_secret(
+      encode(extensions.gen_random_bytes(32), 'hex'),
+      'webhook_dispatch_secret',
+      'Bearer token with which pg_net and pg_cron wake the webhook-dispatch function'
+    );
+  end if;
+end
+$$;
+
+select cron.schedule('webhooks-every-minute', '* * * * *', 'select webhooks.run_every_minute()');
+select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.purge_expired()');
+
+-- =============================================================================================
+-- Grants
+-- =============================================================================================
+
+revoke all on function
+  webhooks.claim_due_deliveries(integer, integer),
+  webhooks.endpoint_signing_secrets(uuid[]),
+  webhooks.retry_delay(integer),
+  webhooks.record_attempts(jsonb),
+  webhooks.request_dispatch(text),
+  webhooks.tg_deliveries__wake_dispatcher(),
+  webhooks.run_every_minute(),
+  webhooks.purge_expired(),
+  webhooks.dispatch_health()
+  from public, anon, authenticated;
+grant execute on function
+  webhooks.claim_due_deliveries(integer, integer),
+  webhooks.endpoint_signing_secrets(uuid[]),
+  webhooks.record_attempts(jsonb),
+  webhooks.request_dispatch(text),
+  webhooks.dispatch_health()
+  to service_role;

@@ -1,0 +1,87 @@
+-- =============================================================================================
+-- Views for tenant admins (Supabase Studio, and the React client through PostgREST): the delivery
+-- log and endpoint health. Both are security_invoker, so the row-level security of the webhooks
+-- tables decides what a caller sees: an organization's owners and admins see its rows, nobody
+-- else sees any. Studio's own role (postgres) sees every organization.
+-- =============================================================================================
+
+-- =============================================================================================
+-- Views
+-- =============================================================================================
+
+create view public.webhook_delivery_log
+with (security_invoker = true)
+as
+select d.id as delivery_id,
+       d.org_id,
+       d.event_id,
+       ev.event_type,
+       d.endpoint_id,
+       e.url as endpoint_url,
+       d.status,
+       d.attempt_count,
+       case when d.status = 'pending' then d.next_attempt_at end as next_attempt_at,
+       d.first_attempt_at,
+       d.last_attempt_at,
+       d.last_response_status,
+       d.last_error,
+       d.created_at,
+       d.completed_at
+  from webhooks.deliveries d
+  join webhooks.events ev on ev.id = d.event_id
+  join webhooks.endpoints e on e.id = d.endpoint_id;
+comment on view public.webhook_delivery_log is
+  'Every webhook delivery of the caller''s organizations (owners and admins): status, attempts, last outcome.';
+
+create view public.webhook_endpoint_health
+with (security_invoker = true)
+as
+select e.id as endpoint_id,
+       e.org_id,
+       e.url,
+       e.enabled,
+       e.disabled_reason,
+       e.failing_since,
+       recent.attempts as attempts_24h,
+       round(recent.succeeded::numeric / nullif(recent.attempts, 0), 4) as success_rate_24h,
+       recent.p50_ms as latency_p50_ms_24h,
+       recent.p95_ms as latency_p95_ms_24h,
+       backlog.deliveries as backlog,
+       backlog.oldest_created_at as backlog_oldest_at,
+       last_failure.started_at as last_failure_at,
+       last_failure.error as last_error,
+       recent.last_attempt_at
+  from webhooks.endpoints e
+  cross join lateral (
+    select count(*) as attempts,
+           count(*) filter (where a.succeeded) as succeeded,
+           percentile_cont(0.5) within group (order by a.duration_ms) as p50_ms,
+           percentile_cont(0.95) within group (order by a.duration_ms) as p95_ms,
+           max(a.started_at) as last_attempt_at
+      from webhooks.attempts a
+     where a.endpoint_id = e.id
+       and a.started_at > now() - interval '24 hours'
+  ) recent
+  cross join lateral (
+    select count(*) as deliveries, min(d.created_at) as oldest_created_at
+      from webhooks.deliveries d
+     where d.endpoint_id = e.id
+       and d.status in ('pending', 'sending')
+  ) backlog
+  left join lateral (
+    select a.started_at, coalesce(a.error, 'HTTP ' || a.response_status) as error
+      from webhooks.attempts a
+     where a.endpoint_id = e.id
+       and not a.succeeded
+     order by a.started_at desc
+     limit 1
+  ) last_failure on true;
+comment on view public.webhook_endpoint_health is
+  'Per endpoint of the caller''s organizations: 24 h success rate and latency percentiles, backlog, last failure.';
+
+-- =============================================================================================
+-- Grants
+-- =============================================================================================
+
+revoke all on table public.webhook_delivery_log, public.webhook_endpoint_health from public, anon;
+grant select on table public.webhook_delivery_log, public.webhook_endpoint_health to authenticated, service_role;

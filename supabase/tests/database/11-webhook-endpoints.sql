@@ -1,0 +1,106 @@
+-- Webhook endpoints: only owners and admins register them; URLs must be https to a public
+-- address (loopback only with the local setting); the signing secret is whsec_ + base64 of 32
+-- bytes, kept in Vault and never readable by tenants; rotation keeps the old one for the overlap.
+begin;
+select plan(45);
+
+\ir _helpers.psql
+
+insert into auth.users (id, email, aud, role)
+select pg_temp.id(n), n || '@test.local', 'authenticated', 'authenticated'
+  from unnest(array['a_owner', 'a_admin', 'a_member', 'b_admin']) as n;
+insert into public.organizations (id, name, slug) values
+  (pg_temp.id('org a'), 'Org A', 'test-org-a'),
+  (pg_temp.id('org b'), 'Org B', 'test-org-b');
+insert into public.organization_members (org_id, user_id, role) values
+  (pg_temp.id('org a'), pg_temp.id('a_owner'), 'owner'),
+  (pg_temp.id('org a'), pg_temp.id('a_admin'), 'admin'),
+  (pg_temp.id('org a'), pg_temp.id('a_member'), 'member'),
+  (pg_temp.id('org b'), pg_temp.id('b_admin'), 'admin');
+
+-- URL checks (registration cannot resolve DNS; it judges the form and literal addresses) -----
+update webhooks.settings set allow_loopback_endpoints = false;
+select is(webhooks.endpoint_url_problem('https://hooks.example.com/cjh', false), null, 'https to a public host is accepted');
+select is(webhooks.endpoint_url_problem('https://93.184.216.34:8443/x', false), null, 'so is a public address with a port');
+select is(webhooks.endpoint_url_problem('http://hooks.example.com/cjh', false), 'the URL must use https', 'plain http is refused');
+select is(webhooks.endpoint_url_problem('ftp://hooks.example.com/', false), 'the URL must use https', 'other schemes are refused');
+select is(webhooks.endpoint_url_problem('hooks.example.com/cjh', false), 'the URL must be absolute, like https://example.com/webhooks', 'relative URLs are refused');
+select is(webhooks.endpoint_url_problem('https://user:pw@hooks.example.com/', false), 'the URL must not contain credentials', 'credentials are refused');
+select is(webhooks.endpoint_url_problem('https://127.0.0.1/', false), '127.0.0.1 is in a loopback range (127.0.0.0/8)', 'loopback is refused');
+select is(webhooks.endpoint_url_problem('https://localhost:8443/', false), 'localhost is a loopback host', 'localhost is refused');
+select is(webhooks.endpoint_url_problem('https://[::1]/', false), '::1 is in a loopback range (::1/128)', 'IPv6 loopback is refused');
+select is(webhooks.endpoint_url_problem('https://10.1.2.3/', false), '10.1.2.3 is in a private range (10.0.0.0/8)', '10/8 is refused');
+select is(webhooks.endpoint_url_problem('https://172.20.0.1/', false), '172.20.0.1 is in a private range (172.16.0.0/12)', '172.16/12 is refused');
+select is(webhooks.endpoint_url_problem('https://192.168.1.1/', false), '192.168.1.1 is in a private range (192.168.0.0/16)', '192.168/16 is refused');
+select is(webhooks.endpoint_url_problem('https://169.254.169.254/latest/meta-data', false), '169.254.169.254 is in a link-local range (169.254.0.0/16)', 'the metadata address is refused');
+select is(webhooks.endpoint_url_problem('https://100.64.0.1/', false), '100.64.0.1 is in a carrier-grade NAT range (100.64.0.0/10)', 'CGNAT is refused');
+select is(webhooks.endpoint_url_problem('https://0.0.0.0/', false), '0.0.0.0 is in a "this network" range (0.0.0.0/8)', '0.0.0.0 is refused');
+select is(webhooks.endpoint_url_problem('https://[fd00:ec2::254]/', false), 'fd00:ec2::254 is in a private (unique local) range (fc00::/7)', 'the IPv6 metadata address is refused');
+select is(webhooks.endpoint_url_problem('https://[fe80::1]/', false), 'fe80::1 is in a link-local range (fe80::/10)', 'IPv6 link-local is refused');
+select is(webhooks.endpoint_url_problem('https://[::ffff:10.0.0.1]/', false), '10.0.0.1 is in a private range (10.0.0.0/8)', 'an IPv4-mapped address is judged as IPv4');
+select is(webhooks.endpoint_url_problem('https://[64:ff9b::a9fe:a9fe]/', false), '169.254.169.254 is in a link-local range (169.254.0.0/16)', 'so is a NAT64 one');
+select is(webhooks.endpoint_url_problem('https://2130706433/', false), 'numeric hosts must be written as four decimal octets', 'a decimal host is refused');
+select is(webhooks.endpoint_url_problem('https://0x7f.1/', false), 'numeric hosts must be written as four decimal octets', 'a hex host is refused');
+select is(webhooks.endpoint_url_problem('https://0177.0.0.1/', false), 'numeric hosts must be written as four decimal octets', 'an octal host is refused');
+select is(webhooks.endpoint_url_problem('http://127.0.0.1:8080/hook', true), null, 'the local setting allows http to loopback');
+select is(webhooks.endpoint_url_problem('http://localhost:8080/hook', true), null, 'and to localhost');
+select is(webhooks.endpoint_url_problem('https://10.1.2.3/', true), '10.1.2.3 is in a private range (10.0.0.0/8)', 'but not to private ranges');
+
+-- Registration --------------------------------------------------------------------------------
+select pg_temp.act_as('a_member');
+select throws_ok($$select webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a')$$,
+  '42501', 'only owners and admins of the organization can manage its webhook endpoints', 'a member cannot register an endpoint');
+select pg_temp.act_as('b_admin');
+select throws_ok($$select webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a')$$,
+  '42501', 'only owners and admins of the organization can manage its webhook endpoints', 'nor can another organization''s admin');
+select pg_temp.act_as('a_admin');
+select throws_ok($$select webhooks.create_endpoint(pg_temp.id('org a'), 'http://127.0.0.1:9000/hook')$$,
+  '22023', 'endpoint URL refused: 127.0.0.1 is in a loopback range (127.0.0.0/8)', 'a loopback URL is refused at registration');
+select throws_ok($$select webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a', '', '{job.deleted}')$$,
+  '22023', 'unknown event type: job.deleted', 'an unknown event type is refused');
+
+select endpoint_id, signing_secret from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a', 'ERP', '{job.updated,job.created,job.created}') \gset
+select ok(:'signing_secret' ~ '^whsec_[A-Za-z0-9+/]+={0,2}$', 'an admin registers an endpoint and gets a whsec_ secret');
+select cmp_ok(length(decode(substr(:'signing_secret', 7), 'base64')), '>=', 24, 'of at least 24 random bytes');
+select is((select event_types from webhooks.endpoints where id = :'endpoint_id'), '{job.created,job.updated}'::text[],
+          'subscriptions are stored sorted and without duplicates');
+select is((select created_by from webhooks.endpoints where id = :'endpoint_id'), pg_temp.id('a_admin'), 'the creator is recorded');
+select throws_ok($$select secret_id from webhooks.endpoints$$, '42501', 'permission denied for table endpoints',
+                 'a tenant cannot read which Vault secret signs');
+select throws_ok($$select * from vault.decrypted_secrets$$, '42501', null, 'nor read Vault');
+select throws_ok($$update webhooks.endpoints set url = 'https://10.0.0.1/' where id = pg_temp.id('x') or true$$,
+  '22023', 'endpoint URL refused: 10.0.0.1 is in a private range (10.0.0.0/8)', 'changing the URL is checked again');
+
+select pg_temp.act_as_postgres();
+select is((select decrypted_secret from vault.decrypted_secrets s join webhooks.endpoints e on e.secret_id = s.id
+            where e.id = :'endpoint_id'), :'signing_secret', 'the secret is in Vault');
+select is((select count(*) from webhooks.endpoints e where to_jsonb(e)::text like '%' || :'signing_secret' || '%'), 0::bigint,
+          'and nowhere in the endpoint row');
+
+-- Rotation ------------------------------------------------------------------------------------
+select pg_temp.act_as('a_member');
+select throws_ok(format('select webhooks.rotate_endpoint_secret(%L)', :'endpoint_id'), '42501', null, 'a member cannot rotate a secret');
+select pg_temp.act_as('a_owner');
+select webhooks.rotate_endpoint_secret(:'endpoint_id') as new_secret \gset
+select pg_temp.act_as_postgres();
+select isnt(:'new_secret'::text, :'signing_secret'::text, 'an owner rotates the secret and gets a new one');
+select is((select secrets from webhooks.endpoint_signing_secrets(array[:'endpoint_id'::uuid])),
+          array[:'new_secret', :'signing_secret'], 'during the overlap both sign, the new one first');
+select cmp_ok((select previous_secret_expires_at from webhooks.endpoints where id = :'endpoint_id'), '>', now() + interval '23 hours 59 minutes',
+              'the overlap lasts 24 hours');
+update webhooks.endpoints set previous_secret_expires_at = now() - interval '1 second' where id = :'endpoint_id';
+select is((select secrets from webhooks.endpoint_signing_secrets(array[:'endpoint_id'::uuid])), array[:'new_secret'],
+          'after the overlap only the new secret signs');
+select webhooks.run_every_minute();
+select is((select count(*) from vault.decrypted_secrets where decrypted_secret = :'signing_secret'), 0::bigint,
+          'and the minute job deletes the old one from Vault');
+
+-- Deleting an endpoint deletes its secrets ----------------------------------------------------
+select pg_temp.act_as('a_admin');
+delete from webhooks.endpoints where id = :'endpoint_id';
+select pg_temp.act_as_postgres();
+select is((select count(*) from vault.decrypted_secrets where decrypted_secret = :'new_secret'), 0::bigint,
+          'deleting an endpoint deletes its secret from Vault');
+
+select * from finish();
+rollback;
