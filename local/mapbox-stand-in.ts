@@ -23,6 +23,8 @@ export interface MapboxStandIn {
   requests: StandInRequest[];
   /** How the next requests are answered; "normal" unless a test changes it. */
   mode: StandInMode;
+  /** The access tokens this Mapbox account accepts; any other is a 401. */
+  tokens: string[];
   /** Requests whose search text contains `text` (case-insensitive). */
   callsFor(text: string): number;
   close(): Promise<void>;
@@ -101,12 +103,15 @@ export function startMapboxStandIn(
   { tokens, port = 0 }: { tokens: readonly string[]; port?: number },
 ): MapboxStandIn {
   const requests: StandInRequest[] = [];
+  const pendingSlow = new Set<() => void>();
   const standIn: MapboxStandIn = {
     origin: "",
     requests,
     mode: "normal",
+    tokens: [...tokens],
     callsFor: (text) => requests.filter((request) => request.query.toLowerCase().includes(text.toLowerCase())).length,
     close: async () => {
+      for (const finish of pendingSlow) finish();
       await server.shutdown();
     },
   };
@@ -116,7 +121,7 @@ export function startMapboxStandIn(
     const match = url.pathname.match(PATH);
     if (request.method !== "GET" || !match) return mapboxError(404, "Not Found");
     const token = url.searchParams.get("access_token");
-    const authorized = token !== null && tokens.includes(token);
+    const authorized = token !== null && standIn.tokens.includes(token);
     const params = new URLSearchParams(url.searchParams);
     params.delete("access_token");
     let query: string;
@@ -139,10 +144,10 @@ export function startMapboxStandIn(
       case "server_error":
         return mapboxError(503, "Service Unavailable");
       case "slow":
-        // Answers eventually, unless the caller gives up first (which is what the test wants).
+        // Answers a minute later (or when the stand-in closes), long after any caller gave up.
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, SLOW_RESPONSE_MS);
-          request.signal.addEventListener("abort", () => {
+          pendingSlow.add(() => {
             clearTimeout(timer);
             resolve();
           });

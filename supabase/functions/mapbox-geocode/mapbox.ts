@@ -2,14 +2,25 @@
 // origin and with a timeout, and every way it can fail mapped to the function's documented errors.
 // The token travels in the request URL (that is Mapbox's API): nothing from a failed request is
 // logged except its status, Mapbox's message and our own context, each with the token redacted.
+//
+// The SDK builds, validates and describes the request (its geocoding service, MapiRequest,
+// MapiResponse, MapiError); the transport is the runtime's fetch, plugged in where the SDK expects
+// an environment's client (its Node client uses got, its browser client XMLHttpRequest). Measured
+// with got 11 under Deno: aborting a request that went out on a reused keep-alive connection makes
+// got send it a second time (the SDK passes `retries: 0`, got 9's option name, which got 11
+// ignores), so a timed-out search would be paid for twice. fetch with an AbortSignal sends once,
+// and it also gives the headers of an error response, such as Mapbox's rate-limit reset.
+import MapiClient from "npm:@mapbox/mapbox-sdk@0.16.2/lib/classes/mapi-client.js";
+import MapiError from "npm:@mapbox/mapbox-sdk@0.16.2/lib/classes/mapi-error.js";
+import MapiResponse from "npm:@mapbox/mapbox-sdk@0.16.2/lib/classes/mapi-response.js";
 import mbxGeocoding from "npm:@mapbox/mapbox-sdk@0.16.2/services/geocoding.js";
 import { z } from "npm:zod@4.6.7";
 import { HttpError } from "../_shared/http.ts";
 import type { Search } from "./request.ts";
 
-// Mapbox counts its rate limit per minute (X-Rate-Limit-Interval: 60); the SDK does not pass the
-// headers of an error response on, so a 429 is retried after the whole interval.
-export const UPSTREAM_RETRY_AFTER_SECONDS = 60;
+// Mapbox counts its rate limit per minute (X-Rate-Limit-Interval: 60) and says when the window
+// resets (X-Rate-Limit-Reset, unix seconds); without that header a 429 is retried after a window.
+const UPSTREAM_RATE_LIMIT_WINDOW_SECONDS = 60;
 
 export interface GeocodeResult {
   lat: number;
@@ -33,6 +44,10 @@ const FeatureCollection = z.object({
 });
 
 interface MapiRequest {
+  id: number;
+  method: string;
+  headers: Record<string, string>;
+  url(): string;
   send(): Promise<{ body: unknown }>;
   abort(): void;
 }
@@ -45,10 +60,61 @@ interface MapiErrorLike {
   type: string;
   statusCode: number | null;
   message: string | null;
+  headers?: Record<string, string>;
+}
+
+type MapiClientConstructor = new (options: { accessToken: string; origin: string }) => object;
+type MapiErrorConstructor = new (options: Record<string, unknown>) => MapiErrorLike;
+type MapiResponseConstructor = new (request: MapiRequest, data: Record<string, unknown>) => { body: unknown };
+
+/** The SDK's client with fetch as its transport (see the top of this file). */
+class FetchMapiClient extends (MapiClient as unknown as MapiClientConstructor) {
+  #underway = new Map<number, AbortController>();
+
+  async sendRequest(request: MapiRequest) {
+    const controller = new AbortController();
+    this.#underway.set(request.id, controller);
+    try {
+      const response = await fetch(request.url(), {
+        method: request.method,
+        headers: request.headers,
+        redirect: "manual",
+        signal: controller.signal,
+      });
+      const body = await response.text();
+      const headers = Object.fromEntries(response.headers);
+      if (response.status < 200 || response.status >= 400) {
+        const error = new (MapiError as unknown as MapiErrorConstructor)({
+          request,
+          body,
+          statusCode: response.status,
+        });
+        error.headers = headers;
+        throw error;
+      }
+      return new (MapiResponse as unknown as MapiResponseConstructor)(request, {
+        body,
+        headers,
+        statusCode: response.status,
+      });
+    } finally {
+      this.#underway.delete(request.id);
+    }
+  }
+
+  abortRequest(request: MapiRequest) {
+    this.#underway.get(request.id)?.abort();
+  }
 }
 
 function isMapiError(error: unknown): error is MapiErrorLike {
   return typeof error === "object" && error !== null && "type" in error && "statusCode" in error;
+}
+
+function upstreamRetryAfterSeconds(headers: Record<string, string> = {}): number {
+  const reset = Number(headers["x-rate-limit-reset"]);
+  const seconds = Number.isFinite(reset) ? Math.ceil(reset - Date.now() / 1000) : NaN;
+  return seconds >= 1 && seconds <= UPSTREAM_RATE_LIMIT_WINDOW_SECONDS ? seconds : UPSTREAM_RATE_LIMIT_WINDOW_SECONDS;
 }
 
 function redact(text: string, token: string): string {
@@ -63,18 +129,16 @@ function unavailable(reason: string): HttpError {
 
 export function createMapboxGeocoder({ origin, timeoutMs }: { origin: string; timeoutMs: number }): Geocoder {
   const log = (reason: string, token: string, context: Record<string, unknown>, detail: Record<string, unknown>) => {
-    const safe = JSON.parse(redact(JSON.stringify({ ...context, ...detail }), token));
-    console.error(`mapbox-geocode: upstream ${reason}`, safe);
+    // One line of JSON per failure, so log search finds it by reason, organization or property.
+    console.error(`mapbox-geocode: upstream ${reason} ${redact(JSON.stringify({ ...context, ...detail }), token)}`);
   };
 
   return {
     async forwardGeocode(token, search, context) {
       let service: GeocodingService;
       try {
-        service = (mbxGeocoding as (options: { accessToken: string; origin: string }) => GeocodingService)({
-          accessToken: token,
-          origin,
-        });
+        const client = new FetchMapiClient({ accessToken: token, origin });
+        service = (mbxGeocoding as (client: object) => GeocodingService)(client);
       } catch {
         // The SDK parses the token before any request: this one is not a Mapbox token at all.
         log("token_rejected", token, context, { detail: "the Vault secret is not a Mapbox access token" });
@@ -117,7 +181,10 @@ export function createMapboxGeocoder({ origin, timeoutMs }: { origin: string; ti
               "geocoding_rate_limited",
               "The geocoding service is busy; try again later.",
               undefined,
-              { "Retry-After": String(UPSTREAM_RETRY_AFTER_SECONDS), "Access-Control-Expose-Headers": "Retry-After" },
+              {
+                "Retry-After": String(upstreamRetryAfterSeconds(error.headers)),
+                "Access-Control-Expose-Headers": "Retry-After",
+              },
             );
           }
           if (error.statusCode === 401 || error.statusCode === 403) {

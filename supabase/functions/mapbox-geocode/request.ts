@@ -12,8 +12,16 @@ const MAX_LIMIT = 10;
 // callers share cached results that were computed for exactly the point in the key.
 const PROXIMITY_DECIMALS = 3;
 
+// Whitespace of any kind (a pasted multi-line address) is collapsed later; other control characters
+// and unpaired surrogates cannot be sent to Mapbox or stored in Postgres, so they are refused here.
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000e-\u001f\u007f]/;
+
 const text = (max: number) =>
-  z.string().trim().min(1, "must not be empty").max(max, `must be at most ${max} characters`);
+  z.string()
+    .refine((value) => value.isWellFormed(), "must be valid Unicode text")
+    .refine((value) => !CONTROL_CHARACTERS.test(value), "must not contain control characters")
+    .transform((value) => value.trim())
+    .pipe(z.string().min(1, "must not be empty").max(max, `must be at most ${max} characters`));
 
 const Proximity = z.strictObject({
   lng: z.number().min(-180).max(180),
