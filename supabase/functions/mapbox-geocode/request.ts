@@ -14,6 +14,7 @@ const PROXIMITY_DECIMALS = 3;
 
 // Whitespace of any kind (a pasted multi-line address) is collapsed later; other control characters
 // and unpaired surrogates cannot be sent to Mapbox or stored in Postgres, so they are refused here.
+// deno-lint-ignore no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000e-\u001f\u007f]/;
 
 const text = (max: number) =>
