@@ -347,6 +347,7 @@ export type Database = {
       }
       organizations: {
         Row: {
+          auto_geocode_properties: boolean
           created_at: string
           id: string
           name: string
@@ -354,6 +355,7 @@ export type Database = {
           updated_at: string
         }
         Insert: {
+          auto_geocode_properties?: boolean
           created_at?: string
           id?: string
           name: string
@@ -361,6 +363,7 @@ export type Database = {
           updated_at?: string
         }
         Update: {
+          auto_geocode_properties?: boolean
           created_at?: string
           id?: string
           name?: string
@@ -497,6 +500,7 @@ export type Database = {
       create_organization: {
         Args: { p_name: string; p_slug: string }
         Returns: {
+          auto_geocode_properties: boolean
           created_at: string
           id: string
           name: string
@@ -509,6 +513,10 @@ export type Database = {
           isOneToOne: true
           isSetofReturn: false
         }
+      }
+      set_auto_geocoding: {
+        Args: { p_enabled: boolean; p_org_id: string }
+        Returns: boolean
       }
     }
     Enums: {

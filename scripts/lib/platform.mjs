@@ -55,6 +55,15 @@ export const SERVICE_ROLE_KEY = signJwt({
 export const PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";
 export const SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 
+// The local stand-in for the Mapbox Geocoding API (local/mapbox-stand-in.ts) and the token the stack
+// stores in Vault for it: Mapbox-shaped (`pk.<base64 JSON>.<signature>`, which the SDK parses) and
+// worthless anywhere else.
+export const MAPBOX_STAND_IN_PORT = Number(process.env.CJH_MAPBOX_STAND_IN_PORT ?? API_PORT + 10);
+export const MAPBOX_STAND_IN_URL = `http://127.0.0.1:${MAPBOX_STAND_IN_PORT}`;
+export const MAPBOX_STAND_IN_TOKEN = `pk.${
+  base64url(JSON.stringify({ u: "cjh-local", a: "stand-in" }))
+}.local-stand-in`;
+
 /** The environment the edge runtime gives functions, as `supabase functions serve` sets it. */
 export function functionEnvironment() {
   return {

@@ -29,6 +29,9 @@ import {
   isAlive,
   JWT_SECRET,
   LOG_DIR,
+  MAPBOX_STAND_IN_PORT,
+  MAPBOX_STAND_IN_TOKEN,
+  MAPBOX_STAND_IN_URL,
   PG_DATA,
   PG_LOG,
   PG_ROOT,
@@ -48,6 +51,7 @@ const BOOTSTRAP_DIR = join(ROOT, "local/bootstrap");
 const SERVICES = {
   gateway: { script: "local/gateway.ts", readyLine: "gateway ready" },
   "pg-net-worker": { script: "local/pg-net-worker.ts", readyLine: "pg_net worker ready" },
+  "mapbox-stand-in": { script: "local/mapbox-stand-in.ts", readyLine: "mapbox stand-in ready" },
 };
 const SERVICE_READY_TIMEOUT_MS = 60_000;
 
@@ -339,6 +343,45 @@ function configureLocalPlatform() {
     "--file",
     join(BOOTSTRAP_DIR, "90-local-platform.sql"),
   ], { capture: true });
+  configureLocalGeocoding();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geocoding against the Mapbox stand-in (README, "Geocoding")
+// ---------------------------------------------------------------------------------------------
+
+const FUNCTIONS_ENV_FILE = join(ROOT, "supabase/functions/.env");
+const GEOCODING_BLOCK_START =
+  "# >>> local Mapbox stand-in (scripts/lib/stack.mjs rewrites this block; delete it to opt out)";
+const GEOCODING_BLOCK_END = "# <<< local Mapbox stand-in";
+
+/**
+ * Points the local mapbox-geocode function at the Mapbox stand-in: the stand-in's token in Vault
+ * unless a mapbox_access_token is already there, and MAPBOX_API_ORIGIN in a marked block of
+ * supabase/functions/.env unless the file sets MAPBOX_API_ORIGIN itself (e.g. to real Mapbox).
+ */
+function configureLocalGeocoding() {
+  adminPsql([
+    "--set",
+    `mapbox_token=${MAPBOX_STAND_IN_TOKEN}`,
+    "--file",
+    join(BOOTSTRAP_DIR, "91-mapbox-stand-in.sql"),
+  ], { capture: true });
+  const current = existsSync(FUNCTIONS_ENV_FILE) ? readFileSync(FUNCTIONS_ENV_FILE, "utf8") : "";
+  const blockPattern = new RegExp(
+    `${escapeRegExp(GEOCODING_BLOCK_START)}[\\s\\S]*?${escapeRegExp(GEOCODING_BLOCK_END)}\\n?`,
+  );
+  const outside = current.replace(blockPattern, "");
+  if (/^\s*MAPBOX_API_ORIGIN\s*=/m.test(outside)) return;
+  const block = `${GEOCODING_BLOCK_START}\nMAPBOX_API_ORIGIN=${MAPBOX_STAND_IN_URL}\n${GEOCODING_BLOCK_END}\n`;
+  const next = blockPattern.test(current)
+    ? current.replace(blockPattern, block)
+    : `${current}${current === "" || current.endsWith("\n") ? "" : "\n"}${block}`;
+  if (next !== current) writeFileSync(FUNCTIONS_ENV_FILE, next);
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,7 +434,13 @@ async function startService(name) {
 }
 
 function serviceEnvironment() {
-  return { ...testEnvironment(), CJH_API_PORT: String(API_PORT), CJH_ADMIN_ROLE: ADMIN_ROLE };
+  return {
+    ...testEnvironment(),
+    CJH_API_PORT: String(API_PORT),
+    CJH_ADMIN_ROLE: ADMIN_ROLE,
+    CJH_MAPBOX_STAND_IN_PORT: String(MAPBOX_STAND_IN_PORT),
+    CJH_MAPBOX_STAND_IN_TOKEN: MAPBOX_STAND_IN_TOKEN,
+  };
 }
 
 function stopService(name) {
@@ -448,7 +497,7 @@ export async function startStack() {
   if (fresh || started.postgres) bootstrap();
   pushMigrations();
   configureLocalPlatform();
-  const services = usesPgNetStandIn() ? ["pg-net-worker", "gateway"] : ["gateway"];
+  const services = [...(usesPgNetStandIn() ? ["pg-net-worker"] : []), "mapbox-stand-in", "gateway"];
   for (const name of services) {
     if (serviceRunning(name)) continue;
     step(`starting ${name}`);
@@ -482,6 +531,7 @@ function stackStatus() {
     postgres: major ? postgresRunning(major) : false,
     gateway: serviceRunning("gateway"),
     "pg-net-worker": serviceRunning("pg-net-worker"),
+    "mapbox-stand-in": serviceRunning("mapbox-stand-in"),
   };
 }
 
@@ -497,6 +547,7 @@ export function printStatus() {
     ["Secret key", SECRET_KEY],
     ["anon key", ANON_KEY],
     ["service_role key", SERVICE_ROLE_KEY],
+    ["Mapbox stand-in", MAPBOX_STAND_IN_URL],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   console.log("");
@@ -507,6 +558,9 @@ export function printStatus() {
   console.log(dim(`  functions gateway ${mark(state.gateway)} (log ${join(LOG_DIR, "gateway.log")})`));
   console.log(
     dim(`  pg_net stand-in worker ${mark(state["pg-net-worker"])} (log ${join(LOG_DIR, "pg-net-worker.log")})`),
+  );
+  console.log(
+    dim(`  Mapbox stand-in ${mark(state["mapbox-stand-in"])} (log ${join(LOG_DIR, "mapbox-stand-in.log")})`),
   );
   console.log(dim("  PostgREST, GoTrue and Studio need Docker and are not part of the local stack."));
   console.log("");

@@ -3,7 +3,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { HttpError } from "./http.ts";
 
-function constantTimeEquals(a: string, b: string): boolean {
+export function constantTimeEquals(a: string, b: string): boolean {
   const left = new TextEncoder().encode(a);
   const right = new TextEncoder().encode(b);
   // Compare equal-length buffers even on a length mismatch, so timing does not reveal the length.
