@@ -7,6 +7,7 @@ import {
   generateTypes,
   printStatus,
   resetDatabase,
+  restartPostgres,
   StackError,
   startStack,
   step,
@@ -59,6 +60,8 @@ const commands = {
     await resetDatabase();
     step("database rebuilt from migrations and seed");
   },
+  // `db-restart --immediate` simulates a database crash (no checkpoint; WAL recovery on start).
+  "db-restart": () => restartPostgres(options.includes("--immediate") ? "immediate" : "fast"),
   "gen-types": () => {
     const target = join(ROOT, "types/database.ts");
     if (options.includes("--stdout")) {

@@ -58,22 +58,20 @@ async function runPgTap() {
   return { suite: "pgTAP", passed, failed: status !== 0 && failed === 0 ? failed + 1 : failed };
 }
 
-async function runDenoTests() {
-  step("Deno tests: tests/ against the running stack");
+async function runDenoTests({ suite, description, args }) {
+  step(`Deno tests: ${description}`);
   const { status, output } = await runStreaming(DENO, [
     "test",
     "--allow-all",
-    // Files run side by side: the pg_cron test waits for the next minute while the others run.
-    "--parallel",
     "--config",
     join(ROOT, "deno.json"),
     ...extraDenoArgs,
-    "tests/",
+    ...args,
   ], { ...testEnvironment(), NO_COLOR: "1" });
   const summary = output.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
   const passed = summary ? Number(summary[1]) : 0;
   const failed = summary ? Number(summary[2]) : 0;
-  return { suite: "Deno", passed, failed: status !== 0 && failed === 0 ? failed + 1 : failed };
+  return { suite, passed, failed: status !== 0 && failed === 0 ? failed + 1 : failed };
 }
 
 const results = [];
@@ -81,7 +79,21 @@ let started = null;
 try {
   started = await startStack();
   results.push(await runPgTap());
-  results.push(await runDenoTests());
+  results.push(
+    await runDenoTests({
+      suite: "Deno",
+      description: "tests/ against the running stack",
+      // Files run side by side: the pg_cron test waits for the next minute while the others run.
+      args: ["--parallel", "--ignore=tests/serial", "tests/"],
+    }),
+  );
+  results.push(
+    await runDenoTests({
+      suite: "Deno (serial)",
+      description: "tests/serial, one at a time (they kill the dispatcher and restart PostgreSQL)",
+      args: ["tests/serial/"],
+    }),
+  );
 } catch (error) {
   console.error(`\x1b[31m✗\x1b[0m ${error instanceof StackError ? error.message : error?.stack ?? error}`);
   results.push({ suite: "stack start-up", passed: 0, failed: 1 });

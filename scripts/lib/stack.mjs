@@ -259,6 +259,28 @@ async function startPostgres(major) {
   return true;
 }
 
+/**
+ * Restarts PostgreSQL in place. `immediate` kills it without a checkpoint, as a crash would, so
+ * the restart goes through WAL recovery (the crash-safety tests use it).
+ */
+export function restartPostgres(mode = "fast") {
+  const major = installedPostgresMajor();
+  if (!major || !postgresRunning(major)) throw new StackError("PostgreSQL is not running");
+  step(`restarting PostgreSQL (${mode})`);
+  runAsPostgres(pgBin(major, "pg_ctl"), [
+    "restart",
+    "--pgdata",
+    PG_DATA,
+    "--mode",
+    mode,
+    "--log",
+    PG_LOG,
+    "--wait",
+    "--timeout",
+    "60",
+  ], { capture: true });
+}
+
 function stopPostgres(major) {
   if (!postgresRunning(major)) return false;
   step("stopping PostgreSQL");

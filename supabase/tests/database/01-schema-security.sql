@@ -2,7 +2,7 @@
 -- expected policies (all `to authenticated`), exact table privileges per API role, helpers that
 -- are security definer with an empty search_path, and nothing executable or visible for anon.
 begin;
-select plan(55);
+select plan(61);
 
 -- Tables and RLS ---------------------------------------------------------------------------------
 select tables_are('public', array[
@@ -15,12 +15,19 @@ select ok(c.relrowsecurity and c.relforcerowsecurity, format('RLS is enabled and
  where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
  order by c.relname;
 
+-- A view escapes RLS unless it runs as its caller (security_invoker): then its tables' policies apply.
 select is(
   (select array_agg(c.relname order by c.relname) from pg_class c
     where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'f')
-      and not (c.relrowsecurity and c.relforcerowsecurity)),
+      and not (c.relrowsecurity and c.relforcerowsecurity)
+      and not (c.relkind = 'v' and 'security_invoker=true' = any (coalesce(c.reloptions, '{}')))),
   null,
   'no relation in public (table, view, foreign table) escapes forced RLS');
+
+select ok(c.relrowsecurity and c.relforcerowsecurity, format('RLS is enabled and forced on webhooks.%I', c.relname))
+  from pg_class c
+ where c.relnamespace = 'webhooks'::regnamespace and c.relkind in ('r', 'p')
+ order by c.relname;
 
 -- Policies -------------------------------------------------------------------------------------
 select policies_are('public', 'organizations', array[
