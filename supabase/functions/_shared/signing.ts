@@ -1,0 +1,90 @@
+// Standard Webhooks signing, sender side (https://www.standardwebhooks.com/): the secret is
+// `whsec_` + base64 key bytes; the signature is `v1,` + base64 HMAC-SHA256 of
+// `{webhook-id}.{webhook-timestamp}.{body}`; several signatures are space separated. Receivers
+// verify with the standardwebhooks or svix libraries unchanged.
+
+export const ENDPOINT_SECRET_PREFIX = "whsec_";
+/** Key bytes in a new secret (the specification asks for at least 24). */
+const SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 24;
+/** Decrypted-and-imported keys one instance keeps; a dispatcher signs for few endpoints at a time. */
+const KEY_CACHE_LIMIT = 1_000;
+export const WEBHOOK_USER_AGENT = "CJH-Webhooks/1.0";
+
+const encoder = new TextEncoder();
+
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+export function generateEndpointSecret(): string {
+  return ENDPOINT_SECRET_PREFIX + base64(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
+}
+
+function secretKeyBytes(secret: string): Uint8Array<ArrayBuffer> {
+  if (!secret.startsWith(ENDPOINT_SECRET_PREFIX)) throw new Error("a webhook secret starts with whsec_");
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = Uint8Array.from(atob(secret.slice(ENDPOINT_SECRET_PREFIX.length)), (char) => char.charCodeAt(0));
+  } catch {
+    throw new Error("a webhook secret is whsec_ followed by base64");
+  }
+  if (bytes.byteLength < MIN_SECRET_BYTES) throw new Error(`a webhook secret holds at least ${MIN_SECRET_BYTES} bytes`);
+  return bytes;
+}
+
+/** Signs messages, keeping each secret's imported HMAC key for reuse. */
+export class WebhookSigner {
+  #keys = new Map<string, Promise<CryptoKey>>();
+
+  #key(secret: string): Promise<CryptoKey> {
+    let key = this.#keys.get(secret);
+    if (!key) {
+      key = crypto.subtle.importKey("raw", secretKeyBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      this.#keys.set(secret, key);
+      if (this.#keys.size > KEY_CACHE_LIMIT) this.#keys.delete(this.#keys.keys().next().value!);
+    }
+    return key;
+  }
+
+  /** `v1,<base64 signature>` of one message with one secret. */
+  async sign(secret: string, messageId: string, timestampSeconds: number, body: string): Promise<string> {
+    const content = encoder.encode(`${messageId}.${timestampSeconds}.${body}`);
+    const signature = await crypto.subtle.sign("HMAC", await this.#key(secret), content);
+    return `v1,${base64(new Uint8Array(signature))}`;
+  }
+
+  /** The webhook-signature header: one signature per secret, in the given order, space separated. */
+  async signatureHeader(
+    secrets: readonly string[],
+    messageId: string,
+    timestampSeconds: number,
+    body: string,
+  ): Promise<string> {
+    const signatures = await Promise.all(
+      secrets.map((secret) => this.sign(secret, messageId, timestampSeconds, body)),
+    );
+    return signatures.join(" ");
+  }
+}
+
+/** The headers of one delivery attempt (SPEC §4). */
+export function webhookHeaders(
+  { messageId, timestampSeconds, signature, retryCount }: {
+    messageId: string;
+    timestampSeconds: number;
+    signature: string;
+    retryCount: number;
+  },
+): Record<string, string> {
+  return {
+    "webhook-id": messageId,
+    "webhook-timestamp": String(timestampSeconds),
+    "webhook-signature": signature,
+    "X-Retry-Count": String(retryCount),
+    "Content-Type": "application/json",
+    "User-Agent": WEBHOOK_USER_AGENT,
+  };
+}
