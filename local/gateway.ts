@@ -18,6 +18,9 @@ const HOST_START_TIMEOUT_MS = 30_000;
 const FUNCTION_MEMORY_MB = 256;
 const DEFAULT_WALL_CLOCK_MS = 400_000;
 const FORWARDED_ENV = ["PATH", "HOME", "DENO_DIR", "TMPDIR", "NO_COLOR", "TZ"];
+// After `npm ci` replaces the deno binary under a running gateway, execPath names the deleted
+// file; the new one is at the same path.
+const DENO_BINARY = Deno.execPath().replace(/ \(deleted\)$/, "");
 
 function requiredEnv(name: string): string {
   const value = Deno.env.get(name);
@@ -150,7 +153,7 @@ function startHost(name: string, entry: string): FunctionHost {
     join(ROOT, "local/function-host.ts"),
     entry,
   ];
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(DENO_BINARY, {
     args,
     cwd: ROOT,
     clearEnv: true,

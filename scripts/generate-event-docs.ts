@@ -43,7 +43,7 @@ export function renderCatalog(): Map<string, string> {
     "",
     "Every webhook is a JSON envelope: `id` (the event id, also sent as the `webhook-id` header), `event` (the type),",
     "`api_version`, `timestamp` (UTC, when the change was committed) and `org_id`, plus the keys of its type below.",
-    "Amounts are decimal strings (`\"150.00\"`); timestamps are UTC ISO-8601 with milliseconds. How deliveries are",
+    'Amounts are decimal strings (`"150.00"`); timestamps are UTC ISO-8601 with milliseconds. How deliveries are',
     "signed and retried: [webhooks.md](webhooks.md). A JSON Schema (draft 2020-12) of each type is in",
     "[schemas/](schemas/).",
     "",

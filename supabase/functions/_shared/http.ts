@@ -56,7 +56,11 @@ export function withHttpConventions(name: string, handler: Handler): Handler {
 
 /** Reads a JSON request body; a missing or malformed body is a 400, never a 500. */
 export async function readJson(request: Request): Promise<unknown> {
-  const text = await request.text();
+  return parseJson(await request.text());
+}
+
+/** Parses a JSON request body already read as text; see readJson. */
+export function parseJson(text: string): unknown {
   if (text.trim() === "") throw new HttpError(400, "invalid_json", "The request body must be a JSON document.");
   try {
     return JSON.parse(text);

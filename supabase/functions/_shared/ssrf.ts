@@ -151,7 +151,9 @@ export function checkEndpointUrl(url: string, policy: DestinationPolicy): { ok: 
   } catch {
     return { ok: false, reason: "the URL is not valid" };
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return { ok: false, reason: "the URL must use https" };
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    return { ok: false, reason: "the URL must use https" };
+  }
   if (parsed.username || parsed.password) return { ok: false, reason: "the URL must not contain credentials" };
   const literal = parseAddress(parsed.hostname);
   if (literal) {

@@ -5,6 +5,7 @@
 //   for a request: `role` and `request.jwt.claims` set locally from the caller's verified JWT, so
 //   row-level security decides exactly as it would for `supabase.from('properties')`.
 import postgres from "npm:postgres@3.4.9";
+import { databasePool } from "../_shared/database.ts";
 import { HttpError } from "../_shared/http.ts";
 import type { JwtClaims } from "../_shared/caller.ts";
 import type { GeocodeResult } from "./mapbox.ts";
@@ -51,14 +52,7 @@ export interface GeocodeStore {
 const INSUFFICIENT_PRIVILEGE = "42501";
 
 export function createGeocodeStore(databaseUrl: string): GeocodeStore {
-  // prepare: false so the same code works through Supabase's transaction pooler.
-  const sql = postgres(databaseUrl, {
-    max: 4,
-    prepare: false,
-    idle_timeout: 30,
-    onnotice: () => {},
-    connection: { application_name: "mapbox-geocode" },
-  });
+  const sql = databasePool(databaseUrl, { applicationName: "mapbox-geocode" });
 
   function asCaller<T>(claims: JwtClaims, work: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
     return sql.begin(async (tx) => {

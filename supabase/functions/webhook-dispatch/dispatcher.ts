@@ -1,0 +1,209 @@
+// The drain loop: claim due deliveries, send them with bounded concurrency (overall and per
+// endpoint), and record their outcomes in batches, until nothing is due or the time budget ends.
+//
+// Claims top the local queue up whenever it runs low, so one slow endpoint never stalls the
+// others behind a batch barrier; outcomes are flushed every RECORD_BATCH results or
+// RECORD_INTERVAL_MS, one flush at a time, while sending goes on.
+import { DestinationGuard } from "../_shared/ssrf.ts";
+import { WebhookSigner } from "../_shared/signing.ts";
+import { REQUEST_TIMEOUT_MS, sendDelivery } from "./sender.ts";
+import type { AttemptResult, ClaimedDelivery, DeliveryStore } from "./store.ts";
+
+/** A claimed delivery stays ours this long; another dispatcher may take it after that. */
+export const LEASE_SECONDS = 60;
+/** Never start a request that could outlive its lease: its result could not be recorded. */
+const LEASE_SAFETY_MARGIN_MS = REQUEST_TIMEOUT_MS + 5_000;
+const RECORD_BATCH = 250;
+const RECORD_INTERVAL_MS = 20;
+/** Endpoints whose signing secrets one instance keeps decrypted in memory. */
+const SECRET_CACHE_LIMIT = 1_000;
+
+export interface DrainOptions {
+  batchSize: number;
+  concurrency: number;
+  endpointConcurrency: number;
+  timeBudgetMs: number;
+  /** Consulted when the queue runs dry: true if more work was announced meanwhile. */
+  moreWorkAnnounced?: () => boolean;
+  fetch?: typeof fetch;
+}
+
+export interface DrainSummary {
+  claimed: number;
+  succeeded: number;
+  failed: number;
+  released: number;
+  durationMs: number;
+  stoppedBecause: "idle" | "time_budget";
+}
+
+/** How long a drain trusts the loopback setting it read (it changes only on local stacks). */
+const SETTINGS_TTL_MS = 5_000;
+
+const signer = new WebhookSigner();
+let loopbackSetting: { allow: boolean; readAt: number } | null = null;
+const secretCache = new Map<string, { version: string; secrets: string[] }>();
+const guards = new Map<boolean, DestinationGuard>();
+
+async function destinationGuard(store: DeliveryStore): Promise<DestinationGuard> {
+  if (!loopbackSetting || Date.now() - loopbackSetting.readAt > SETTINGS_TTL_MS) {
+    loopbackSetting = { allow: await store.allowLoopbackEndpoints(), readAt: Date.now() };
+  }
+  return guardFor(loopbackSetting.allow);
+}
+
+function guardFor(allowLoopback: boolean): DestinationGuard {
+  let guard = guards.get(allowLoopback);
+  if (!guard) {
+    guard = new DestinationGuard({ allowLoopback });
+    guards.set(allowLoopback, guard);
+  }
+  return guard;
+}
+
+async function refreshSecrets(store: DeliveryStore, deliveries: ClaimedDelivery[]): Promise<void> {
+  const stale = [
+    ...new Set(
+      deliveries.filter((d) => secretCache.get(d.endpointId)?.version !== d.secretsVersion).map((d) => d.endpointId),
+    ),
+  ];
+  if (stale.length === 0) return;
+  const fresh = await store.signingSecrets(stale);
+  for (const [endpointId, entry] of fresh) {
+    secretCache.delete(endpointId);
+    secretCache.set(endpointId, entry);
+  }
+  while (secretCache.size > SECRET_CACHE_LIMIT) secretCache.delete(secretCache.keys().next().value!);
+}
+
+export async function drainDueDeliveries(store: DeliveryStore, options: DrainOptions): Promise<DrainSummary> {
+  const started = Date.now();
+  const claimDeadline = started + options.timeBudgetMs;
+  const guard = await destinationGuard(store);
+  const summary: DrainSummary = {
+    claimed: 0,
+    succeeded: 0,
+    failed: 0,
+    released: 0,
+    durationMs: 0,
+    stoppedBecause: "idle",
+  };
+
+  const queue: ClaimedDelivery[] = [];
+  const activePerEndpoint = new Map<string, number>();
+  let active = 0;
+  let wake: (() => void) | null = null;
+  const progress = () => {
+    wake?.();
+    wake = null;
+  };
+  const waitForProgress = () => new Promise<void>((resolve) => (wake = resolve));
+
+  // Outcomes, recorded in batches by one flush at a time.
+  let unrecorded: AttemptResult[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+  let flushTimer: ReturnType<typeof setTimeout> | null = null;
+  let flushError: unknown = null;
+  const flush = () => {
+    if (flushTimer !== null) clearTimeout(flushTimer);
+    flushTimer = null;
+    const batch = unrecorded;
+    unrecorded = [];
+    if (batch.length === 0) return flushing;
+    flushing = flushing.then(() => store.recordAttempts(batch)).catch((error) => {
+      flushError ??= error;
+    });
+    return flushing;
+  };
+  const record = (result: AttemptResult) => {
+    unrecorded.push(result);
+    if (!result.sent) summary.released++;
+    else if (result.response_status !== null && result.response_status >= 200 && result.response_status < 300) {
+      summary.succeeded++;
+    } else summary.failed++;
+    if (unrecorded.length >= RECORD_BATCH) flush();
+    else if (flushTimer === null) flushTimer = setTimeout(flush, RECORD_INTERVAL_MS);
+  };
+
+  const release = (delivery: ClaimedDelivery): AttemptResult => ({
+    delivery_id: delivery.deliveryId,
+    lease_token: delivery.leaseToken,
+    sent: false,
+    retry_count: delivery.retryCount,
+    started_at: new Date().toISOString(),
+    duration_ms: 0,
+    response_status: null,
+    response_excerpt: null,
+    error: null,
+    payload_sha256: "0".repeat(64),
+    retry_after_seconds: null,
+  });
+
+  const start = (delivery: ClaimedDelivery) => {
+    active++;
+    activePerEndpoint.set(delivery.endpointId, (activePerEndpoint.get(delivery.endpointId) ?? 0) + 1);
+    const secrets = secretCache.get(delivery.endpointId)?.secrets ?? [];
+    sendDelivery(delivery, { signer, guard, secrets, fetch: options.fetch })
+      .then(record, (error) => {
+        // sendDelivery does not throw; if it ever does, hand the delivery back rather than lose it.
+        console.error("webhook-dispatch: unexpected send failure", error);
+        record(release(delivery));
+      })
+      .finally(() => {
+        active--;
+        activePerEndpoint.set(delivery.endpointId, activePerEndpoint.get(delivery.endpointId)! - 1);
+        progress();
+      });
+  };
+
+  // Starts every queued delivery that a free slot allows, oldest first per endpoint.
+  const startWhatFits = () => {
+    for (let i = 0; i < queue.length && active < options.concurrency;) {
+      const delivery = queue[i];
+      if (Date.now() + LEASE_SAFETY_MARGIN_MS > delivery.leaseExpiresAt.getTime()) {
+        queue.splice(i, 1);
+        record(release(delivery));
+        continue;
+      }
+      if ((activePerEndpoint.get(delivery.endpointId) ?? 0) >= options.endpointConcurrency) {
+        i++;
+        continue;
+      }
+      queue.splice(i, 1);
+      start(delivery);
+    }
+  };
+
+  while (true) {
+    if (flushError) throw flushError;
+    if (Date.now() >= claimDeadline) {
+      // Out of time: hand back what has not started, let what has finish.
+      summary.stoppedBecause = "time_budget";
+      for (const delivery of queue.splice(0)) record(release(delivery));
+      while (active > 0) await waitForProgress();
+      break;
+    }
+    const room = options.batchSize - queue.length - active;
+    let claimedNow = 0;
+    if (room >= options.batchSize / 2 || (queue.length === 0 && active === 0)) {
+      const batch = await store.claimDueDeliveries(room, LEASE_SECONDS);
+      claimedNow = batch.length;
+      summary.claimed += claimedNow;
+      if (claimedNow > 0) {
+        await refreshSecrets(store, batch);
+        queue.push(...batch);
+      }
+    }
+    startWhatFits();
+    if (queue.length === 0 && active === 0 && claimedNow === 0) {
+      // Nothing due: done, unless a wake-up arrived while this drain was busy.
+      if (options.moreWorkAnnounced?.()) continue;
+      break;
+    }
+    if (active > 0) await waitForProgress();
+  }
+  await flush();
+  if (flushError) throw flushError;
+  summary.durationMs = Date.now() - started;
+  return summary;
+}

@@ -1,0 +1,105 @@
+// The HTTP side of webhook-dispatch: who may drive it, what a request asks for, and how drains
+// run. pg_net (after commit) and pg_cron (every minute) ask for a background drain ("wait": false)
+// and get 202 at once; an operator or a benchmark can wait for the drain's summary.
+import { z } from "npm:zod@4.6.7";
+import { HttpError, jsonResponse, parseJson } from "../_shared/http.ts";
+import { requirePlatformCaller } from "../_shared/platform-auth.ts";
+import type { DispatchConfig } from "./config.ts";
+import { drainDueDeliveries, type DrainOptions } from "./dispatcher.ts";
+import type { DeliveryStore } from "./store.ts";
+
+const DispatchRequest = z.object({
+  reason: z.string().max(100).optional(),
+  wait: z.boolean().default(true),
+  time_budget_ms: z.number().int().min(100).max(350_000).optional(),
+}).strict();
+
+/** The Vault dispatch secret is read at most this often (it changes only when an operator rotates it). */
+const DISPATCH_SECRET_TTL_MS = 60_000;
+
+declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
+
+export function dispatchHandler(config: DispatchConfig, store: DeliveryStore) {
+  let dispatchSecret: { value: string | null; readAt: number } | null = null;
+  let backgroundDrains = 0;
+  let wakeUpsWhileBusy = false;
+
+  const acceptedKeys = async (forceRefresh: boolean) => {
+    if (forceRefresh || !dispatchSecret || Date.now() - dispatchSecret.readAt > DISPATCH_SECRET_TTL_MS) {
+      dispatchSecret = { value: await store.dispatchSecret(), readAt: Date.now() };
+    }
+    return [config.SUPABASE_SERVICE_ROLE_KEY, ...config.SUPABASE_SECRET_KEYS, dispatchSecret.value ?? ""];
+  };
+
+  const authorize = async (request: Request) => {
+    try {
+      requirePlatformCaller(request, await acceptedKeys(false));
+    } catch (error) {
+      // A rotated dispatch secret is picked up at once, not after the cache expires.
+      if (!(error instanceof HttpError) || Date.now() - (dispatchSecret?.readAt ?? 0) < 5_000) throw error;
+      requirePlatformCaller(request, await acceptedKeys(true));
+    }
+  };
+
+  const drainOptions = (timeBudgetMs?: number): DrainOptions => ({
+    batchSize: config.WEBHOOK_DISPATCH_BATCH_SIZE,
+    concurrency: config.WEBHOOK_DISPATCH_CONCURRENCY,
+    endpointConcurrency: config.WEBHOOK_DISPATCH_ENDPOINT_CONCURRENCY,
+    timeBudgetMs: Math.min(
+      timeBudgetMs ?? config.WEBHOOK_DISPATCH_TIME_BUDGET_MS,
+      config.WEBHOOK_DISPATCH_TIME_BUDGET_MS,
+    ),
+  });
+
+  const drainInBackground = async (timeBudgetMs?: number) => {
+    backgroundDrains++;
+    try {
+      await drainDueDeliveries(store, {
+        ...drainOptions(timeBudgetMs),
+        moreWorkAnnounced: () => {
+          const announced = wakeUpsWhileBusy;
+          wakeUpsWhileBusy = false;
+          return announced;
+        },
+      });
+    } catch (error) {
+      console.error("webhook-dispatch: background drain failed; the next wake-up retries", error);
+    } finally {
+      backgroundDrains--;
+    }
+  };
+
+  return async (request: Request): Promise<Response> => {
+    if (request.method !== "POST") {
+      throw new HttpError(405, "method_not_allowed", "Use POST.", undefined, { Allow: "POST, OPTIONS" });
+    }
+    await authorize(request);
+    const raw = await request.text();
+    const parsed = DispatchRequest.safeParse(raw.trim() === "" ? {} : parseJson(raw));
+    if (!parsed.success) {
+      throw new HttpError(400, "invalid_request", "The request body is not valid.", z.flattenError(parsed.error));
+    }
+    const { wait, time_budget_ms: timeBudgetMs } = parsed.data;
+
+    if (!wait) {
+      // Wake-ups arrive once per committing transaction; running drains absorb them.
+      if (backgroundDrains >= config.WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS) {
+        wakeUpsWhileBusy = true;
+        return jsonResponse({ accepted: true, joined_running_drain: true }, 202);
+      }
+      const drain = drainInBackground(timeBudgetMs);
+      if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(drain);
+      return jsonResponse({ accepted: true, joined_running_drain: false }, 202);
+    }
+
+    const summary = await drainDueDeliveries(store, drainOptions(timeBudgetMs));
+    return jsonResponse({
+      claimed: summary.claimed,
+      succeeded: summary.succeeded,
+      failed: summary.failed,
+      released: summary.released,
+      duration_ms: summary.durationMs,
+      stopped_because: summary.stoppedBecause,
+    });
+  };
+}

@@ -1,0 +1,144 @@
+// One HTTP attempt: check the destination, sign, POST, and describe what came back. Never throws;
+// every outcome becomes an AttemptResult for webhooks.record_attempts.
+import { type DestinationGuard } from "../_shared/ssrf.ts";
+import { webhookHeaders, type WebhookSigner } from "../_shared/signing.ts";
+import type { AttemptResult, ClaimedDelivery } from "./store.ts";
+
+/** SPEC §4: success is a 2xx within 15 s. */
+export const REQUEST_TIMEOUT_MS = 15_000;
+/** What an attempt keeps of the response body (SPEC §3: at most 1 KiB). */
+export const RESPONSE_EXCERPT_BYTES = 1024;
+
+const encoder = new TextEncoder();
+
+export interface SendContext {
+  signer: WebhookSigner;
+  guard: DestinationGuard;
+  secrets: readonly string[];
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+export async function sendDelivery(delivery: ClaimedDelivery, context: SendContext): Promise<AttemptResult> {
+  const now = context.now ?? Date.now;
+  const startedAt = now();
+  const result: AttemptResult = {
+    delivery_id: delivery.deliveryId,
+    lease_token: delivery.leaseToken,
+    sent: true,
+    retry_count: delivery.retryCount,
+    started_at: new Date(startedAt).toISOString(),
+    duration_ms: 0,
+    response_status: null,
+    response_excerpt: null,
+    error: null,
+    payload_sha256: await sha256Hex(delivery.payload),
+    retry_after_seconds: null,
+  };
+  const finish = () => ({ ...result, duration_ms: Math.max(0, Math.round(now() - startedAt)) });
+
+  const destination = await context.guard.check(delivery.url);
+  if (!destination.ok) return { ...finish(), error: `Refused: ${destination.reason}` };
+  if (context.secrets.length === 0) return { ...finish(), error: "The endpoint has no signing secret." };
+
+  const timestampSeconds = Math.floor(startedAt / 1000);
+  const signature = await context.signer.signatureHeader(
+    context.secrets,
+    delivery.eventId,
+    timestampSeconds,
+    delivery.payload,
+  );
+  const headers = webhookHeaders({
+    messageId: delivery.eventId,
+    timestampSeconds,
+    signature,
+    retryCount: delivery.retryCount,
+  });
+
+  try {
+    const response = await (context.fetch ?? fetch)(delivery.url, {
+      method: "POST",
+      headers,
+      body: delivery.payload,
+      redirect: "manual",
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    result.response_status = response.status;
+    result.retry_after_seconds = parseRetryAfter(response.headers.get("retry-after"), now());
+    result.response_excerpt = await readExcerpt(response);
+    if (response.status >= 300 && response.status < 400) {
+      result.error = `Redirect (${response.status}) not followed${
+        response.headers.has("location") ? ` to ${response.headers.get("location")?.slice(0, 200)}` : ""
+      }`;
+    }
+  } catch (error) {
+    result.error = describeFailure(error);
+  }
+  return finish();
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** Reads at most RESPONSE_EXCERPT_BYTES of the body and drops the rest unread. */
+async function readExcerpt(response: Response): Promise<string | null> {
+  if (!response.body) return null;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < RESPONSE_EXCERPT_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // A body cut off mid-way still leaves its status; keep what arrived.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  if (size === 0) return null;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return truncateUtf8(new TextDecoder().decode(bytes.subarray(0, RESPONSE_EXCERPT_BYTES)), RESPONSE_EXCERPT_BYTES);
+}
+
+/** Cuts text to at most maxBytes of UTF-8 (a decoded excerpt may have grown by replacement characters). */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  // Postgres text cannot hold NUL.
+  let value = text.replaceAll("\u0000", "");
+  while (encoder.encode(value).byteLength > maxBytes) value = value.slice(0, -1);
+  return value;
+}
+
+/** Retry-After as seconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(header: string | null, nowMs: number): number | null {
+  if (header === null) return null;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Math.min(Number(value), 2_147_483_647);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, Math.ceil((date - nowMs) / 1000));
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError")) {
+    return `Timed out after ${REQUEST_TIMEOUT_MS} ms`;
+  }
+  // Deno's fetch throws "fetch failed" and puts the transport's own words in the cause.
+  const message = [error, (error as { cause?: unknown })?.cause]
+    .map((part) => (part instanceof Error ? part.message : part === undefined ? "" : String(part)))
+    .join(" ");
+  if (/connection refused/i.test(message)) return "Connection refused";
+  if (/dns error|failed to lookup|name or service not known/i.test(message)) return "The host name does not resolve";
+  if (/certificate|tls|ssl/i.test(message)) return `TLS error: ${message.slice(0, 300)}`;
+  if (/connection (reset|closed)|broken pipe|unexpected eof/i.test(message)) return "The connection was closed";
+  return `Request failed: ${message.slice(0, 300)}`;
+}

@@ -1,0 +1,89 @@
+// The dispatcher's database side: every call is one round trip to a webhooks.* function
+// (supabase/migrations/20261128000700_webhook_dispatch.sql), which does the set-based work.
+import type postgres from "npm:postgres@3.4.9";
+import type { Sql } from "../_shared/database.ts";
+
+export interface ClaimedDelivery {
+  deliveryId: string;
+  leaseToken: string;
+  leaseExpiresAt: Date;
+  eventId: string;
+  endpointId: string;
+  url: string;
+  retryCount: number;
+  payload: string;
+  secretsVersion: string;
+}
+
+export interface AttemptResult {
+  delivery_id: string;
+  lease_token: string;
+  /** false: handed back without a request (its lease was too short to start one). */
+  sent: boolean;
+  retry_count: number;
+  started_at: string;
+  duration_ms: number;
+  response_status: number | null;
+  response_excerpt: string | null;
+  error: string | null;
+  payload_sha256: string;
+  retry_after_seconds: number | null;
+}
+
+export interface DeliveryStore {
+  claimDueDeliveries(limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]>;
+  signingSecrets(endpointIds: string[]): Promise<Map<string, { version: string; secrets: string[] }>>;
+  recordAttempts(results: AttemptResult[]): Promise<void>;
+  allowLoopbackEndpoints(): Promise<boolean>;
+  dispatchSecret(): Promise<string | null>;
+}
+
+export function postgresDeliveryStore(sql: Sql): DeliveryStore {
+  return {
+    async claimDueDeliveries(limit, leaseSeconds) {
+      const rows = await sql<
+        {
+          delivery_id: string;
+          lease_token: string;
+          lease_expires_at: Date;
+          event_id: string;
+          endpoint_id: string;
+          url: string;
+          retry_count: number;
+          payload: string;
+          secrets_version: string;
+        }[]
+      >`select * from webhooks.claim_due_deliveries(${limit}, ${leaseSeconds})`;
+      return rows.map((row) => ({
+        deliveryId: row.delivery_id,
+        leaseToken: row.lease_token,
+        leaseExpiresAt: row.lease_expires_at,
+        eventId: row.event_id,
+        endpointId: row.endpoint_id,
+        url: row.url,
+        retryCount: row.retry_count,
+        payload: row.payload,
+        secretsVersion: row.secrets_version,
+      }));
+    },
+    async signingSecrets(endpointIds) {
+      const rows = await sql<{ endpoint_id: string; secrets_version: string; secrets: string[] }[]>`
+        select * from webhooks.endpoint_signing_secrets(${endpointIds}::uuid[])`;
+      return new Map(rows.map((row) => [row.endpoint_id, { version: row.secrets_version, secrets: row.secrets }]));
+    },
+    async recordAttempts(results) {
+      if (results.length === 0) return;
+      await sql`select webhooks.record_attempts(${sql.json(results as unknown as postgres.JSONValue)})`;
+    },
+    async allowLoopbackEndpoints() {
+      const [row] = await sql<{ allow: boolean }[]>`
+        select allow_loopback_endpoints as allow from webhooks.settings`;
+      return row?.allow ?? false;
+    },
+    async dispatchSecret() {
+      const [row] = await sql<{ secret: string }[]>`
+        select decrypted_secret as secret from vault.decrypted_secrets where name = 'webhook_dispatch_secret'`;
+      return row?.secret ?? null;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// Webhook test helpers: register endpoints pointed at local receivers, make deliveries due now
+// (tests control time through next_attempt_at and leases instead of sleeping through backoffs),
+// and drive the dispatcher the way an operator would.
+import type postgres from "npm:postgres@3.4.9";
+import { asUser, stack } from "./stack.ts";
+
+export interface Endpoint {
+  endpointId: string;
+  secret: string;
+}
+
+export async function registerEndpoint(
+  sql: postgres.Sql,
+  tenant: { userId: string; orgId: string },
+  url: string,
+  eventTypes: string[] = [],
+): Promise<Endpoint> {
+  const [row] = await asUser(sql, tenant.userId, (tx) =>
+    tx<{ endpoint_id: string; signing_secret: string }[]>`
+      select * from webhooks.create_endpoint(${tenant.orgId}, ${url}, 'test receiver', ${eventTypes}::text[])`);
+  return { endpointId: row.endpoint_id, secret: row.signing_secret };
+}
+
+export async function insertJob(sql: postgres.Sql, tenant: { userId: string; orgId: string }, title: string) {
+  const [job] = await asUser(sql, tenant.userId, (tx) =>
+    tx<{ id: string; job_no: string }[]>`
+      insert into public.jobs (org_id, title) values (${tenant.orgId}, ${title}) returning id, job_no`);
+  return job;
+}
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  status: string;
+  attempt_count: number;
+  next_attempt_at: Date;
+  first_attempt_at: Date | null;
+  last_error: string | null;
+  last_response_status: number | null;
+}
+
+export function deliveriesOf(sql: postgres.Sql, endpointId: string): Promise<DeliveryRow[]> {
+  return sql<DeliveryRow[]>`
+    select id, event_id, status, attempt_count, next_attempt_at, first_attempt_at, last_error, last_response_status
+      from webhooks.deliveries where endpoint_id = ${endpointId} order by id`;
+}
+
+export function attemptsOf(sql: postgres.Sql, endpointId: string) {
+  return sql<
+    {
+      retry_count: number;
+      response_status: number | null;
+      error: string | null;
+      response_excerpt: string | null;
+      payload_sha256: string;
+      duration_ms: number;
+      started_at: Date;
+    }[]
+  >`select retry_count, response_status, error, response_excerpt, payload_sha256, duration_ms, started_at
+      from webhooks.attempts where endpoint_id = ${endpointId} order by id`;
+}
+
+/** Makes an endpoint's scheduled retries due now, as if their backoff had passed. */
+export async function makeRetriesDue(sql: postgres.Sql, endpointId: string): Promise<number> {
+  const rows = await sql`update webhooks.deliveries set next_attempt_at = now()
+                          where endpoint_id = ${endpointId} and status = 'pending' returning id`;
+  return rows.length;
+}
+
+/** Asks webhook-dispatch to drain now and waits for its summary. */
+export async function dispatchNow(
+  body: Record<string, unknown> = {},
+  key = stack.SUPABASE_SERVICE_ROLE_KEY,
+): Promise<Response> {
+  return await fetch(`${stack.SUPABASE_URL}/functions/v1/webhook-dispatch`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ reason: "test", ...body }),
+  });
+}
+
+/** Headers as the plain object the verification libraries take. */
+export function headerObject(headers: Headers): Record<string, string> {
+  return Object.fromEntries(headers.entries());
+}
