@@ -494,7 +494,52 @@ export type Database = {
       }
     }
     Views: {
-      [_ in never]: never
+      webhook_delivery_log: {
+        Row: {
+          attempt_count: number | null
+          completed_at: string | null
+          created_at: string | null
+          delivery_id: number | null
+          endpoint_id: string | null
+          endpoint_url: string | null
+          event_id: string | null
+          event_type: string | null
+          first_attempt_at: string | null
+          last_attempt_at: string | null
+          last_error: string | null
+          last_response_status: number | null
+          next_attempt_at: string | null
+          org_id: string | null
+          status:
+            | "pending"
+            | "sending"
+            | "succeeded"
+            | "failed"
+            | "exhausted"
+            | null
+        }
+        Relationships: []
+      }
+      webhook_endpoint_health: {
+        Row: {
+          attempts_24h: number | null
+          backlog: number | null
+          backlog_oldest_at: string | null
+          disabled_reason: string | null
+          enabled: boolean | null
+          endpoint_id: string | null
+          failing_since: string | null
+          last_attempt_at: string | null
+          last_error: string | null
+          last_failure_at: string | null
+          latency_p50_ms_24h: number | null
+          latency_p95_ms_24h: number | null
+          org_id: string | null
+          success_rate_24h: number | null
+          url: string | null
+        }
+        Relationships: []
+      }
     }
     Functions: {
       create_organization: {
