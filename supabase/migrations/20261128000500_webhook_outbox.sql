@@ -272,7 +272,7 @@ begin
       ('2001:db8::/32', 'documentation'),
       ('198.18.0.0/15', 'benchmarking'),
       ('224.0.0.0/4', 'multicast'), ('ff00::/8', 'multicast'),
-      ('240.0.0.0/4', 'reserved'), ('255.255.255.255/32', 'broadcast'),
+      ('255.255.255.255/32', 'broadcast'), ('240.0.0.0/4', 'reserved'),
       ('100::/64', 'discard-only'), ('2001::/23', 'IETF protocol assignments'),
       ('2002::/16', '6to4 relay')
     ) as r (cidr, label)
