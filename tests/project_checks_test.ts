@@ -50,8 +50,18 @@ Deno.test("deno lint passes", async () => {
   assert(code === 0, output);
 });
 
-Deno.test("deno check passes for the functions and the local stack's services", async () => {
-  const entries = ["local/gateway.ts", "local/function-host.ts", "local/pg-net-worker.ts"];
+Deno.test("deno check passes for the functions, the local stack's services, scripts, examples and benchmarks", async () => {
+  const entries = [
+    "local/gateway.ts",
+    "local/function-host.ts",
+    "local/pg-net-worker.ts",
+    "local/mapbox-stand-in.ts",
+    "scripts/generate-event-docs.ts",
+    "docs/examples/verify-deno.ts",
+  ];
+  for await (const entry of Deno.readDir(`${ROOT}/bench`)) {
+    if (entry.isFile && entry.name.endsWith(".ts")) entries.push(`bench/${entry.name}`);
+  }
   for await (const entry of Deno.readDir(`${ROOT}/supabase/functions`)) {
     if (entry.isDirectory && !entry.name.startsWith("_")) entries.push(`supabase/functions/${entry.name}/index.ts`);
   }

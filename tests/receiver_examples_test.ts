@@ -6,7 +6,7 @@ import { receiver as denoReceiver } from "../docs/examples/verify-deno.ts";
 import { connect, createTenant, eventually, integrationTest, ROOT } from "./_support/stack.ts";
 import { insertJob, registerEndpoint } from "./_support/webhooks.ts";
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
@@ -16,7 +16,7 @@ async function freePort(): Promise<number> {
 integrationTest("the Node and Deno receiver examples verify real deliveries and refuse forged ones", async () => {
   const sql = connect(2);
   const tenant = await createTenant(sql, "examples");
-  const nodePort = await freePort();
+  const nodePort = freePort();
   const denoEvents: { event?: string }[] = [];
   let denoServer: Deno.HttpServer<Deno.NetAddr> | null = null;
   let node: Deno.ChildProcess | null = null;
