@@ -123,6 +123,7 @@ export function parseRetryAfter(header: string | null, nowMs: number): number | 
   if (header === null) return null;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Math.min(Number(value), 2_147_483_647);
+  if (!/^[A-Za-z]{3}, /.test(value)) return null;
   const date = Date.parse(value);
   if (Number.isNaN(date)) return null;
   return Math.max(0, Math.ceil((date - nowMs) / 1000));
