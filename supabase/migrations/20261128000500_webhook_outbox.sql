@@ -28,6 +28,23 @@ comment on type webhooks.delivery_status is
   'exhausted: still failing 24 h after the first attempt.';
 
 -- =============================================================================================
+-- Functions needed by the tables
+-- =============================================================================================
+
+-- Event ids: evt_ + 12 hex digits of Unix milliseconds + 20 random hex digits. Time-ordered, so
+-- the primary key grows at its right edge instead of splitting pages all over (measurably faster
+-- inserts than random ids), and ids sort by creation for cursor pagination.
+create function webhooks.new_event_id()
+returns text
+language sql volatile
+set search_path = ''
+as $$
+  select 'evt_'
+      || lpad(to_hex((extract(epoch from clock_timestamp()) * 1000)::bigint), 12, '0')
+      || encode(extensions.gen_random_bytes(10), 'hex')
+$$;
+
+-- =============================================================================================
 -- Tables
 -- =============================================================================================
 
@@ -103,7 +120,7 @@ comment on column webhooks.endpoints.previous_secret_id is 'Vault id of the secr
 comment on column webhooks.endpoints.failing_since is 'Start of the current run of failed attempts; cleared by a success.';
 
 create table webhooks.events (
-  id text primary key default ('evt_' || replace(gen_random_uuid()::text, '-', '')),
+  id text primary key default webhooks.new_event_id(),
   org_id uuid not null references public.organizations (id) on delete cascade,
   event_type text not null references webhooks.event_types (name),
   payload jsonb not null,
@@ -168,7 +185,9 @@ create index endpoints_org_id_idx on webhooks.endpoints (org_id);
 create index endpoints_created_by_idx on webhooks.endpoints (created_by);
 create index events_org_id_created_at_idx on webhooks.events (org_id, created_at desc);
 create index events_event_type_idx on webhooks.events (event_type);
-create index events_created_at_idx on webhooks.events (created_at);
+-- Retention scans by age; rows arrive in time order, so a BRIN index serves it at almost no
+-- insert cost.
+create index events_created_at_idx on webhooks.events using brin (created_at);
 -- The dispatcher's claim reads due work in next_attempt_at order; partial indexes keep that scan
 -- to the rows that can be due, however many finished deliveries the table holds.
 create index deliveries_due_idx on webhooks.deliveries (next_attempt_at) where status = 'pending';
@@ -178,7 +197,7 @@ create index deliveries_org_id_created_at_idx on webhooks.deliveries (org_id, cr
 create index attempts_delivery_id_idx on webhooks.attempts (delivery_id);
 create index attempts_endpoint_id_started_at_idx on webhooks.attempts (endpoint_id, started_at desc);
 create index attempts_org_id_started_at_idx on webhooks.attempts (org_id, started_at desc);
-create index attempts_started_at_idx on webhooks.attempts (started_at);
+create index attempts_started_at_idx on webhooks.attempts using brin (started_at);
 
 -- =============================================================================================
 -- Functions: destination checks
@@ -446,7 +465,7 @@ language plpgsql security definer
 set search_path = ''
 as $$
 declare
-  v_event_id text := 'evt_' || replace(gen_random_uuid()::text, '-', '');
+  v_event_id text := webhooks.new_event_id();
 begin
   insert into webhooks.events (id, org_id, event_type, payload)
   values (

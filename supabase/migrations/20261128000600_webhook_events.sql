@@ -109,7 +109,7 @@ begin
              'org_id', n.org_id
            ) || n.data
       from (
-        select 'evt_' || replace(gen_random_uuid()::text, '-', '') as event_id, u.org_id, u.data
+        select webhooks.new_event_id() as event_id, u.org_id, u.data
           from unnest(p_org_ids, p_data) as u (org_id, data)
       ) n
     returning id, org_id

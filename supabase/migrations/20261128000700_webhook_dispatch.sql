@@ -15,6 +15,24 @@
 -- =============================================================================================
 
 -- =============================================================================================
+-- Tables
+-- =============================================================================================
+
+-- Whether a dispatcher is draining right now. A transaction that creates deliveries while one is
+-- skips its wake-up: the running drain claims them. Measured with pgbench (4 clients, one job per
+-- transaction, 2 cores): a wake-up on every commit took job inserts from 1,135 to 475 per second,
+-- nearly all of it in pg_net round trips and the drains they start; with the heartbeat, 5,123
+-- transactions delivered live needed 332 wake-ups. UNLOGGED: after a crash it is empty, which
+-- reads as "nobody is draining".
+create unlogged table webhooks.dispatcher_heartbeat (
+  singleton boolean primary key default true,
+  draining_until timestamptz not null,
+  constraint dispatcher_heartbeat_singleton check (singleton)
+);
+comment on table webhooks.dispatcher_heartbeat is
+  'Set by every claim that finds work, cleared by a drain before it stops; read by the wake-up trigger.';
+
+-- =============================================================================================
 -- Functions: claiming and recording
 -- =============================================================================================
 
@@ -66,6 +84,12 @@ begin
      limit p_limit - coalesce(cardinality(v_ids), 0)
        for update of x skip locked
   );
+
+  if cardinality(v_ids) > 0 then
+    insert into webhooks.dispatcher_heartbeat (singleton, draining_until)
+    values (true, clock_timestamp() + interval '2 seconds')
+    on conflict (singleton) do update set draining_until = excluded.draining_until;
+  end if;
 
   return query
   with claimed as (
@@ -259,6 +283,45 @@ comment on function webhooks.record_attempts(jsonb) is
 -- Functions: wake-ups
 -- =============================================================================================
 
+-- The lock that makes skipping a wake-up safe. A transaction holds it shared from the moment it
+-- reads the heartbeat until it commits; a drain about to stop clears the heartbeat, then takes it
+-- exclusively, which waits for every transaction that may have seen the heartbeat set, and then
+-- claims once more: whatever those transactions committed is in that claim. Transactions that
+-- read the cleared heartbeat wake a dispatcher themselves.
+create function webhooks.wake_lock_key()
+returns bigint
+language sql immutable
+set search_path = ''
+as $$
+  select 7302191418337652001::bigint
+$$;
+
+-- Step 1 of stopping: no longer announce a drain.
+create function webhooks.stop_draining()
+returns void
+language sql volatile security definer
+set search_path = ''
+as $$
+  update webhooks.dispatcher_heartbeat set draining_until = '-infinity'
+$$;
+
+-- Step 2 of stopping: wait (at most p_timeout_ms) until every transaction that skipped its
+-- wake-up because of the heartbeat has ended. True when the drain may now claim one last time
+-- and stop; false when a long transaction still holds on (keep draining and try again).
+create function webhooks.await_skipped_wake_ups(p_timeout_ms integer default 5000)
+returns boolean
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+begin
+  perform set_config('lock_timeout', p_timeout_ms || 'ms', true);
+  perform pg_advisory_xact_lock(webhooks.wake_lock_key());
+  return true;
+exception when lock_not_available then
+  return false;
+end
+$$;
+
 -- Asks webhook-dispatch to run, through pg_net: the request leaves only if the calling
 -- transaction commits. Returns the pg_net request id, or null when the project URL is not
 -- configured (deliveries then wait for an operator; see dispatch_health).
@@ -295,7 +358,7 @@ comment on function webhooks.request_dispatch(text) is
 
 -- At most one wake-up per transaction, however many statements create deliveries: the first
 -- sets a transaction-local flag (set_config(…, true) is undone at commit, rollback, and with a
--- rolled-back savepoint together with its request).
+-- rolled-back savepoint together with its request). None while a drain is running.
 create function webhooks.tg_deliveries__wake_dispatcher()
 returns trigger
 language plpgsql security definer
@@ -308,7 +371,11 @@ begin
   if not exists (select from new_rows) then
     return null;
   end if;
-  perform webhooks.request_dispatch('commit');
+  -- Shared first, then read: see webhooks.wake_lock_key().
+  perform pg_advisory_xact_lock_shared(webhooks.wake_lock_key());
+  if not exists (select from webhooks.dispatcher_heartbeat h where h.draining_until > clock_timestamp()) then
+    perform webhooks.request_dispatch('commit');
+  end if;
   perform set_config('webhooks.dispatch_requested', 'on', true);
   return null;
 end
@@ -470,7 +537,14 @@ select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.pu
 -- Grants
 -- =============================================================================================
 
+alter table webhooks.dispatcher_heartbeat enable row level security;
+alter table webhooks.dispatcher_heartbeat force row level security;
+revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated;
+
 revoke all on function
+  webhooks.wake_lock_key(),
+  webhooks.stop_draining(),
+  webhooks.await_skipped_wake_ups(integer),
   webhooks.claim_due_deliveries(integer, integer),
   webhooks.endpoint_signing_secrets(uuid[]),
   webhooks.retry_delay(integer),
@@ -482,6 +556,8 @@ revoke all on function
   webhooks.dispatch_health()
   from public, anon, authenticated;
 grant execute on function
+  webhooks.stop_draining(),
+  webhooks.await_skipped_wake_ups(integer),
   webhooks.claim_due_deliveries(integer, integer),
   webhooks.endpoint_signing_secrets(uuid[]),
   webhooks.record_attempts(jsonb),

@@ -52,7 +52,12 @@ integrationTest(
       // Time passes: the lease runs out (instead of waiting LEASE_SECONDS).
       await sql`update webhooks.deliveries set lease_expires_at = now() - interval '1 second'
                where endpoint_id = ${endpointId} and status = 'sending'`;
-      assert.equal((await dispatchNow()).status, 200);
+      // The gateway starts a new dispatcher once it has seen the old one die.
+    await eventually(async () => {
+      const response = await dispatchNow();
+      await response.body?.cancel();
+      return response.status === 200 || undefined;
+    }, { what: "a new dispatcher to drain" });
 
       const delivered = await eventually(async () => {
         const rows = await deliveriesOf(sql, endpointId);

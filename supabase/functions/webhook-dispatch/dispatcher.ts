@@ -14,6 +14,8 @@ export const LEASE_SECONDS = 60;
 /** Never start a request that could outlive its lease: its result could not be recorded. */
 const LEASE_SAFETY_MARGIN_MS = REQUEST_TIMEOUT_MS + 5_000;
 const RECORD_BATCH = 250;
+/** How long a drain waits before trying to stop again when a long transaction held it up. */
+const STOP_RETRY_MS = 200;
 const RECORD_INTERVAL_MS = 20;
 /** Endpoints whose signing secrets one instance keeps decrypted in memory. */
 const SECRET_CACHE_LIMIT = 1_000;
@@ -174,6 +176,8 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
     }
   };
 
+  // Set once the heartbeat is cleared: the next empty claim ends the drain.
+  let stopping = false;
   while (true) {
     if (flushError) throw flushError;
     if (Date.now() >= claimDeadline) {
@@ -181,6 +185,7 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
       summary.stoppedBecause = "time_budget";
       for (const delivery of queue.splice(0)) record(release(delivery));
       while (active > 0) await waitForProgress();
+      await store.stopDraining().catch(() => {});
       break;
     }
     const room = options.batchSize - queue.length - active;
@@ -190,15 +195,21 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
       claimedNow = batch.length;
       summary.claimed += claimedNow;
       if (claimedNow > 0) {
+        stopping = false; // the claim announced this drain again
         await refreshSecrets(store, batch);
         queue.push(...batch);
       }
     }
     startWhatFits();
     if (queue.length === 0 && active === 0 && claimedNow === 0) {
-      // Nothing due: done, unless a wake-up arrived while this drain was busy.
+      // Nothing due. A wake-up that arrived while this drain was busy means more is coming.
       if (options.moreWorkAnnounced?.()) continue;
-      break;
+      if (stopping) break;
+      // Transactions skipped their wake-up while this drain was announced: wait for them to end,
+      // then claim once more before stopping (webhooks.wake_lock_key explains why that is enough).
+      stopping = await store.stopDraining();
+      if (!stopping) await new Promise((resolve) => setTimeout(resolve, STOP_RETRY_MS));
+      continue;
     }
     if (active > 0) await waitForProgress();
   }

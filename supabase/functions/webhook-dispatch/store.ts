@@ -35,6 +35,12 @@ export interface DeliveryStore {
   signingSecrets(endpointIds: string[]): Promise<Map<string, { version: string; secrets: string[] }>>;
   recordAttempts(results: AttemptResult[]): Promise<void>;
   allowLoopbackEndpoints(): Promise<boolean>;
+  /**
+   * Stops announcing this drain, then waits for the transactions that skipped their wake-up
+   * because of it. True: claim once more, and stop if nothing is due. False: a long transaction
+   * still holds on; keep draining.
+   */
+  stopDraining(): Promise<boolean>;
   dispatchSecret(): Promise<string | null>;
 }
 
@@ -74,6 +80,11 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
     async recordAttempts(results) {
       if (results.length === 0) return;
       await sql`select webhooks.record_attempts(${sql.json(results as unknown as postgres.JSONValue)})`;
+    },
+    async stopDraining() {
+      await sql`select webhooks.stop_draining()`;
+      const [row] = await sql<{ clear: boolean }[]>`select webhooks.await_skipped_wake_ups(5000) as clear`;
+      return row.clear;
     },
     async allowLoopbackEndpoints() {
       const [row] = await sql<{ allow: boolean }[]>`

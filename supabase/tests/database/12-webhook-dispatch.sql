@@ -3,7 +3,7 @@
 -- 410 and sustained failure disable an endpoint, nothing is retried past 24 h, one wake-up per
 -- transaction, and the cron jobs that keep it all moving are scheduled.
 begin;
-select plan(46);
+select plan(50);
 
 \ir _helpers.psql
 
@@ -18,6 +18,7 @@ create temporary table parked on commit drop as
   select id, status, next_attempt_at from webhooks.deliveries where status in ('pending', 'sending');
 update webhooks.deliveries set status = 'pending', lease_token = null, lease_expires_at = null,
        next_attempt_at = 'infinity' where id in (select id from parked);
+delete from webhooks.dispatcher_heartbeat; -- and no running drain of theirs
 
 select endpoint_id as ep from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a') \gset
 select endpoint_id as ep2 from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/b', '', '{job.updated}') \gset
@@ -54,6 +55,27 @@ select is((select count(*) from claim2), 7::bigint, 'a second claim gets only th
 select is((select count(*) from claim1 join claim2 using (delivery_id)), 0::bigint, 'never a delivery already leased');
 select is((select count(*) from webhooks.claim_due_deliveries(100, 60)), 0::bigint, 'then nothing is due');
 select throws_ok($$select webhooks.claim_due_deliveries(0, 60)$$, '22023', null, 'a claim of nothing is refused');
+select cmp_ok((select draining_until from webhooks.dispatcher_heartbeat), '>', clock_timestamp(),
+              'a claim that finds work announces a running drain');
+
+-- No wake-up while a drain runs -----------------------------------------------------------------
+select coalesce(max(id), 0) as queue_before from net.http_request_queue \gset
+select set_config('webhooks.dispatch_requested', '', true);
+select pg_temp.act_as('a_member');
+insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'While draining');
+select pg_temp.act_as_postgres();
+select is((select count(*) from net.http_request_queue where id > :queue_before), 0::bigint,
+          'a transaction creating deliveries while a drain runs sends no wake-up (the drain claims them)');
+select webhooks.stop_draining();
+select set_config('webhooks.dispatch_requested', '', true);
+select pg_temp.act_as('a_member');
+insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'After the drain');
+select pg_temp.act_as_postgres();
+select is((select count(*) from net.http_request_queue where id > :queue_before), 1::bigint,
+          'once the drain has stopped, the next one wakes a dispatcher');
+select ok(webhooks.await_skipped_wake_ups(100), 'a stopping drain waits for no one when nobody skipped a wake-up');
+update webhooks.deliveries set next_attempt_at = 'infinity'
+ where event_id in (select id from webhooks.events where payload -> 'job' ->> 'title' in ('While draining', 'After the drain'));
 
 -- Recording outcomes ----------------------------------------------------------------------------
 create function pg_temp.result(p_claim text, p_n integer, p_status integer, p_error text default null,
