@@ -307,18 +307,24 @@ $$;
 
 -- Step 2 of stopping: wait (at most p_timeout_ms) until every transaction that skipped its
 -- wake-up because of the heartbeat has ended. True when the drain may now claim one last time
--- and stop; false when a long transaction still holds on (keep draining and try again).
+-- and stop; false when a long transaction still holds on (keep draining and try again). It polls
+-- with a try-lock instead of queueing for the lock: a queued exclusive request would make every
+-- new writer wait behind it.
 create function webhooks.await_skipped_wake_ups(p_timeout_ms integer default 5000)
 returns boolean
 language plpgsql volatile security definer
 set search_path = ''
 as $$
+declare
+  v_deadline timestamptz := clock_timestamp() + make_interval(secs => p_timeout_ms / 1000.0);
 begin
-  perform set_config('lock_timeout', p_timeout_ms || 'ms', true);
-  perform pg_advisory_xact_lock(webhooks.wake_lock_key());
-  return true;
-exception when lock_not_available then
-  return false;
+  while clock_timestamp() < v_deadline loop
+    if pg_try_advisory_xact_lock(webhooks.wake_lock_key()) then
+      return true;
+    end if;
+    perform pg_sleep(0.01);
+  end loop;
+  return pg_try_advisory_xact_lock(webhooks.wake_lock_key());
 end
 $$;
 

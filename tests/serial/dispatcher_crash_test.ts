@@ -53,11 +53,11 @@ integrationTest(
       await sql`update webhooks.deliveries set lease_expires_at = now() - interval '1 second'
                where endpoint_id = ${endpointId} and status = 'sending'`;
       // The gateway starts a new dispatcher once it has seen the old one die.
-    await eventually(async () => {
-      const response = await dispatchNow();
-      await response.body?.cancel();
-      return response.status === 200 || undefined;
-    }, { what: "a new dispatcher to drain" });
+      await eventually(async () => {
+        const response = await dispatchNow();
+        await response.body?.cancel();
+        return response.status === 200 || undefined;
+      }, { what: "a new dispatcher to drain" });
 
       const delivered = await eventually(async () => {
         const rows = await deliveriesOf(sql, endpointId);
