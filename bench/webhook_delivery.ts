@@ -67,6 +67,12 @@ try {
       `= ${(BURST / (elapsed / 1000)).toFixed(0)} deliveries/s`,
   );
 } finally {
+  // Let the dispatcher record its last attempts before the organization (and its rows) go.
+  while (
+    (await sql`select 1 from webhooks.deliveries where org_id = ${tenant.orgId} and status = 'sending' limit 1`).length
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   await sql`delete from public.organizations where id = ${tenant.orgId}`;
   await sql`delete from auth.users where id = ${tenant.userId}`;
   await sql.end();

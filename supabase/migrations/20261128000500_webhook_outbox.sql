@@ -199,6 +199,16 @@ create index attempts_endpoint_id_started_at_idx on webhooks.attempts (endpoint_
 create index attempts_org_id_started_at_idx on webhooks.attempts (org_id, started_at desc);
 create index attempts_started_at_idx on webhooks.attempts using brin (started_at);
 
+-- Deliveries are a queue: every row is inserted, updated two or three times and finished within
+-- seconds. With the default thresholds (20 % of the table) dead entries pile up in the due index
+-- between vacuums and every claim wades through them: on the local stack, burst deliveries fell
+-- from about 7,500 to 5,700 per second until a manual VACUUM restored them. Vacuum it early.
+alter table webhooks.deliveries set (
+  autovacuum_vacuum_scale_factor = 0.01,
+  autovacuum_vacuum_insert_scale_factor = 0.01,
+  autovacuum_analyze_scale_factor = 0.01
+);
+
 -- =============================================================================================
 -- Functions: destination checks
 -- =============================================================================================

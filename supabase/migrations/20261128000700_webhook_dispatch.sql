@@ -322,7 +322,7 @@ begin
     if pg_try_advisory_xact_lock(webhooks.wake_lock_key()) then
       return true;
     end if;
-    perform pg_sleep(0.01);
+    perform pg_sleep(0.001);
   end loop;
   return pg_try_advisory_xact_lock(webhooks.wake_lock_key());
 end
