@@ -7,6 +7,20 @@ import { parseRetryAfter, sendDelivery, truncateUtf8 } from "../supabase/functio
 
 const NOW = Date.parse("2026-11-28T12:00:00Z");
 
+function claimed(url: string, retryCount: number) {
+  return {
+    deliveryId: "1",
+    leaseToken: crypto.randomUUID(),
+    leaseExpiresAt: new Date(Date.now() + 60_000),
+    eventId: "evt_0123456789abcdef0123456789abcdef",
+    endpointId: crypto.randomUUID(),
+    url,
+    retryCount,
+    payload: "{}",
+    secretsVersion: "v",
+  };
+}
+
 Deno.test("Retry-After in seconds is taken as is", () => {
   assert.equal(parseRetryAfter("120", NOW), 120);
   assert.equal(parseRetryAfter(" 7 ", NOW), 7);
@@ -36,17 +50,7 @@ Deno.test("an attempt records the status, at most 1 KiB of the answer and the bo
     return new Response("x".repeat(5000), { status: 503, headers: { "Retry-After": "30" } });
   });
   try {
-    const result = await sendDelivery({
-      deliveryId: "1",
-      leaseToken: crypto.randomUUID(),
-      leaseExpiresAt: new Date(Date.now() + 60_000),
-      eventId: "evt_0123456789abcdef0123456789abcdef",
-      endpointId: crypto.randomUUID(),
-      url: `http://127.0.0.1:${server.addr.port}/hook`,
-      retryCount: 2,
-      payload: "{}",
-      secretsVersion: "v",
-    }, {
+    const result = await sendDelivery(claimed(`http://127.0.0.1:${server.addr.port}/hook`, 2), {
       signer: new WebhookSigner(),
       guard: new DestinationGuard({ allowLoopback: true }),
       secrets: [generateEndpointSecret()],
@@ -63,17 +67,7 @@ Deno.test("an attempt records the status, at most 1 KiB of the answer and the bo
 });
 
 Deno.test("an attempt to a refused destination sends nothing and says why", async () => {
-  const result = await sendDelivery({
-    deliveryId: "1",
-    leaseToken: crypto.randomUUID(),
-    leaseExpiresAt: new Date(Date.now() + 60_000),
-    eventId: "evt_0123456789abcdef0123456789abcdef",
-    endpointId: crypto.randomUUID(),
-    url: "http://127.0.0.1:9/hook",
-    retryCount: 0,
-    payload: "{}",
-    secretsVersion: "v",
-  }, {
+  const result = await sendDelivery(claimed("http://127.0.0.1:9/hook", 0), {
     signer: new WebhookSigner(),
     guard: new DestinationGuard({ allowLoopback: false }),
     secrets: [generateEndpointSecret()],

@@ -515,6 +515,17 @@ as $$
   select 'whsec_' || encode(extensions.gen_random_bytes(32), 'base64')
 $$;
 
+-- Stores an endpoint's signing secret in Vault (a new entry per secret, so a rotation can keep
+-- the previous one) and returns its Vault id.
+create function webhooks.store_signing_secret(p_endpoint_id uuid, p_secret text)
+returns uuid
+language sql volatile security definer
+set search_path = ''
+as $$
+  select vault.create_secret(p_secret, 'webhooks/endpoints/' || p_endpoint_id || '/' || gen_random_uuid(),
+                             'Signing secret of webhook endpoint ' || p_endpoint_id)
+$$;
+
 create function webhooks.require_endpoint_admin(p_org_id uuid)
 returns void
 language plpgsql stable
@@ -551,8 +562,7 @@ begin
   insert into webhooks.endpoints (id, org_id, url, description, event_types, secret_id, created_by)
   values (
     v_endpoint_id, p_org_id, p_url, coalesce(p_description, ''), coalesce(p_event_types, '{}'),
-    vault.create_secret(v_secret, 'webhooks/endpoints/' || v_endpoint_id || '/' || gen_random_uuid(),
-                        'Signing secret of webhook endpoint ' || v_endpoint_id),
+    webhooks.store_signing_secret(v_endpoint_id, v_secret),
     auth.uid()
   );
   return query select v_endpoint_id, v_secret;
@@ -583,9 +593,7 @@ begin
   update webhooks.endpoints e
      set previous_secret_id = e.secret_id,
          previous_secret_expires_at = now() + (select s.secret_overlap from webhooks.settings s),
-         secret_id = vault.create_secret(
-           v_secret, 'webhooks/endpoints/' || e.id || '/' || gen_random_uuid(),
-           'Signing secret of webhook endpoint ' || e.id)
+         secret_id = webhooks.store_signing_secret(e.id, v_secret)
    where e.id = p_endpoint_id;
   return v_secret;
 end
