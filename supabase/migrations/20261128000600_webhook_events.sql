@@ -1,8 +1,9 @@
 -- =============================================================================================
 -- Webhook events from business changes (SPEC §3). Statement-level triggers with transition
--- tables turn each statement's rows into events and deliveries with two set-based inserts, so a
--- bulk import of 10,000 jobs costs two statements, not 20,000. They run in the business
--- transaction: a rollback takes the events with it.
+-- tables turn each statement's rows into events with one set-based insert (the events table's
+-- own trigger fans them out to deliveries with another), so a bulk import of 10,000 jobs costs
+-- two statements, not 20,000. They run in the business transaction: a rollback takes the events
+-- with it.
 --
 -- The payload of every type is specified by its zod schema in supabase/functions/_shared/events.ts;
 -- tests/event_payloads_test.ts checks what these triggers write against it. Money is a decimal
@@ -85,48 +86,6 @@ comment on function webhooks.job_changes(public.jobs, public.jobs) is
   'Previous values of the meaningful job columns that changed, or null when none did.';
 
 -- =============================================================================================
--- Functions: publishing many events at once
--- =============================================================================================
-
--- One event per (org, data) pair, all of one type, and their deliveries: two statements whatever
--- the count. Same envelope and fan-out rules as webhooks.publish_event.
-create function webhooks.publish_events(p_event_type text, p_org_ids uuid[], p_data jsonb[])
-returns void
-language plpgsql security definer
-set search_path = ''
-as $$
-begin
-  with new_events as (
-    insert into webhooks.events (id, org_id, event_type, payload)
-    select n.event_id,
-           n.org_id,
-           p_event_type,
-           jsonb_build_object(
-             'id', n.event_id,
-             'event', p_event_type,
-             'api_version', '2026-11-01',
-             'timestamp', webhooks.iso_time(now()),
-             'org_id', n.org_id
-           ) || n.data
-      from (
-        select webhooks.new_event_id() as event_id, u.org_id, u.data
-          from unnest(p_org_ids, p_data) as u (org_id, data)
-      ) n
-    returning id, org_id
-  )
-  insert into webhooks.deliveries (org_id, event_id, endpoint_id)
-  select ne.org_id, ne.id, e.id
-    from new_events ne
-    join webhooks.endpoints e
-      on e.org_id = ne.org_id
-     and e.enabled
-     and (cardinality(e.event_types) = 0 or p_event_type = any (e.event_types));
-end
-$$;
-comment on function webhooks.publish_events(text, uuid[], jsonb[]) is
-  'Records events of one type and their deliveries in the current transaction.';
-
--- =============================================================================================
 -- Functions: triggers
 -- =============================================================================================
 
@@ -136,11 +95,10 @@ language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  perform webhooks.publish_events(
-    'job.created',
-    array(select n.org_id from new_rows n order by n.id),
-    array(select jsonb_build_object('job', webhooks.job_resource(n)) from new_rows n order by n.id)
-  );
+  insert into webhooks.events (id, org_id, event_type, payload)
+  select x.id, x.org_id, 'job.created', webhooks.envelope(x.id, 'job.created', x.org_id, x.data)
+    from (select webhooks.new_event_id() as id, n.org_id, jsonb_build_object('job', webhooks.job_resource(n)) as data
+            from new_rows n) x;
   return null;
 end
 $$;
@@ -150,29 +108,22 @@ returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
-declare
-  v_org_ids uuid[];
-  v_data jsonb[];
 begin
-  select array_agg(c.org_id order by c.id),
-         array_agg(
-           jsonb_build_object(
-             'job', c.resource,
-             'changed_fields', (select jsonb_agg(k order by k) from jsonb_object_keys(c.previous) as k),
-             'previous', c.previous
-           )
-           order by c.id
-         )
-    into v_org_ids, v_data
+  insert into webhooks.events (id, org_id, event_type, payload)
+  select x.id, x.org_id, 'job.updated', webhooks.envelope(x.id, 'job.updated', x.org_id, x.data)
     from (
-      select n.id, n.org_id, webhooks.job_resource(n) as resource, webhooks.job_changes(o, n) as previous
+      select webhooks.new_event_id() as id,
+             n.org_id,
+             jsonb_build_object(
+               'job', webhooks.job_resource(n),
+               'changed_fields', (select jsonb_agg(k order by k) from jsonb_object_keys(c.previous) as k),
+               'previous', c.previous
+             ) as data
         from new_rows n
         join old_rows o on o.id = n.id
-    ) c
-   where c.previous is not null;
-  if v_org_ids is not null then
-    perform webhooks.publish_events('job.updated', v_org_ids, v_data);
-  end if;
+       cross join lateral (select webhooks.job_changes(o, n) as previous) c
+       where c.previous is not null
+    ) x;
   return null;
 end
 $$;
@@ -183,11 +134,11 @@ language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  perform webhooks.publish_events(
-    'property.created',
-    array(select n.org_id from new_rows n order by n.id),
-    array(select jsonb_build_object('property', webhooks.property_resource(n)) from new_rows n order by n.id)
-  );
+  insert into webhooks.events (id, org_id, event_type, payload)
+  select x.id, x.org_id, 'property.created', webhooks.envelope(x.id, 'property.created', x.org_id, x.data)
+    from (select webhooks.new_event_id() as id, n.org_id,
+                 jsonb_build_object('property', webhooks.property_resource(n)) as data
+            from new_rows n) x;
   return null;
 end
 $$;
@@ -213,47 +164,42 @@ returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
-declare
-  v_org_ids uuid[];
-  v_data jsonb[];
 begin
-  select array_agg(n.org_id order by n.id),
-         array_agg(
-           jsonb_build_object(
-             'invoice', jsonb_build_object(
-               'id', n.id,
-               'invoice_no', n.invoice_no,
-               'status', n.status,
-               'total', n.total::text,
-               'amount_paid', n.amount_paid::text,
-               'job_id', n.job_id,
-               'estimate_id', n.estimate_id,
-               'client_id', n.client_id,
-               'issued_at', webhooks.iso_time(n.issued_at),
-               'due_at', webhooks.iso_time(n.due_at),
-               'paid_at', webhooks.iso_time(n.paid_at)
-             ),
-             'payment', (
-               select jsonb_build_object(
-                 'id', p.id, 'amount', p.amount::text, 'method', p.method,
-                 'received_at', webhooks.iso_time(p.received_at), 'reference', p.reference
+  insert into webhooks.events (id, org_id, event_type, payload)
+  select x.id, x.org_id, 'invoice.paid', webhooks.envelope(x.id, 'invoice.paid', x.org_id, x.data)
+    from (
+      select webhooks.new_event_id() as id,
+             n.org_id,
+             jsonb_build_object(
+               'invoice', jsonb_build_object(
+                 'id', n.id,
+                 'invoice_no', n.invoice_no,
+                 'status', n.status,
+                 'total', n.total::text,
+                 'amount_paid', n.amount_paid::text,
+                 'job_id', n.job_id,
+                 'estimate_id', n.estimate_id,
+                 'client_id', n.client_id,
+                 'issued_at', webhooks.iso_time(n.issued_at),
+                 'due_at', webhooks.iso_time(n.due_at),
+                 'paid_at', webhooks.iso_time(n.paid_at)
+               ),
+               'payment', (
+                 select jsonb_build_object(
+                   'id', p.id, 'amount', p.amount::text, 'method', p.method,
+                   'received_at', webhooks.iso_time(p.received_at), 'reference', p.reference
+                 )
+                   from public.payments p
+                  where p.org_id = n.org_id
+                    and p.invoice_id = n.id
+                    and p.id::text = current_setting('webhooks.applying_payment_id', true)
                )
-                 from public.payments p
-                where p.org_id = n.org_id
-                  and p.invoice_id = n.id
-                  and p.id::text = current_setting('webhooks.applying_payment_id', true)
-             )
-           )
-           order by n.id
-         )
-    into v_org_ids, v_data
-    from new_rows n
-    join old_rows o on o.id = n.id
-   where n.status = 'paid'
-     and o.status <> 'paid';
-  if v_org_ids is not null then
-    perform webhooks.publish_events('invoice.paid', v_org_ids, v_data);
-  end if;
+             ) as data
+        from new_rows n
+        join old_rows o on o.id = n.id
+       where n.status = 'paid'
+         and o.status <> 'paid'
+    ) x;
   return null;
 end
 $$;
@@ -264,11 +210,12 @@ language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  perform webhooks.publish_events(
-    'payment.received',
-    array(select n.org_id from new_rows n order by n.id),
-    array(
-      select jsonb_build_object('payment', jsonb_build_object(
+  insert into webhooks.events (id, org_id, event_type, payload)
+  select x.id, x.org_id, 'payment.received', webhooks.envelope(x.id, 'payment.received', x.org_id, x.data)
+    from (
+      select webhooks.new_event_id() as id,
+             n.org_id,
+             jsonb_build_object('payment', jsonb_build_object(
                'id', n.id,
                'invoice_id', n.invoice_id,
                'invoice_no', i.invoice_no,
@@ -276,41 +223,36 @@ begin
                'method', n.method,
                'received_at', webhooks.iso_time(n.received_at),
                'reference', n.reference
-             ))
+             )) as data
         from new_rows n
         join public.invoices i on i.org_id = n.org_id and i.id = n.invoice_id
-       order by n.id
-    )
-  );
+    ) x;
   return null;
 end
 $$;
 
+-- Inserted already submitted, or submitted by an update: one function, two triggers (an insert
+-- trigger has no old_rows).
 create function webhooks.tg_inspections__publish_submitted()
 returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
-declare
-  v_org_ids uuid[];
-  v_data jsonb[];
 begin
-  -- On insert there is no old_rows; the same function serves both triggers.
   if tg_op = 'INSERT' then
-    select array_agg(n.org_id order by n.id), array_agg(webhooks.inspection_data(n) order by n.id)
-      into v_org_ids, v_data
-      from new_rows n
-     where n.status = 'submitted';
+    insert into webhooks.events (id, org_id, event_type, payload)
+    select x.id, x.org_id, 'inspection.submitted', webhooks.envelope(x.id, 'inspection.submitted', x.org_id, x.data)
+      from (select webhooks.new_event_id() as id, n.org_id, webhooks.inspection_data(n) as data
+              from new_rows n
+             where n.status = 'submitted') x;
   else
-    select array_agg(n.org_id order by n.id), array_agg(webhooks.inspection_data(n) order by n.id)
-      into v_org_ids, v_data
-      from new_rows n
-      join old_rows o on o.id = n.id
-     where n.status = 'submitted'
-       and o.status <> 'submitted';
-  end if;
-  if v_org_ids is not null then
-    perform webhooks.publish_events('inspection.submitted', v_org_ids, v_data);
+    insert into webhooks.events (id, org_id, event_type, payload)
+    select x.id, x.org_id, 'inspection.submitted', webhooks.envelope(x.id, 'inspection.submitted', x.org_id, x.data)
+      from (select webhooks.new_event_id() as id, n.org_id, webhooks.inspection_data(n) as data
+              from new_rows n
+              join old_rows o on o.id = n.id
+             where n.status = 'submitted'
+               and o.status <> 'submitted') x;
   end if;
   return null;
 end
@@ -382,7 +324,4 @@ grant execute on function
   webhooks.endpoint_url_problem(text, boolean),
   webhooks.require_endpoint_admin(uuid)
   to authenticated, service_role;
-grant execute on function
-  webhooks.publish_event(uuid, text, jsonb, uuid),
-  webhooks.publish_events(text, uuid[], jsonb[])
-  to service_role;
+grant execute on function webhooks.publish_event(uuid, text, jsonb, uuid) to service_role;
