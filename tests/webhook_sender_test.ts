@@ -18,6 +18,7 @@ function claimed(url: string, retryCount: number) {
     retryCount,
     payload: "{}",
     secretsVersion: "v",
+    allowLoopback: true,
   };
 }
 

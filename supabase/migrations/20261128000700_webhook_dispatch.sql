@@ -37,7 +37,9 @@ comment on table webhooks.dispatcher_heartbeat is
 -- =============================================================================================
 
 -- Claims up to p_limit deliveries that are due, first those whose lease expired (a crashed
--- dispatcher's), then pending ones in next_attempt_at order, and leases them to one token.
+-- dispatcher's), then pending ones in next_attempt_at order, and leases them to one token. Each
+-- row also says whether loopback destinations are allowed, so the dispatcher's SSRF check always
+-- follows the current setting without a query of its own.
 create function webhooks.claim_due_deliveries(p_limit integer, p_lease_seconds integer default 60)
 returns table (
   delivery_id bigint,
@@ -48,7 +50,8 @@ returns table (
   url text,
   retry_count integer,
   payload text,
-  secrets_version text
+  secrets_version text,
+  allow_loopback boolean
 )
 language plpgsql volatile security definer
 set search_path = ''
@@ -102,7 +105,8 @@ begin
     returning d.id, d.event_id, d.endpoint_id, d.attempt_count
   )
   select c.id, v_token, v_lease_expires_at, c.event_id, c.endpoint_id, e.url, c.attempt_count, ev.payload::text,
-         concat_ws(':', e.secret_id, case when e.previous_secret_expires_at > now() then e.previous_secret_id end)
+         concat_ws(':', e.secret_id, case when e.previous_secret_expires_at > now() then e.previous_secret_id end),
+         (select st.allow_loopback_endpoints from webhooks.settings st)
     from claimed c
     join webhooks.endpoints e on e.id = c.endpoint_id
     join webhooks.events ev on ev.id = c.event_id

@@ -39,20 +39,9 @@ export interface DrainSummary {
   stoppedBecause: "idle" | "time_budget";
 }
 
-/** How long a drain trusts the loopback setting it read (it changes only on local stacks). */
-const SETTINGS_TTL_MS = 5_000;
-
 const signer = new WebhookSigner();
-let loopbackSetting: { allow: boolean; readAt: number } | null = null;
 const secretCache = new Map<string, { version: string; secrets: string[] }>();
 const guards = new Map<boolean, DestinationGuard>();
-
-async function destinationGuard(store: DeliveryStore): Promise<DestinationGuard> {
-  if (!loopbackSetting || Date.now() - loopbackSetting.readAt > SETTINGS_TTL_MS) {
-    loopbackSetting = { allow: await store.allowLoopbackEndpoints(), readAt: Date.now() };
-  }
-  return guardFor(loopbackSetting.allow);
-}
 
 function guardFor(allowLoopback: boolean): DestinationGuard {
   let guard = guards.get(allowLoopback);
@@ -81,7 +70,6 @@ async function refreshSecrets(store: DeliveryStore, deliveries: ClaimedDelivery[
 export async function drainDueDeliveries(store: DeliveryStore, options: DrainOptions): Promise<DrainSummary> {
   const started = Date.now();
   const claimDeadline = started + options.timeBudgetMs;
-  const guard = await destinationGuard(store);
   const summary: DrainSummary = {
     claimed: 0,
     succeeded: 0,
@@ -145,7 +133,7 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
     active++;
     activePerEndpoint.set(delivery.endpointId, (activePerEndpoint.get(delivery.endpointId) ?? 0) + 1);
     const secrets = secretCache.get(delivery.endpointId)?.secrets ?? [];
-    sendDelivery(delivery, { signer, guard, secrets, fetch: options.fetch })
+    sendDelivery(delivery, { signer, guard: guardFor(delivery.allowLoopback), secrets, fetch: options.fetch })
       .then(record, (error) => {
         // sendDelivery does not throw; if it ever does, hand the delivery back rather than lose it.
         console.error("webhook-dispatch: unexpected send failure", error);

@@ -13,6 +13,8 @@ export interface ClaimedDelivery {
   retryCount: number;
   payload: string;
   secretsVersion: string;
+  /** webhooks.settings.allow_loopback_endpoints when the delivery was claimed. */
+  allowLoopback: boolean;
 }
 
 export interface AttemptResult {
@@ -34,7 +36,6 @@ export interface DeliveryStore {
   claimDueDeliveries(limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]>;
   signingSecrets(endpointIds: string[]): Promise<Map<string, { version: string; secrets: string[] }>>;
   recordAttempts(results: AttemptResult[]): Promise<void>;
-  allowLoopbackEndpoints(): Promise<boolean>;
   /**
    * Stops announcing this drain, then waits for the transactions that skipped their wake-up
    * because of it. True: claim once more, and stop if nothing is due. False: a long transaction
@@ -58,6 +59,7 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
           retry_count: number;
           payload: string;
           secrets_version: string;
+          allow_loopback: boolean;
         }[]
       >`select * from webhooks.claim_due_deliveries(${limit}, ${leaseSeconds})`;
       return rows.map((row) => ({
@@ -70,6 +72,7 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
         retryCount: row.retry_count,
         payload: row.payload,
         secretsVersion: row.secrets_version,
+        allowLoopback: row.allow_loopback,
       }));
     },
     async signingSecrets(endpointIds) {
@@ -85,11 +88,6 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
       await sql`select webhooks.stop_draining()`;
       const [row] = await sql<{ clear: boolean }[]>`select webhooks.await_skipped_wake_ups(5000) as clear`;
       return row.clear;
-    },
-    async allowLoopbackEndpoints() {
-      const [row] = await sql<{ allow: boolean }[]>`
-        select allow_loopback_endpoints as allow from webhooks.settings`;
-      return row?.allow ?? false;
     },
     async dispatchSecret() {
       const [row] = await sql<{ secret: string }[]>`
