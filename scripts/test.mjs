@@ -77,7 +77,8 @@ async function runDenoTests({ suite, description, args }) {
 const results = [];
 let started = null;
 try {
-  started = await startStack();
+  // A database built from older versions of the migration files would test the wrong schema.
+  started = await startStack({ resetChangedDatabase: true });
   results.push(await runPgTap());
   results.push(
     await runDenoTests({

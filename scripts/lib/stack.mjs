@@ -2,7 +2,7 @@
 // bootstrap, applies migrations and seed with the real Supabase CLI, and runs the functions gateway
 // and the pg_net stand-in worker. Node built-ins only, so it can run before `npm ci`.
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   chownSync,
   closeSync,
@@ -48,6 +48,9 @@ import {
 
 const IS_ROOT = process.getuid?.() === 0;
 const BOOTSTRAP_DIR = join(ROOT, "local/bootstrap");
+const MIGRATIONS_DIR = join(ROOT, "supabase/migrations");
+// What each migration file held when this cluster applied it (the CLI records versions, not content).
+const APPLIED_MIGRATIONS = join(PG_ROOT, "applied-migrations.json");
 const SERVICES = {
   gateway: { script: "local/gateway.ts", readyLine: "gateway ready" },
   "pg-net-worker": { script: "local/pg-net-worker.ts", readyLine: "pg_net worker ready" },
@@ -338,6 +341,27 @@ function usesPgNetStandIn() {
   return adminQuery("select not exists (select from pg_extension where extname = 'pg_net')") === "t";
 }
 
+function migrationHashes() {
+  return Object.fromEntries(
+    readdirSync(MIGRATIONS_DIR).filter((name) => name.endsWith(".sql")).sort().map((name) => [
+      name,
+      createHash("sha256").update(readFileSync(join(MIGRATIONS_DIR, name))).digest("hex"),
+    ]),
+  );
+}
+
+/**
+ * Migrations this cluster applied whose files have changed since (edited before landing, or a
+ * branch switch). `supabase db push` never re-applies a version, so the database no longer
+ * matches the files; only a reset brings them together.
+ */
+function changedMigrations() {
+  if (!existsSync(APPLIED_MIGRATIONS)) return [];
+  const applied = JSON.parse(readFileSync(APPLIED_MIGRATIONS, "utf8"));
+  const current = migrationHashes();
+  return Object.keys(applied).filter((name) => current[name] !== undefined && current[name] !== applied[name]);
+}
+
 /** Applies pending migrations (and the seed, once) with the real Supabase CLI. */
 function pushMigrations() {
   step("applying migrations and seed with the Supabase CLI (supabase db push --include-seed)");
@@ -350,6 +374,7 @@ function pushMigrations() {
   for (const line of output.split("\n")) {
     if (/Applying|Seeding|Updating|up to date/i.test(line)) console.log(dim(`  ${line.trim()}`));
   }
+  writeFileSync(APPLIED_MIGRATIONS, JSON.stringify(migrationHashes(), null, 2));
 }
 
 /**
@@ -507,7 +532,7 @@ function prepare() {
  * Brings every part of the stack up, starting only what is not running yet.
  * Returns which parts this call started, so a caller can stop exactly those.
  */
-export async function startStack() {
+export async function startStack({ resetChangedDatabase = false } = {}) {
   const major = prepare();
   const started = { postgres: false, services: [] };
   let fresh = false;
@@ -517,7 +542,19 @@ export async function startStack() {
   }
   started.postgres = await startPostgres(major);
   if (fresh || started.postgres) bootstrap();
-  pushMigrations();
+  const changed = changedMigrations();
+  if (changed.length > 0 && resetChangedDatabase) {
+    step(`migrations changed since this database applied them (${changed.join(", ")}): rebuilding it`);
+    await rebuildDatabase(major);
+  } else {
+    if (changed.length > 0) {
+      console.warn(
+        `\x1b[33m!\x1b[0m migrations changed since this database applied them: ${changed.join(", ")}. ` +
+          "`npm run db:reset` rebuilds it from the files.",
+      );
+    }
+    pushMigrations();
+  }
   configureLocalPlatform();
   const services = [...(usesPgNetStandIn() ? ["pg-net-worker"] : []), "mapbox-stand-in", "gateway"];
   for (const name of services) {
@@ -536,7 +573,10 @@ export function stopStack(only) {
 }
 
 export async function resetDatabase() {
-  const major = prepare();
+  await rebuildDatabase(prepare());
+}
+
+async function rebuildDatabase(major) {
   stopPostgres(major);
   step(`removing ${PG_DATA}`);
   rmSync(PG_DATA, { recursive: true, force: true });
