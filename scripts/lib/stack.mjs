@@ -374,7 +374,9 @@ function pushMigrations() {
   for (const line of output.split("\n")) {
     if (/Applying|Seeding|Updating|up to date/i.test(line)) console.log(dim(`  ${line.trim()}`));
   }
-  writeFileSync(APPLIED_MIGRATIONS, JSON.stringify(migrationHashes(), null, 2));
+  // Record newly applied files only: an already applied one keeps what it held when applied.
+  const applied = existsSync(APPLIED_MIGRATIONS) ? JSON.parse(readFileSync(APPLIED_MIGRATIONS, "utf8")) : {};
+  writeFileSync(APPLIED_MIGRATIONS, JSON.stringify({ ...migrationHashes(), ...applied }, null, 2));
 }
 
 /**
@@ -580,6 +582,7 @@ async function rebuildDatabase(major) {
   stopPostgres(major);
   step(`removing ${PG_DATA}`);
   rmSync(PG_DATA, { recursive: true, force: true });
+  rmSync(APPLIED_MIGRATIONS, { force: true });
   initCluster(major);
   await startPostgres(major);
   bootstrap();
