@@ -575,6 +575,25 @@ begin
 end
 $$;
 
+-- The endpoint an owner or admin of its organization (or the platform) is about to change,
+-- locked for the rest of the transaction.
+create function webhooks.endpoint_for_admin(p_endpoint_id uuid)
+returns webhooks.endpoints
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_endpoint webhooks.endpoints;
+begin
+  select e.* into v_endpoint from webhooks.endpoints e where e.id = p_endpoint_id for update;
+  if not found then
+    raise exception 'webhook endpoint not found' using errcode = 'P0002';
+  end if;
+  perform webhooks.require_endpoint_admin(v_endpoint.org_id);
+  return v_endpoint;
+end
+$$;
+
 -- Registers an endpoint and returns it with its signing secret, which is shown only here.
 create function webhooks.create_endpoint(
   p_org_id uuid,
@@ -611,14 +630,9 @@ language plpgsql security definer
 set search_path = ''
 as $$
 declare
-  v_endpoint webhooks.endpoints;
+  v_endpoint webhooks.endpoints := webhooks.endpoint_for_admin(p_endpoint_id);
   v_secret text := webhooks.new_signing_secret();
 begin
-  select e.* into v_endpoint from webhooks.endpoints e where e.id = p_endpoint_id for update;
-  if not found then
-    raise exception 'webhook endpoint not found' using errcode = 'P0002';
-  end if;
-  perform webhooks.require_endpoint_admin(v_endpoint.org_id);
   if v_endpoint.previous_secret_id is not null then
     delete from vault.secrets s where s.id = v_endpoint.previous_secret_id;
   end if;
@@ -640,13 +654,8 @@ language plpgsql security definer
 set search_path = ''
 as $$
 declare
-  v_endpoint webhooks.endpoints;
+  v_endpoint webhooks.endpoints := webhooks.endpoint_for_admin(p_endpoint_id);
 begin
-  select e.* into v_endpoint from webhooks.endpoints e where e.id = p_endpoint_id;
-  if not found then
-    raise exception 'webhook endpoint not found' using errcode = 'P0002';
-  end if;
-  perform webhooks.require_endpoint_admin(v_endpoint.org_id);
   if not v_endpoint.enabled then
     raise exception 'the endpoint is disabled' using errcode = '55000';
   end if;
@@ -737,5 +746,6 @@ grant execute on function
   webhooks.send_test_event(uuid),
   webhooks.endpoint_url_problem(text, boolean)
   to authenticated, service_role;
-grant execute on function webhooks.require_endpoint_admin(uuid) to authenticated, service_role;
+grant execute on function webhooks.require_endpoint_admin(uuid), webhooks.endpoint_for_admin(uuid)
+  to authenticated, service_role;
 grant execute on function webhooks.publish_event(uuid, text, jsonb, uuid) to service_role;

@@ -322,6 +322,7 @@ grant execute on function
   webhooks.rotate_endpoint_secret(uuid),
   webhooks.send_test_event(uuid),
   webhooks.endpoint_url_problem(text, boolean),
-  webhooks.require_endpoint_admin(uuid)
+  webhooks.require_endpoint_admin(uuid),
+  webhooks.endpoint_for_admin(uuid)
   to authenticated, service_role;
 grant execute on function webhooks.publish_event(uuid, text, jsonb, uuid) to service_role;
