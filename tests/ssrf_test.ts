@@ -126,6 +126,25 @@ Deno.test("blockedRange judges single addresses", () => {
   assert.match(blockedRange("not-an-ip", strict) ?? "", /not an IP address/);
 });
 
+Deno.test("IPv6 outside global unicast is refused, since a translator could carry it to an internal host", () => {
+  for (const address of ["::ffff:0:7f00:1", "64:ff9b:1::a00:1", "fec0::1", "5f00::1", "4000::1"]) {
+    assert.match(blockedRange(address, strict) ?? "", /outside the global unicast range \(2000::\/3\)/, address);
+    assert.match(blockedRange(address, local) ?? "", /outside the global unicast range/, address);
+  }
+  assert.match(blockedRange("3fff::1", strict) ?? "", /documentation range \(3fff::\/20\)/);
+  for (const address of ["2001:4860:4860::8888", "::ffff:8.8.8.8", "64:ff9b::808:808"]) {
+    assert.equal(blockedRange(address, strict), null, address);
+  }
+});
+
+Deno.test("a resolver failure refuses the host instead of throwing", async () => {
+  const failing: Resolver = () => Promise.reject(new Error("SERVFAIL"));
+  assert.deepEqual(await checkDestination("https://hooks.example.com/", strict, failing), {
+    ok: false,
+    reason: "hooks.example.com could not be resolved",
+  });
+});
+
 Deno.test("the guard caches a host's verdict for its ttl, then asks again", async () => {
   let lookups = 0;
   const counting: Resolver = () => {

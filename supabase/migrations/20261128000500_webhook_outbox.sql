@@ -298,7 +298,7 @@ begin
       ('169.254.0.0/16', 'link-local'), ('fe80::/10', 'link-local'),
       ('192.0.0.0/24', 'IETF protocol assignments'),
       ('192.0.2.0/24', 'documentation'), ('198.51.100.0/24', 'documentation'), ('203.0.113.0/24', 'documentation'),
-      ('2001:db8::/32', 'documentation'),
+      ('2001:db8::/32', 'documentation'), ('3fff::/20', 'documentation'),
       ('198.18.0.0/15', 'benchmarking'),
       ('224.0.0.0/4', 'multicast'), ('ff00::/8', 'multicast'),
       ('255.255.255.255/32', 'broadcast'), ('240.0.0.0/4', 'reserved'),
@@ -313,6 +313,11 @@ begin
       return format('%s is in a %s range (%s)', host(v_address), v_range.label, v_range.cidr);
     end if;
   end loop;
+  -- Outside 2000::/3 IPv6 has only special or unassigned blocks (SIIT, local-use NAT64,
+  -- site-local, …) that a translator inside the network could carry to an internal host.
+  if family(v_address) = 6 and not v_address <<= '2000::/3'::inet then
+    return format('%s is outside the global unicast range (2000::/3)', host(v_address));
+  end if;
   if v_scheme = 'http' then
     return 'the URL must use https';
   end if;

@@ -46,6 +46,7 @@ const BLOCKED: Range[] = [
   range("198.51.100.0/24", "documentation"),
   range("203.0.113.0/24", "documentation"),
   range("2001:db8::/32", "documentation"),
+  range("3fff::/20", "documentation"),
   range("198.18.0.0/15", "benchmarking"),
   range("224.0.0.0/4", "multicast"),
   range("ff00::/8", "multicast"),
@@ -55,6 +56,13 @@ const BLOCKED: Range[] = [
   range("2001::/23", "IETF protocol assignments"),
   range("2002::/16", "6to4 relay"),
 ];
+
+/**
+ * Everything IANA has allocated for public IPv6 unicast. Outside it are only special or unassigned blocks
+ * (SIIT ::ffff:0:0:0/96, local-use NAT64 64:ff9b:1::/48, site-local fec0::/10, …) that a translator or
+ * router inside our network could carry to an internal IPv4 host, so they are refused whole.
+ */
+const GLOBAL_UNICAST = range("2000::/3", "global unicast");
 
 /** IPv4 addresses carried inside IPv6 ones, judged as the IPv4 address. */
 const EMBEDDING: Range[] = [
@@ -130,7 +138,12 @@ export function blockedRange(address: string, policy: DestinationPolicy): string
     shown = formatIPv4(parsed.value);
   }
   const block = BLOCKED.find((candidate) => contains(candidate, parsed!));
-  if (!block) return null;
+  if (!block) {
+    if (parsed.family === 6 && !contains(GLOBAL_UNICAST, parsed)) {
+      return `destination ${shown} is outside the global unicast range (${GLOBAL_UNICAST.cidr})`;
+    }
+    return null;
+  }
   if (block.label === "loopback" && policy.allowLoopback) return null;
   return `destination ${shown} is in a ${block.label} range (${block.cidr})`;
 }
@@ -179,6 +192,11 @@ export const defaultResolver: Resolver = async (hostname) => {
     Deno.resolveDns(hostname, "A"),
     Deno.resolveDns(hostname, "AAAA"),
   ]);
+  // "No such record" is an empty answer; any other failure (a timeout, SERVFAIL) means an address
+  // family went unchecked, and fetch could still dial it: refuse rather than judge half the host.
+  for (const lookup of lookups) {
+    if (lookup.status === "rejected" && !(lookup.reason instanceof Deno.errors.NotFound)) throw lookup.reason;
+  }
   return lookups.flatMap((lookup) => (lookup.status === "fulfilled" ? lookup.value : []));
 };
 
@@ -191,7 +209,14 @@ export async function checkDestination(
   const form = checkEndpointUrl(url, policy);
   if (!form.ok) return form;
   const literal = parseAddress(form.url.hostname);
-  const addresses = literal ? [form.url.hostname.replace(/^\[|\]$/g, "")] : await resolve(form.url.hostname);
+  let addresses: string[];
+  try {
+    addresses = literal ? [form.url.hostname.replace(/^\[|\]$/g, "")] : await resolve(form.url.hostname);
+  } catch {
+    // A failed lookup is a refusal, not an exception, so the guard caches it like any verdict and
+    // the dispatcher records a failed attempt instead of crashing the batch.
+    return { ok: false, reason: `${form.url.hostname} could not be resolved` };
+  }
   if (addresses.length === 0) return { ok: false, reason: `${form.url.hostname} does not resolve` };
   for (const address of addresses) {
     const blocked = blockedRange(address, policy);

@@ -2,7 +2,7 @@
 -- address (loopback only with the local setting); the signing secret is whsec_ + base64 of 32
 -- bytes, kept in Vault and never readable by tenants; rotation keeps the old one for the overlap.
 begin;
-select plan(45);
+select plan(47);
 
 \ir _helpers.psql
 
@@ -39,6 +39,9 @@ select is(webhooks.endpoint_url_problem('https://[fd00:ec2::254]/', false), 'fd0
 select is(webhooks.endpoint_url_problem('https://[fe80::1]/', false), 'fe80::1 is in a link-local range (fe80::/10)', 'IPv6 link-local is refused');
 select is(webhooks.endpoint_url_problem('https://[::ffff:10.0.0.1]/', false), '10.0.0.1 is in a private range (10.0.0.0/8)', 'an IPv4-mapped address is judged as IPv4');
 select is(webhooks.endpoint_url_problem('https://[64:ff9b::a9fe:a9fe]/', false), '169.254.169.254 is in a link-local range (169.254.0.0/16)', 'so is a NAT64 one');
+select is(webhooks.endpoint_url_problem('https://[::ffff:0:7f00:1]/', false), '::ffff:0:7f00:1 is outside the global unicast range (2000::/3)',
+          'IPv6 outside global unicast (here SIIT carrying 127.0.0.1) is refused');
+select is(webhooks.endpoint_url_problem('https://[2606:4700::1111]/', false), null, 'a public IPv6 address is accepted');
 select is(webhooks.endpoint_url_problem('https://2130706433/', false), 'numeric hosts must be written as four decimal octets', 'a decimal host is refused');
 select is(webhooks.endpoint_url_problem('https://0x7f.1/', false), 'numeric hosts must be written as four decimal octets', 'a hex host is refused');
 select is(webhooks.endpoint_url_problem('https://0177.0.0.1/', false), 'numeric hosts must be written as four decimal octets', 'an octal host is refused');
