@@ -23,3 +23,20 @@ export function databasePool(url: string, { maxConnections = 4, applicationName 
   }
   return pool;
 }
+
+/**
+ * Runs `work` in one transaction as the caller, the way PostgREST runs a request: `role` and
+ * `request.jwt.claims` set transaction-locally from the caller's verified JWT, so row-level
+ * security and `auth.uid()` apply exactly as they would through the REST API.
+ */
+export function asCaller<T>(
+  sql: Sql,
+  claims: Record<string, unknown> & { role: string },
+  work: (tx: postgres.TransactionSql) => Promise<T>,
+): Promise<T> {
+  return sql.begin(async (tx) => {
+    await tx`select set_config('role', ${claims.role}, true),
+                    set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+    return await work(tx);
+  }) as Promise<T>;
+}

@@ -20,3 +20,37 @@ export const SERVICE_ACCOUNT_SCOPES = [
 ] as const;
 
 export const ServiceAccountScope = z.enum(SERVICE_ACCOUNT_SCOPES);
+
+// The key exchange below lands with the service accounts migration; until then these refuse.
+import type { Sql } from "./database.ts";
+
+export const SERVICE_ACCOUNT_TOKEN_TTL_SECONDS = 900;
+
+export interface ServiceAccountIdentity {
+  accountId: string;
+  orgId: string;
+  scopes: string[];
+}
+
+export interface ServiceAccountToken {
+  access_token: string;
+  token_type: "bearer";
+  expires_in: number;
+  expires_at: string;
+}
+
+export function authenticateServiceAccount(_sql: Sql, _apiKey: string): Promise<ServiceAccountIdentity | null> {
+  return Promise.resolve(null);
+}
+
+export function loadJwtSecret(_sql: Sql): Promise<string> {
+  return Promise.reject(new Error("the jwt_secret is not in Vault"));
+}
+
+export function mintServiceAccountToken(
+  _identity: ServiceAccountIdentity,
+  _jwtSecret: string,
+  _now?: Date,
+): Promise<ServiceAccountToken> {
+  return Promise.reject(new Error("not available"));
+}

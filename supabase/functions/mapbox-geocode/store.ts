@@ -5,7 +5,7 @@
 //   for a request: `role` and `request.jwt.claims` set locally from the caller's verified JWT, so
 //   row-level security decides exactly as it would for `supabase.from('properties')`.
 import postgres from "npm:postgres@3.4.9";
-import { databasePool } from "../_shared/database.ts";
+import { asCaller as runAsCaller, databasePool } from "../_shared/database.ts";
 import { HttpError } from "../_shared/http.ts";
 import type { JwtClaims } from "../_shared/caller.ts";
 import type { GeocodeResult } from "./mapbox.ts";
@@ -54,13 +54,8 @@ const INSUFFICIENT_PRIVILEGE = "42501";
 export function createGeocodeStore(databaseUrl: string): GeocodeStore {
   const sql = databasePool(databaseUrl, { applicationName: "mapbox-geocode" });
 
-  function asCaller<T>(claims: JwtClaims, work: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-    return sql.begin(async (tx) => {
-      await tx`select set_config('role', ${claims.role}, true),
-                      set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
-      return await work(tx);
-    }) as Promise<T>;
-  }
+  const asCaller = <T>(claims: JwtClaims, work: (tx: postgres.TransactionSql) => Promise<T>) =>
+    runAsCaller(sql, claims, work);
 
   return {
     async memberOrgIds(claims) {

@@ -1,5 +1,17 @@
-// webhook-admin: endpoint management, delivery logs and replay for tenant admins (SPEC §5). The
-// gateway checks the JWT (verify_jwt = true); the routes arrive with their own issue.
-import { notImplemented, withHttpConventions } from "../_shared/http.ts";
+// webhook-admin: endpoint management, delivery logs, replay, service accounts and the audit log
+// for tenant admins (SPEC §5, docs/openapi.json). The gateway checks the JWT (verify_jwt = true,
+// which the caller check in handler.ts relies on); this file only wires.
+import { databasePool } from "../_shared/database.ts";
+import { loadEdgeEnvironment } from "../_shared/environment.ts";
+import { withHttpConventions } from "../_shared/http.ts";
+import { createAdminHandler } from "./handler.ts";
 
-Deno.serve(withHttpConventions("webhook-admin", () => notImplemented("The webhook admin API")));
+const environment = loadEdgeEnvironment();
+
+Deno.serve(withHttpConventions(
+  "webhook-admin",
+  createAdminHandler({
+    sql: databasePool(environment.SUPABASE_DB_URL, { applicationName: "webhook-admin" }),
+    serviceRoleKey: environment.SUPABASE_SERVICE_ROLE_KEY,
+  }),
+));

@@ -1,0 +1,92 @@
+// webhook-admin's request handling: find the route, check who is calling, run the operation.
+// Admin routes need a signed-in user's JWT (or the service role key); whether that user is an
+// owner or admin of the organization concerned is decided in the database, per operation. The
+// token route only needs a project JWT (the anon key): its credential is the API key in the body.
+import { identifyCaller } from "../_shared/caller.ts";
+import type { Sql } from "../_shared/database.ts";
+import { EVENT_CATALOG, EVENT_TYPES, eventJsonSchema } from "../_shared/events.ts";
+import { type Handler, jsonResponse } from "../_shared/http.ts";
+import {
+  createServiceAccount,
+  issueServiceAccountToken,
+  listServiceAccounts,
+  revokeServiceAccount,
+  scopeCatalog,
+} from "./accounts.ts";
+import { getDelivery, getEvent, listAuditEntries, listDeliveries, listEvents, resendDelivery } from "./activity.ts";
+import { type OperationId, ROUTES } from "./api.ts";
+import type { AdminContext } from "./context.ts";
+import {
+  createEndpoint,
+  deleteEndpoint,
+  getEndpoint,
+  getEndpointHealth,
+  listEndpoints,
+  recoverEndpointDeliveries,
+  rotateEndpointSecret,
+  sendTestEvent,
+  setEndpointEnabled,
+  updateEndpoint,
+} from "./endpoints.ts";
+import { createRouter } from "./router.ts";
+
+export interface AdminDependencies {
+  sql: Sql;
+  serviceRoleKey: string;
+}
+
+// deno-lint-ignore no-explicit-any -- each operation reads the parts its own route's schemas produced
+type Parts = { params: any; query: any; body: any };
+type Operation = (context: AdminContext, parts: Parts) => Promise<unknown>;
+
+function eventCatalog() {
+  return {
+    data: EVENT_TYPES.map((type) => ({
+      type,
+      description: EVENT_CATALOG[type].description,
+      schema: eventJsonSchema(type),
+      sample: EVENT_CATALOG[type].sample,
+    })),
+  };
+}
+
+const ADMIN_OPERATIONS: Record<Exclude<OperationId, "issueServiceAccountToken">, Operation> = {
+  listEventTypes: () => Promise.resolve(eventCatalog()),
+  listScopes: () => Promise.resolve(scopeCatalog()),
+  listEndpoints: (context, { query }) => listEndpoints(context, query),
+  createEndpoint: (context, { body }) => createEndpoint(context, body),
+  getEndpoint: (context, { params }) => getEndpoint(context, params.endpoint_id),
+  updateEndpoint: (context, { params, body }) => updateEndpoint(context, params.endpoint_id, body),
+  deleteEndpoint: (context, { params }) => deleteEndpoint(context, params.endpoint_id),
+  enableEndpoint: (context, { params }) => setEndpointEnabled(context, params.endpoint_id, true),
+  disableEndpoint: (context, { params, body }) => setEndpointEnabled(context, params.endpoint_id, false, body),
+  rotateEndpointSecret: (context, { params }) => rotateEndpointSecret(context, params.endpoint_id),
+  sendTestEvent: (context, { params }) => sendTestEvent(context, params.endpoint_id),
+  getEndpointHealth: (context, { params }) => getEndpointHealth(context, params.endpoint_id),
+  recoverEndpointDeliveries: (context, { params, body }) =>
+    recoverEndpointDeliveries(context, params.endpoint_id, body),
+  listEvents: (context, { query }) => listEvents(context, query),
+  getEvent: (context, { params }) => getEvent(context, params.event_id),
+  listDeliveries: (context, { query }) => listDeliveries(context, query),
+  getDelivery: (context, { params }) => getDelivery(context, params.delivery_id),
+  resendDelivery: (context, { params }) => resendDelivery(context, params.delivery_id),
+  listServiceAccounts: (context, { query }) => listServiceAccounts(context, query),
+  createServiceAccount: (context, { body }) => createServiceAccount(context, body),
+  revokeServiceAccount: (context, { params }) => revokeServiceAccount(context, params.service_account_id),
+  listAuditEntries: (context, { query }) => listAuditEntries(context, query),
+};
+
+export function createAdminHandler({ sql, serviceRoleKey }: AdminDependencies): Handler {
+  const router = createRouter(ROUTES);
+  return async (request) => {
+    const { route, params, query, body } = await router.parse(request);
+    if (route.operationId === "issueServiceAccountToken") {
+      return jsonResponse(await issueServiceAccountToken(sql, (body as { api_key: string }).api_key));
+    }
+    const caller = identifyCaller(request, serviceRoleKey);
+    const result = await ADMIN_OPERATIONS[route.operationId]({ sql, claims: caller.claims }, { params, query, body });
+    return route.success.status === 204
+      ? new Response(null, { status: 204 })
+      : jsonResponse(result, route.success.status);
+  };
+}
