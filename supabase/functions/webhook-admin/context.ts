@@ -98,3 +98,13 @@ export function pageOf<Row extends { id: string | number }, Item>(
     next_cursor: rows.length > limit && last !== undefined ? encodeCursor(last.id) : null,
   };
 }
+
+/** For routes about no organization in particular (the catalogs): an owner or admin of any. */
+export async function requireAnyOrgAdmin(context: AdminContext): Promise<void> {
+  if (context.claims.role === "service_role") return;
+  const [{ admin }] = await asAdmin(
+    context,
+    (tx) => tx<{ admin: boolean }[]>`select exists (select from authz.org_ids_with_role('owner', 'admin')) as admin`,
+  );
+  if (!admin) throw new HttpError(403, "forbidden", "Only owners and admins of an organization may do this.");
+}

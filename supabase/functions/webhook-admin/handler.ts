@@ -15,7 +15,7 @@ import {
 } from "./accounts.ts";
 import { getDelivery, getEvent, listAuditEntries, listDeliveries, listEvents, resendDelivery } from "./activity.ts";
 import { type OperationId, ROUTES } from "./api.ts";
-import type { AdminContext } from "./context.ts";
+import { type AdminContext, requireAnyOrgAdmin } from "./context.ts";
 import {
   createEndpoint,
   deleteEndpoint,
@@ -51,8 +51,8 @@ function eventCatalog() {
 }
 
 const ADMIN_OPERATIONS: Record<Exclude<OperationId, "issueServiceAccountToken">, Operation> = {
-  listEventTypes: () => Promise.resolve(eventCatalog()),
-  listScopes: () => Promise.resolve(scopeCatalog()),
+  listEventTypes: (context) => requireAnyOrgAdmin(context).then(eventCatalog),
+  listScopes: (context) => requireAnyOrgAdmin(context).then(scopeCatalog),
   listEndpoints: (context, { query }) => listEndpoints(context, query),
   createEndpoint: (context, { body }) => createEndpoint(context, body),
   getEndpoint: (context, { params }) => getEndpoint(context, params.endpoint_id),
