@@ -51,7 +51,10 @@ async function freshResources(fixture: AdminFixture): Promise<Resources> {
   };
 }
 
-const REQUESTS: Record<Exclude<OperationId, "issueServiceAccountToken">, (f: AdminFixture, r: Resources) => CallOptions> = {
+const REQUESTS: Record<
+  Exclude<OperationId, "issueServiceAccountToken">,
+  (f: AdminFixture, r: Resources) => CallOptions
+> = {
   listEventTypes: () => ({}),
   listScopes: () => ({}),
   listEndpoints: (f) => ({ query: { org_id: f.orgId } }),
@@ -130,9 +133,15 @@ integrationTest("every admin route answers an organization's owners and admins, 
         assertNoSecret(route.operationId, response, await vaultIdsOf(fixture.orgId));
       }
       // Nothing the refused callers asked for happened.
-      const [endpoint] = await sql`select description, enabled from webhooks.endpoints where id = ${resources.endpointId}`;
-      assertEquals(endpoint, { description: "test receiver", enabled: true }, `${route.operationId} changed the endpoint`);
-      const [account] = await sql`select revoked_at from authz.service_accounts where id = ${resources.serviceAccountId}`;
+      const [endpoint] =
+        await sql`select description, enabled from webhooks.endpoints where id = ${resources.endpointId}`;
+      assertEquals(
+        endpoint,
+        { description: "test receiver", enabled: true },
+        `${route.operationId} changed the endpoint`,
+      );
+      const [account] =
+        await sql`select revoked_at from authz.service_accounts where id = ${resources.serviceAccountId}`;
       assertEquals(account.revoked_at, null, `${route.operationId} revoked the account`);
     }
   } finally {

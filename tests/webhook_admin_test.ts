@@ -61,7 +61,9 @@ adminTest("the React client creates an endpoint with functions.invoke and gets i
     assertEquals(data.endpoint.event_types, []);
     assertEquals(data.endpoint.created_by, fixture.admin.userId);
 
-    const listed = await supabase.functions.invoke(`webhook-admin/endpoints?org_id=${fixture.orgId}`, { method: "GET" });
+    const listed = await supabase.functions.invoke(`webhook-admin/endpoints?org_id=${fixture.orgId}`, {
+      method: "GET",
+    });
     assertEquals(listed.data.data.map((endpoint: { id: string }) => endpoint.id), [data.endpoint.id]);
     assert(!JSON.stringify(listed.data).includes("whsec_"));
   } finally {
@@ -133,7 +135,9 @@ adminTest("paging through deliveries neither repeats nor skips a row while new o
     const { endpoint } = await createEndpoint(fixture, `${receiver.url}/hook`);
     for (let index = 0; index < 25; index++) await insertJob(sql, owner(fixture), `Job ${index}`);
     const before = (await sql<{ id: string }[]>`
-      select id from webhooks.deliveries where endpoint_id = ${endpoint.id} order by id desc`).map((row) => Number(row.id));
+      select id from webhooks.deliveries where endpoint_id = ${endpoint.id} order by id desc`).map((row) =>
+      Number(row.id)
+    );
     assertEquals(before.length, 25);
 
     const seen: number[] = [];
@@ -196,7 +200,10 @@ adminTest("resending a delivery sends it exactly once more, with the same webhoo
     assertEquals(received[0].body, received[1].body);
     assertEquals(received.map((request) => request.headers.get("x-retry-count")), ["0", "1"]);
 
-    const detail = await callAdminOk("getDelivery", { token: fixture.owner.token, params: { delivery_id: deliveryId } });
+    const detail = await callAdminOk("getDelivery", {
+      token: fixture.owner.token,
+      params: { delivery_id: deliveryId },
+    });
     assertEquals(detail.body.attempts.map((attempt: { retry_count: number }) => attempt.retry_count), [0, 1]);
     assertEquals(detail.body.event.id, delivery.event_id);
 
@@ -223,7 +230,8 @@ adminTest("recovering an endpoint's failed deliveries sends each once, however o
     // Disabling gives up on what is queued: the three are failed now.
     await callAdminOk("disableEndpoint", { token: fixture.owner.token, params: { endpoint_id: endpoint.id } });
     await callAdminOk("enableEndpoint", { token: fixture.owner.token, params: { endpoint_id: endpoint.id } });
-    const failed = await sql`select id from webhooks.deliveries where endpoint_id = ${endpoint.id} and status = 'failed'`;
+    const failed =
+      await sql`select id from webhooks.deliveries where endpoint_id = ${endpoint.id} and status = 'failed'`;
     assertEquals(failed.length, 3);
 
     failing = false;
@@ -269,7 +277,10 @@ adminTest("a test event reaches only that endpoint, and health reports its attem
     assertEquals(received.map((request) => [request.path, JSON.parse(request.body).event]), [["/one", "webhook.test"]]);
 
     status = 503;
-    const failing = await callAdminOk("sendTestEvent", { token: fixture.owner.token, params: { endpoint_id: endpoint.id } });
+    const failing = await callAdminOk("sendTestEvent", {
+      token: fixture.owner.token,
+      params: { endpoint_id: endpoint.id },
+    });
     await eventually(async () => (await deliveryStatus(failing.body.delivery_id)).attempt_count === 1 || undefined);
 
     const health = await callAdminOk("getEndpointHealth", {
@@ -288,27 +299,36 @@ adminTest("a test event reaches only that endpoint, and health reports its attem
   }
 });
 
-adminTest("disabling an endpoint fails its queue and refuses test events; enabling clears the reason", async (fixture) => {
-  const { endpoint } = await createEndpoint(fixture, "http://127.0.0.1:9/unreachable");
-  await insertJob(sql, owner(fixture), "Queued");
-  const disabled = await callAdminOk("disableEndpoint", {
-    token: fixture.admin.token,
-    params: { endpoint_id: endpoint.id },
-    body: { reason: "Receiver moving to a new host" },
-  });
-  assertEquals(
-    [disabled.body.endpoint.enabled, disabled.body.endpoint.disabled_reason],
-    [false, "Receiver moving to a new host"],
-  );
-  const statuses = await sql`select status from webhooks.deliveries where endpoint_id = ${endpoint.id}`;
-  assert(statuses.every((row) => row.status === "failed" || row.status === "sending"), JSON.stringify(statuses));
+adminTest(
+  "disabling an endpoint fails its queue and refuses test events; enabling clears the reason",
+  async (fixture) => {
+    const { endpoint } = await createEndpoint(fixture, "http://127.0.0.1:9/unreachable");
+    await insertJob(sql, owner(fixture), "Queued");
+    const disabled = await callAdminOk("disableEndpoint", {
+      token: fixture.admin.token,
+      params: { endpoint_id: endpoint.id },
+      body: { reason: "Receiver moving to a new host" },
+    });
+    assertEquals(
+      [disabled.body.endpoint.enabled, disabled.body.endpoint.disabled_reason],
+      [false, "Receiver moving to a new host"],
+    );
+    const statuses = await sql`select status from webhooks.deliveries where endpoint_id = ${endpoint.id}`;
+    assert(statuses.every((row) => row.status === "failed" || row.status === "sending"), JSON.stringify(statuses));
 
-  const refused = await callAdmin("sendTestEvent", { token: fixture.owner.token, params: { endpoint_id: endpoint.id } });
-  assertEquals([refused.status, refused.body.error.code], [409, "conflict"]);
+    const refused = await callAdmin("sendTestEvent", {
+      token: fixture.owner.token,
+      params: { endpoint_id: endpoint.id },
+    });
+    assertEquals([refused.status, refused.body.error.code], [409, "conflict"]);
 
-  const enabled = await callAdminOk("enableEndpoint", { token: fixture.owner.token, params: { endpoint_id: endpoint.id } });
-  assertEquals([enabled.body.endpoint.enabled, enabled.body.endpoint.disabled_reason], [true, null]);
-});
+    const enabled = await callAdminOk("enableEndpoint", {
+      token: fixture.owner.token,
+      params: { endpoint_id: endpoint.id },
+    });
+    assertEquals([enabled.body.endpoint.enabled, enabled.body.endpoint.disabled_reason], [true, null]);
+  },
+);
 
 adminTest("the audit log says who changed which endpoint how, newest first, page by page", async (fixture) => {
   const { endpoint } = await createEndpoint(fixture, "http://127.0.0.1:9/audited");
@@ -358,7 +378,10 @@ adminTest("the event catalog serves every type with its JSON Schema and a sample
   const { body } = await callAdminOk("listEventTypes", { token: fixture.owner.token });
   assertEquals(body.data.map((entry: { type: string }) => entry.type), EVENT_TYPES);
   for (const entry of body.data) {
-    assertEquals(entry.sample, JSON.parse(JSON.stringify(EVENT_CATALOG[entry.type as keyof typeof EVENT_CATALOG].sample)));
+    assertEquals(
+      entry.sample,
+      JSON.parse(JSON.stringify(EVENT_CATALOG[entry.type as keyof typeof EVENT_CATALOG].sample)),
+    );
     assertEquals(entry.schema.title, entry.type);
     assert(EVENT_CATALOG[entry.type as keyof typeof EVENT_CATALOG].schema.safeParse(entry.sample).success);
   }

@@ -27,7 +27,9 @@ export interface AdminFixture {
 async function addPerson(sql: postgres.Sql, orgId: string, role: "admin" | "member"): Promise<Person> {
   const userId = crypto.randomUUID();
   await sql`insert into auth.users (id, aud, role, email, created_at, updated_at)
-            values (${userId}, 'authenticated', 'authenticated', ${`${role}-${userId.slice(0, 8)}@example.test`}, now(), now())`;
+            values (${userId}, 'authenticated', 'authenticated', ${`${role}-${
+    userId.slice(0, 8)
+  }@example.test`}, now(), now())`;
   await sql`insert into public.organization_members (org_id, user_id, role) values (${orgId}, ${userId}, ${role})`;
   return { userId, token: await mintJwt({ sub: userId }) };
 }
@@ -113,7 +115,9 @@ export async function callAdminOk(operationId: OperationId, options: CallOptions
   if ("schema" in route.success) {
     const parsed = route.success.schema.safeParse(response.body);
     if (!parsed.success) {
-      throw new Error(`${operationId}: the answer does not match its schema: ${parsed.error.message}\n${response.text}`);
+      throw new Error(
+        `${operationId}: the answer does not match its schema: ${parsed.error.message}\n${response.text}`,
+      );
     }
   } else if (response.text !== "") {
     throw new Error(`${operationId}: expected an empty body, got ${response.text}`);
