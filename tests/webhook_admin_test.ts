@@ -397,3 +397,29 @@ adminTest("deleting an endpoint deletes its secrets from Vault", async (fixture)
   const gone = await callAdmin("getEndpoint", { token: fixture.owner.token, params: { endpoint_id: endpoint.id } });
   assertEquals([gone.status, gone.body.error.code], [404, "not_found"]);
 });
+
+adminTest("browsers may call it: the preflight is answered and every answer allows the origin", async (fixture) => {
+  const preflight = await fetch(`${stack.SUPABASE_URL}/functions/v1/webhook-admin/endpoints/x`, {
+    method: "OPTIONS",
+    headers: { origin: "https://app.example.com", "access-control-request-method": "DELETE" },
+  });
+  await preflight.body?.cancel();
+  assertEquals(preflight.status, 200);
+  assert(preflight.headers.get("access-control-allow-methods")?.includes("DELETE"));
+  assert(preflight.headers.get("access-control-allow-headers")?.includes("authorization"));
+
+  const { endpoint } = await createEndpoint(fixture, "http://127.0.0.1:9/cors");
+  const deleted = await callAdmin("deleteEndpoint", {
+    token: fixture.owner.token,
+    params: { endpoint_id: endpoint.id },
+  });
+  const refused = await callAdmin("listEndpoints", { token: fixture.member.token, query: { org_id: fixture.orgId } });
+  for (const response of [deleted, refused]) {
+    assertEquals(
+      response.headers.get("access-control-allow-origin"),
+      "*",
+      `${response.status} ${[...response.headers]}`,
+    );
+  }
+  assertEquals([deleted.status, refused.status], [204, 403]);
+});

@@ -5,7 +5,7 @@
 import { identifyCaller } from "../_shared/caller.ts";
 import type { Sql } from "../_shared/database.ts";
 import { EVENT_CATALOG, EVENT_TYPES, eventJsonSchema } from "../_shared/events.ts";
-import { type Handler, jsonResponse } from "../_shared/http.ts";
+import { corsHeaders, type Handler, jsonResponse } from "../_shared/http.ts";
 import {
   createServiceAccount,
   issueServiceAccountToken,
@@ -86,7 +86,7 @@ export function createAdminHandler({ sql, serviceRoleKey }: AdminDependencies): 
     const caller = identifyCaller(request, serviceRoleKey);
     const result = await ADMIN_OPERATIONS[route.operationId]({ sql, claims: caller.claims }, { params, query, body });
     return route.success.status === 204
-      ? new Response(null, { status: 204 })
+      ? new Response(null, { status: 204, headers: corsHeaders })
       : jsonResponse(result, route.success.status);
   };
 }
