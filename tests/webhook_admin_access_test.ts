@@ -152,5 +152,6 @@ integrationTest("every admin route answers an organization's owners and admins, 
 integrationTest("a request without a JWT is refused by the gateway with its own 401", async () => {
   const response = await callAdmin("listEventTypes", { token: null });
   assertEquals(response.status, 401);
-  assertEquals(response.body, { msg: "Invalid JWT" });
+  // The edge runtime's own answer, before the function runs.
+  assertEquals(response.body, { msg: "Error: Auth header is not 'Bearer {token}'" });
 });
