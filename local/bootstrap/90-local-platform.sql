@@ -2,7 +2,8 @@
 -- Vault on hosted Supabase (README, "Deploy"). Values arrive as psql variables from
 -- scripts/lib/stack.mjs; they go through set_config because psql does not interpolate inside $$.
 select set_config('cjh.project_url', :'project_url', false),
-       set_config('cjh.service_role_key', :'service_role_key', false);
+       set_config('cjh.service_role_key', :'service_role_key', false),
+       set_config('cjh.jwt_secret', :'jwt_secret', false);
 
 do $$
 declare
@@ -12,7 +13,9 @@ declare
 begin
   for v_name, v_value in
     values ('project_url', current_setting('cjh.project_url')),
-           ('service_role_key', current_setting('cjh.service_role_key'))
+           ('service_role_key', current_setting('cjh.service_role_key')),
+           -- The project's JWT secret, with which webhook-admin signs service account tokens.
+           ('jwt_secret', current_setting('cjh.jwt_secret'))
   loop
     select id into v_id from vault.secrets where name = v_name;
     if v_id is null then

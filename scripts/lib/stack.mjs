@@ -380,8 +380,9 @@ function pushMigrations() {
 }
 
 /**
- * Stores what hosted projects keep in Vault for database-initiated calls to functions (the project
- * URL and the service role key), with this stack's values.
+ * Stores what hosted projects keep in Vault (the project URL and the service role key for
+ * database-initiated calls to functions, the JWT secret for service account tokens), with this
+ * stack's values.
  */
 function configureLocalPlatform() {
   adminPsql([
@@ -389,6 +390,8 @@ function configureLocalPlatform() {
     `project_url=${API_URL}`,
     "--set",
     `service_role_key=${SERVICE_ROLE_KEY}`,
+    "--set",
+    `jwt_secret=${JWT_SECRET}`,
     "--file",
     join(BOOTSTRAP_DIR, "90-local-platform.sql"),
   ], { capture: true });

@@ -1,0 +1,225 @@
+-- =============================================================================================
+-- Integration service accounts: least-privilege credentials for an organization's integrators.
+--
+-- An account is a user of its own (an auth.users row with no email or password, so it can never
+-- sign in through Auth) with the `integration` role and explicit scopes in
+-- organization_members. Its credential is an API key (`cjh_sk_` + 43 base64url characters, 256
+-- random bits), shown once and stored only as its SHA-256. The webhook-admin function exchanges a
+-- key for a 15-minute JWT whose `sub` is the account, signed with the project's JWT secret (Vault
+-- `jwt_secret`). From then on the account is an ordinary `authenticated` caller and the existing
+-- row-level security, which reads organization_members on every statement, holds it to its
+-- scopes on every path: PostgREST, functions acting as the caller, Realtime.
+--
+-- Revoking deletes the membership, so tokens already issued stop working at once: every policy
+-- helper finds no membership for their `sub`. The account row stays, marked revoked, for the
+-- audit trail.
+--
+-- Why not PostgREST's db-pre-request reading the key from a header: GET requests run in read-only
+-- transactions, so it could not record last_used_at, and switching a request's role from a
+-- header is a larger attack surface than a short-lived token PostgREST already verifies.
+-- =============================================================================================
+
+-- =============================================================================================
+-- Tables
+-- =============================================================================================
+
+create table authz.service_accounts (
+  id uuid primary key references auth.users (id) on delete cascade,
+  org_id uuid not null references public.organizations (id) on delete cascade,
+  name text not null,
+  scopes text[] not null,
+  key_prefix text not null,
+  key_hash bytea not null,
+  created_by uuid references auth.users (id) on delete set null,
+  created_at timestamptz not null default now(),
+  last_used_at timestamptz,
+  revoked_at timestamptz,
+  revoked_by uuid references auth.users (id) on delete set null,
+  constraint service_accounts_key_hash_key unique (key_hash),
+  constraint service_accounts_name_length check (length(btrim(name)) between 1 and 100),
+  constraint service_accounts_scopes_present check (cardinality(scopes) >= 1),
+  constraint service_accounts_key_hash_sha256 check (octet_length(key_hash) = 32),
+  constraint service_accounts_revoked_by_only_if_revoked check (revoked_at is not null or revoked_by is null)
+);
+comment on table authz.service_accounts is
+  'Integration service accounts: one auth user each, holding the integration role with explicit scopes.';
+comment on column authz.service_accounts.scopes is 'The scopes granted at creation, kept for display after revocation.';
+comment on column authz.service_accounts.key_prefix is 'The first characters of the API key, so admins can tell keys apart.';
+comment on column authz.service_accounts.key_hash is 'SHA-256 of the API key; the key itself is never stored.';
+comment on column authz.service_accounts.last_used_at is 'When the key was last exchanged for a token.';
+
+-- =============================================================================================
+-- Indexes
+-- =============================================================================================
+
+create index service_accounts_org_id_idx on authz.service_accounts (org_id);
+create index service_accounts_created_by_idx on authz.service_accounts (created_by);
+create index service_accounts_revoked_by_idx on authz.service_accounts (revoked_by);
+
+-- =============================================================================================
+-- Functions
+-- =============================================================================================
+
+-- The scope catalog in one place: the check constraint on organization_members lists the same
+-- scopes, and a pgTAP test keeps the two equal (and equal to _shared/service-accounts.ts).
+create function authz.scope_catalog()
+returns setof text
+language sql immutable
+set search_path = ''
+as $$
+  select area || ':' || access
+    from unnest(array['jobs', 'clients', 'properties', 'estimates', 'invoices', 'payments', 'inspections'])
+           with ordinality as a (area, area_order)
+   cross join unnest(array['read', 'write']) with ordinality as k (access, access_order)
+   order by area_order, access_order
+$$;
+comment on function authz.scope_catalog() is 'Every scope an integration service account can hold, in display order.';
+
+create function authz.api_key_hash(p_api_key text)
+returns bytea
+language sql immutable
+set search_path = ''
+as $$
+  select extensions.digest(convert_to(p_api_key, 'utf8'), 'sha256')
+$$;
+
+create function authz.require_org_admin(p_org_id uuid)
+returns void
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  -- As webhooks.require_endpoint_admin: the platform (service_role, or no JWT at all) may act for
+  -- any organization; a person must be one of its owners or admins.
+  if (auth.uid() is not null or coalesce(auth.role(), 'service_role') <> 'service_role')
+     and not authz.has_org_role(p_org_id, 'owner', 'admin') then
+    raise exception 'only owners and admins of the organization can manage its service accounts'
+      using errcode = '42501';
+  end if;
+end
+$$;
+
+-- Creates an account and returns its API key, which is shown only here.
+create function authz.create_service_account(p_org_id uuid, p_name text, p_scopes text[])
+returns table (account_id uuid, api_key text)
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_account_id uuid := gen_random_uuid();
+  v_key text := 'cjh_sk_' || rtrim(translate(encode(extensions.gen_random_bytes(32), 'base64'), '+/', '-_'), '=');
+  v_name text := btrim(coalesce(p_name, ''));
+  v_scopes text[] := array(select distinct s from unnest(coalesce(p_scopes, '{}')) as s order by s);
+  v_unknown text;
+begin
+  perform authz.require_org_admin(p_org_id);
+  if length(v_name) not between 1 and 100 then
+    raise exception 'the name must be 1 to 100 characters' using errcode = '22023';
+  end if;
+  if cardinality(v_scopes) = 0 then
+    raise exception 'a service account needs at least one scope' using errcode = '22023';
+  end if;
+  select s into v_unknown from unnest(v_scopes) as s where s not in (select authz.scope_catalog()) limit 1;
+  if v_unknown is not null then
+    raise exception 'unknown scope: %', v_unknown using errcode = '22023';
+  end if;
+
+  insert into auth.users (id, aud, role, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+  values (v_account_id, 'authenticated', 'authenticated',
+          jsonb_build_object('provider', 'service_account', 'providers', jsonb_build_array('service_account'),
+                             'org_id', p_org_id),
+          jsonb_build_object('name', v_name), now(), now());
+  insert into public.organization_members (org_id, user_id, role, scopes)
+  values (p_org_id, v_account_id, 'integration', v_scopes);
+  insert into authz.service_accounts (id, org_id, name, scopes, key_prefix, key_hash, created_by)
+  values (v_account_id, p_org_id, v_name, v_scopes, left(v_key, 12), authz.api_key_hash(v_key), auth.uid());
+
+  perform audit.record(p_org_id, 'service_account.created', 'service_account', v_account_id::text,
+                       jsonb_build_object('name', v_name, 'scopes', v_scopes));
+  return query select v_account_id, v_key;
+end
+$$;
+comment on function authz.create_service_account(uuid, text, text[]) is
+  'Creates an integration service account (owners/admins) and returns its API key once.';
+
+-- Revoking twice is harmless: the second call changes nothing and writes no audit entry.
+create function authz.revoke_service_account(p_account_id uuid)
+returns void
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_account authz.service_accounts;
+begin
+  select s.* into v_account from authz.service_accounts s where s.id = p_account_id for update;
+  if not found then
+    raise exception 'service account not found' using errcode = 'P0002';
+  end if;
+  perform authz.require_org_admin(v_account.org_id);
+  if v_account.revoked_at is not null then
+    return;
+  end if;
+  delete from public.organization_members m where m.org_id = v_account.org_id and m.user_id = p_account_id;
+  update authz.service_accounts s set revoked_at = now(), revoked_by = auth.uid() where s.id = p_account_id;
+  perform audit.record(v_account.org_id, 'service_account.revoked', 'service_account', p_account_id::text,
+                       jsonb_build_object('name', v_account.name));
+end
+$$;
+comment on function authz.revoke_service_account(uuid) is
+  'Revokes a service account (owners/admins): its key and every token issued to it stop working at once.';
+
+-- The key exchange's database half: the account a valid key belongs to, with its current scopes,
+-- and the time of use. Unknown, malformed and revoked keys all return nothing.
+create function authz.authenticate_service_account(p_api_key text)
+returns table (account_id uuid, org_id uuid, scopes text[])
+language sql volatile security definer
+set search_path = ''
+as $$
+  update authz.service_accounts s
+     set last_used_at = now()
+    from public.organization_members m
+   where s.key_hash = authz.api_key_hash(p_api_key)
+     and s.revoked_at is null
+     and m.org_id = s.org_id
+     and m.user_id = s.id
+  returning s.id, s.org_id, m.scopes
+$$;
+comment on function authz.authenticate_service_account(text) is
+  'The service account of an API key (and records its use); nothing for unknown or revoked keys. Platform only.';
+
+-- =============================================================================================
+-- Row-level security
+-- =============================================================================================
+
+alter table authz.service_accounts enable row level security;
+alter table authz.service_accounts force row level security;
+
+create policy "Service accounts are visible to owners and admins"
+  on authz.service_accounts for select to authenticated
+  using (org_id = any (array(select authz.org_ids_with_role('owner', 'admin'))));
+
+-- =============================================================================================
+-- Grants
+-- =============================================================================================
+
+revoke all on table authz.service_accounts from public, anon, authenticated, service_role;
+-- Never the key hash: nothing a tenant reads leads to a key.
+grant select (id, org_id, name, scopes, key_prefix, created_by, created_at, last_used_at, revoked_at, revoked_by)
+  on table authz.service_accounts to authenticated, service_role;
+
+revoke all on function
+  authz.scope_catalog(),
+  authz.api_key_hash(text),
+  authz.require_org_admin(uuid),
+  authz.create_service_account(uuid, text, text[]),
+  authz.revoke_service_account(uuid),
+  authz.authenticate_service_account(text)
+  from public, anon, authenticated;
+grant usage on schema authz to service_role;
+grant execute on function
+  authz.scope_catalog(),
+  authz.require_org_admin(uuid),
+  authz.create_service_account(uuid, text, text[]),
+  authz.revoke_service_account(uuid)
+  to authenticated, service_role;
+grant execute on function authz.authenticate_service_account(text) to service_role;
