@@ -1,0 +1,48 @@
+// How PostgREST runs a request with a bearer token (PLATFORM.md), for tests that prove what a
+// token can reach through the REST API: the JWT is verified with the project's secret (a bad or
+// expired one is a 401 before any SQL), then one transaction sets the role from the token's
+// `role` claim and the claims themselves transaction-locally, and runs the query. PostgREST is
+// not available without Docker; this is its contract, not a stand-in for its HTTP surface.
+import type postgres from "npm:postgres@3.4.9";
+import { jwtVerify } from "npm:jose@6.2.17";
+import { stack } from "./stack.ts";
+
+export type PostgrestAnswer<T> = { status: 200; rows: T } | { status: 401; error: string } | {
+  status: 403;
+  error: string;
+  code: string;
+};
+
+const INSUFFICIENT_PRIVILEGE = "42501";
+
+export async function asPostgrest<T>(
+  sql: postgres.Sql,
+  bearer: string,
+  request: { method: "GET" | "POST" | "PATCH" | "DELETE"; path: string },
+  query: (tx: postgres.TransactionSql) => Promise<T>,
+): Promise<PostgrestAnswer<T>> {
+  let claims: Record<string, unknown>;
+  try {
+    ({ payload: claims } = await jwtVerify(bearer, new TextEncoder().encode(stack.CJH_JWT_SECRET)));
+  } catch (error) {
+    return { status: 401, error: error instanceof Error ? error.message : String(error) };
+  }
+  const role = typeof claims.role === "string" ? claims.role : "anon";
+  try {
+    const rows = await sql.begin(async (tx) => {
+      // GET runs read-only, as PostgREST does.
+      if (request.method === "GET") await tx`set transaction read only`;
+      await tx`select set_config('role', ${role}, true),
+                      set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
+                      set_config('request.method', ${request.method}, true),
+                      set_config('request.path', ${request.path}, true)`;
+      return await query(tx);
+    });
+    // Plain rows, as they would arrive as JSON.
+    return { status: 200, rows: JSON.parse(JSON.stringify(rows)) as T };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === INSUFFICIENT_PRIVILEGE) return { status: 403, error: String(error), code };
+    throw error;
+  }
+}

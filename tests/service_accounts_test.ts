@@ -1,0 +1,204 @@
+// Integration service accounts end to end: an admin creates a jobs:read account through
+// webhook-admin, the integrator exchanges its key for a token with supabase-js, and the token is
+// used the way PostgREST uses it. It reads its organization's jobs and nothing else, cannot write,
+// and stops working the moment the account is revoked, token and key alike.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { createClient } from "npm:@supabase/supabase-js@2.119.0";
+import { decodeJwt, jwtVerify } from "npm:jose@6.2.17";
+import {
+  SERVICE_ACCOUNT_SCOPES,
+  SERVICE_ACCOUNT_TOKEN_TTL_SECONDS,
+} from "../supabase/functions/_shared/service-accounts.ts";
+import { type AdminFixture, callAdmin, callAdminOk, createAdminFixture } from "./_support/admin.ts";
+import { asPostgrest } from "./_support/postgrest.ts";
+import { asUser, connect, integrationTest, mintJwt, stack } from "./_support/stack.ts";
+import { insertJob } from "./_support/webhooks.ts";
+
+const sql = connect(4);
+globalThis.addEventListener("unload", () => void sql.end());
+
+const anonClient = createClient(stack.SUPABASE_URL, stack.SUPABASE_ANON_KEY, {
+  auth: { persistSession: false, autoRefreshToken: false },
+});
+
+/** An organization with a job and an invoice, and another organization with a job. */
+async function tenantWithData(label: string): Promise<AdminFixture> {
+  const fixture = await createAdminFixture(sql, label);
+  await insertJob(sql, { userId: fixture.owner.userId, orgId: fixture.orgId }, "Ours");
+  await insertJob(sql, { userId: fixture.outsider.userId, orgId: fixture.outsider.orgId }, "Theirs");
+  await asUser(sql, fixture.owner.userId, async (tx) => {
+    const [client] =
+      await tx`insert into public.clients (org_id, name) values (${fixture.orgId}, 'Client') returning id`;
+    await tx`insert into public.invoices (org_id, client_id, total, status) values (${fixture.orgId}, ${client.id}, 100, 'open')`;
+  });
+  return fixture;
+}
+
+async function createAccount(fixture: AdminFixture, scopes: string[]) {
+  const { body } = await callAdminOk("createServiceAccount", {
+    token: fixture.admin.token,
+    body: { org_id: fixture.orgId, name: "ERP sync", scopes },
+  });
+  return body as { service_account: { id: string }; api_key: string };
+}
+
+async function exchange(apiKey: string) {
+  return await anonClient.functions.invoke("webhook-admin/service-accounts/token", { body: { api_key: apiKey } });
+}
+
+const readJobs = (token: string) =>
+  asPostgrest(sql, token, { method: "GET", path: "/jobs" }, (tx) => tx`select org_id, title from public.jobs`);
+
+integrationTest(
+  "a jobs:read account reads its organization's jobs through the REST API, and nothing else",
+  async () => {
+    const fixture = await tenantWithData("accounts-read");
+    try {
+      const { service_account, api_key } = await createAccount(fixture, ["jobs:read"]);
+      assert(/^cjh_sk_[A-Za-z0-9_-]{43}$/.test(api_key));
+
+      const { data: token, error } = await exchange(api_key);
+      assertEquals(error, null);
+      assertEquals([token.token_type, token.expires_in], ["bearer", SERVICE_ACCOUNT_TOKEN_TTL_SECONDS]);
+      const { payload } = await jwtVerify(token.access_token, new TextEncoder().encode(stack.CJH_JWT_SECRET), {
+        audience: "authenticated",
+      });
+      assertEquals([payload.sub, payload.role], [service_account.id, "authenticated"]);
+      assertEquals(payload.exp! - payload.iat!, SERVICE_ACCOUNT_TOKEN_TTL_SECONDS);
+
+      const jobs = await readJobs(token.access_token);
+      assertEquals(jobs, { status: 200, rows: [{ org_id: fixture.orgId, title: "Ours" }] });
+
+      const invoices = await asPostgrest(
+        sql,
+        token.access_token,
+        { method: "GET", path: "/invoices" },
+        (tx) => tx`select id from public.invoices`,
+      );
+      assertEquals(invoices, { status: 200, rows: [] });
+
+      const insert = await asPostgrest(
+        sql,
+        token.access_token,
+        { method: "POST", path: "/jobs" },
+        (tx) => tx`insert into public.jobs (org_id, title) values (${fixture.orgId}, 'Injected')`,
+      );
+      assertEquals(insert.status, 403);
+      const update = await asPostgrest(
+        sql,
+        token.access_token,
+        { method: "PATCH", path: "/jobs" },
+        (tx) => tx`update public.jobs set title = 'Changed' returning id`,
+      );
+      assertEquals(update, { status: 200, rows: [] });
+
+      const { body } = await callAdminOk("listServiceAccounts", {
+        token: fixture.owner.token,
+        query: { org_id: fixture.orgId },
+      });
+      assertEquals(body.data.length, 1);
+      assert(body.data[0].last_used_at !== null, "the exchange is recorded as a use");
+      assertEquals(body.data[0].key_prefix, api_key.slice(0, 12));
+      assert(!JSON.stringify(body).includes(api_key));
+    } finally {
+      await fixture.remove();
+    }
+  },
+);
+
+integrationTest("revoking an account stops its unexpired token at once, and its key", async () => {
+  const fixture = await tenantWithData("accounts-revoke");
+  try {
+    const { service_account, api_key } = await createAccount(fixture, ["jobs:read", "jobs:write"]);
+    const { data: token } = await exchange(api_key);
+    assertEquals((await readJobs(token.access_token)).status, 200);
+
+    await callAdminOk("revokeServiceAccount", {
+      token: fixture.owner.token,
+      params: { service_account_id: service_account.id },
+    });
+    assert(decodeJwt(token.access_token).exp! * 1000 > Date.now(), "the token has not expired");
+    assertEquals(await readJobs(token.access_token), { status: 200, rows: [] });
+    const insert = await asPostgrest(
+      sql,
+      token.access_token,
+      { method: "POST", path: "/jobs" },
+      (tx) => tx`insert into public.jobs (org_id, title) values (${fixture.orgId}, 'After revocation')`,
+    );
+    assertEquals(insert.status, 403);
+
+    const refused = await callAdmin("issueServiceAccountToken", { body: { api_key } });
+    assertEquals([refused.status, refused.body.error.code], [401, "invalid_api_key"]);
+    const listed = await callAdminOk("listServiceAccounts", {
+      token: fixture.owner.token,
+      query: { org_id: fixture.orgId },
+    });
+    assert(listed.body.data[0].revoked_at !== null);
+  } finally {
+    await fixture.remove();
+  }
+});
+
+integrationTest("the token's own claims grant nothing: scopes come from the account's membership", async () => {
+  const fixture = await tenantWithData("accounts-claims");
+  try {
+    const { service_account } = await createAccount(fixture, ["jobs:read"]);
+    const forged = await mintJwt({
+      sub: service_account.id,
+      app_metadata: { provider: "service_account", org_id: fixture.orgId, scopes: ["invoices:read"] },
+    });
+    const invoices = await asPostgrest(
+      sql,
+      forged,
+      { method: "GET", path: "/invoices" },
+      (tx) => tx`select id from public.invoices`,
+    );
+    assertEquals(invoices, { status: 200, rows: [] });
+  } finally {
+    await fixture.remove();
+  }
+});
+
+integrationTest("malformed, unknown and missing keys are refused without saying which", async () => {
+  for (const api_key of ["nope", `cjh_sk_${"A".repeat(43)}`]) {
+    const response = await callAdmin("issueServiceAccountToken", { body: { api_key } });
+    assertEquals([response.status, response.body.error.code], [401, "invalid_api_key"]);
+  }
+  const missing = await callAdmin("issueServiceAccountToken", { body: {} });
+  assertEquals([missing.status, Object.keys(missing.body.error.details.fieldErrors)], [400, ["api_key"]]);
+  const noJwt = await callAdmin("issueServiceAccountToken", { body: { api_key: "x" }, token: null });
+  assertEquals(noJwt.status, 401);
+});
+
+integrationTest("creating an account refuses unknown scopes and blank names by field", async () => {
+  const fixture = await createAdminFixture(sql, "accounts-invalid");
+  try {
+    const response = await callAdmin("createServiceAccount", {
+      token: fixture.owner.token,
+      body: { org_id: fixture.orgId, name: " ", scopes: ["jobs:delete"] },
+    });
+    assertEquals(response.status, 400);
+    assertEquals(Object.keys(response.body.error.details.fieldErrors).sort(), ["name", "scopes"]);
+    const none = await callAdmin("createServiceAccount", {
+      token: fixture.owner.token,
+      body: { org_id: fixture.orgId, name: "No scopes", scopes: [] },
+    });
+    assertEquals(none.body.error.details.fieldErrors.scopes, ["give at least one scope"]);
+    const [{ count }] = await sql`select count(*)::int from authz.service_accounts where org_id = ${fixture.orgId}`;
+    assertEquals(count, 0);
+  } finally {
+    await fixture.remove();
+  }
+});
+
+integrationTest("the scope catalog is the same in the database, the function and the API", async () => {
+  const [{ scopes }] = await sql`select array(select authz.scope_catalog()) as scopes`;
+  assertEquals(scopes, [...SERVICE_ACCOUNT_SCOPES]);
+  const fixture = await createAdminFixture(sql, "accounts-catalog");
+  try {
+    const { body } = await callAdminOk("listScopes", { token: fixture.owner.token });
+    assertEquals(body.data.map((entry: { scope: string }) => entry.scope), [...SERVICE_ACCOUNT_SCOPES]);
+  } finally {
+    await fixture.remove();
+  }
+});
