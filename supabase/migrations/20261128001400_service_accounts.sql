@@ -62,9 +62,11 @@ create index service_accounts_revoked_by_idx on authz.service_accounts (revoked_
 
 -- The scope catalog in one place: the check constraint on organization_members lists the same
 -- scopes, and a pgTAP test keeps the two equal (and equal to _shared/service-accounts.ts).
+-- Security definer like every authz function (a schema-wide rule the tests check), although it
+-- reads nothing.
 create function authz.scope_catalog()
 returns setof text
-language sql immutable
+language sql immutable security definer
 set search_path = ''
 as $$
   select area || ':' || access
@@ -77,7 +79,7 @@ comment on function authz.scope_catalog() is 'Every scope an integration service
 
 create function authz.api_key_hash(p_api_key text)
 returns bytea
-language sql immutable
+language sql immutable security definer
 set search_path = ''
 as $$
   select extensions.digest(convert_to(p_api_key, 'utf8'), 'sha256')
@@ -85,7 +87,7 @@ $$;
 
 create function authz.require_org_admin(p_org_id uuid)
 returns void
-language plpgsql stable
+language plpgsql stable security definer
 set search_path = ''
 as $$
 begin

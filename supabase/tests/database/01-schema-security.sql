@@ -160,10 +160,12 @@ select is(
   (select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
     where p.pronamespace = 'authz'::regnamespace and has_function_privilege('authenticated', p.oid, 'EXECUTE')),
   array[
+    'authz.create_service_account(uuid,text,text[])',
     'authz.has_org_role(uuid,org_role[])', 'authz.has_scope(uuid,text)', 'authz.is_org_member(uuid)',
-    'authz.member_org_ids()', 'authz.org_ids_with_role(org_role[])', 'authz.org_ids_with_scope(text)'
+    'authz.member_org_ids()', 'authz.org_ids_with_role(org_role[])', 'authz.org_ids_with_scope(text)',
+    'authz.require_org_admin(uuid)', 'authz.revoke_service_account(uuid)', 'authz.scope_catalog()'
   ],
-  'authenticated may execute exactly the authz helpers');
+  'authenticated may execute exactly the authz helpers and the service account functions');
 
 select ok(
   (select not p.prosecdef and has_function_privilege('authenticated', p.oid, 'EXECUTE')
