@@ -163,7 +163,7 @@ select is(
     'authz.create_service_account(uuid,text,text[])',
     'authz.has_org_role(uuid,org_role[])', 'authz.has_scope(uuid,text)', 'authz.is_org_member(uuid)',
     'authz.member_org_ids()', 'authz.org_ids_with_role(org_role[])', 'authz.org_ids_with_scope(text)',
-    'authz.require_org_admin(uuid)', 'authz.revoke_service_account(uuid)', 'authz.scope_catalog()'
+    'authz.require_org_admin(uuid,text)', 'authz.revoke_service_account(uuid)', 'authz.scope_catalog()'
   ],
   'authenticated may execute exactly the authz helpers and the service account functions');
 

@@ -6,16 +6,7 @@ select plan(42);
 
 \ir _helpers.psql
 
-insert into auth.users (id, email, aud, role)
-select pg_temp.id(n), n || '@test.local', 'authenticated', 'authenticated'
-  from unnest(array['a_owner', 'a_admin', 'a_member', 'b_owner']) as n;
-insert into public.organizations (id, name, slug)
-values (pg_temp.id('org a'), 'Org A', 'test-org-a'), (pg_temp.id('org b'), 'Org B', 'test-org-b');
-insert into public.organization_members (org_id, user_id, role) values
-  (pg_temp.id('org a'), pg_temp.id('a_owner'), 'owner'),
-  (pg_temp.id('org a'), pg_temp.id('a_admin'), 'admin'),
-  (pg_temp.id('org a'), pg_temp.id('a_member'), 'member'),
-  (pg_temp.id('org b'), pg_temp.id('b_owner'), 'owner');
+select pg_temp.orgs_a_and_b();
 select pg_temp.fill('org a', 'a_member');
 select pg_temp.fill('org b', 'b_owner');
 
