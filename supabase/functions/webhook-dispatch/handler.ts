@@ -8,7 +8,8 @@ import type { DispatchConfig } from "./config.ts";
 import { drainDueDeliveries, type DrainOptions } from "./dispatcher.ts";
 import type { DeliveryStore } from "./store.ts";
 
-const DispatchRequest = z.object({
+/** The request body (all optional). Exported for the OpenAPI document. */
+export const DispatchRequest = z.object({
   reason: z.string().max(100).optional(),
   wait: z.boolean().default(true),
   time_budget_ms: z.number().int().min(100).max(350_000).optional(),
