@@ -57,6 +57,7 @@ Deno.test("deno check passes for the functions, the local stack's services, scri
     "local/pg-net-worker.ts",
     "local/mapbox-stand-in.ts",
     "scripts/generate-event-docs.ts",
+    "scripts/generate-openapi.ts",
     "docs/examples/verify-deno.ts",
   ];
   for await (const entry of Deno.readDir(`${ROOT}/bench`)) {
