@@ -3,6 +3,7 @@
 // a property as the caller (RLS decides), tenant isolation, the per-organization rate limit, the
 // caller checks and CORS.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { GeocodeResponse } from "../supabase/functions/mapbox-geocode/response.ts";
 import { connect, integrationTest, mintJwt, stack } from "./_support/stack.ts";
 import {
   clientFor,
@@ -50,6 +51,8 @@ geocodeTest("a member gets coordinates for a free-text address through functions
   const address = uniqueAddress();
   const { status, body } = await invokeGeocode(client, { address, country: "us" });
   assertEquals(status, 200, JSON.stringify(body));
+  // The answer is what the developer portal documents (docs/openapi.json is generated from this schema).
+  assert(GeocodeResponse.safeParse(body).success, JSON.stringify(body));
   assertEquals(body.source, "mapbox");
   assert(typeof body.lat === "number" && body.lat >= -90 && body.lat <= 90, `lat ${body.lat}`);
   assert(typeof body.lng === "number" && body.lng >= -180 && body.lng <= 180, `lng ${body.lng}`);
@@ -119,6 +122,7 @@ geocodeTest("with property_id the coordinates are stored on the property, as the
   assertEquals(before.lat, null);
   const { status, body } = await invokeGeocode(client, { address: uniqueAddress(), property_id: tenant.propertyId });
   assertEquals(status, 200, JSON.stringify(body));
+  assert(GeocodeResponse.safeParse(body).success, JSON.stringify(body));
   const after = await propertyRow(tenant.propertyId);
   assertEquals([after.lat, after.lng, after.geocode_source], [body.lat, body.lng, "mapbox"]);
   assert(after.geocoded_at instanceof Date);

@@ -1,5 +1,5 @@
 // What mapbox-geocode answers (200), as a zod schema for the developer portal's OpenAPI document
-// (scripts/generate-openapi.ts) and for tests; handler.ts builds exactly this shape.
+// (scripts/generate-openapi.ts); tests/geocode_member_test.ts checks real answers against it.
 import { z } from "npm:zod@4.6.7";
 
 const Latitude = z.number().min(-90).max(90);
