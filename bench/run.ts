@@ -468,33 +468,31 @@ async function pgBossBaseline(template: string) {
   const signer = new WebhookSigner();
   await receiver.reset();
   const started = now();
-  // A typical pg-boss worker: one job per handler call, 16 at a time, completed by pg-boss.
+  // A tuned pg-boss worker: batches of 50 fetched back to back while they come full (burst mode), 4
+  // fetch loops, every job of a batch sent at once, pg-boss completing the batch. (One job per
+  // handler call, 16 at a time, polls between jobs and delivered only ~35/s here.)
+  const send = async (job: { data: { id: string; payload: string; url: string } }) => {
+    const timestampSeconds = Math.floor(Date.now() / 1000);
+    const signature = await signer.signatureHeader([endpoint.secret], job.data.id, timestampSeconds, job.data.payload);
+    const response = await fetch(job.data.url, {
+      method: "POST",
+      headers: webhookHeaders({ messageId: job.data.id, timestampSeconds, signature, retryCount: 0 }),
+      body: job.data.payload,
+    });
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`receiver answered ${response.status}`);
+  };
   await boss.work<{ id: string; payload: string; url: string }>(
     queue,
-    { batchSize: 1, localConcurrency: 16, pollingIntervalSeconds: 0.5 },
-    async ([job]) => {
-      const timestampSeconds = Math.floor(Date.now() / 1000);
-      const signature = await signer.signatureHeader(
-        [endpoint.secret],
-        job.data.id,
-        timestampSeconds,
-        job.data.payload,
-      );
-      const response = await fetch(job.data.url, {
-        method: "POST",
-        headers: webhookHeaders({ messageId: job.data.id, timestampSeconds, signature, retryCount: 0 }),
-        body: job.data.payload,
-      });
-      await response.arrayBuffer();
-      if (!response.ok) throw new Error(`receiver answered ${response.status}`);
-    },
+    { batchSize: 50, localConcurrency: 4, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true },
+    async (jobs) => void await Promise.all(jobs.map(send)),
   );
   const { at } = await receiver.waitForDistinct(messages.length, 300_000);
   note(
     "pgboss",
     messages.length / ((at - started) / 1000),
     "events/s",
-    "pg-boss 12.38.0 dispatcher (batchSize 1, 16 local)",
+    "pg-boss 12.38.0 dispatcher (batches of 50, 4 loops, burst)",
   );
   await boss.stop({ graceful: false });
   await boss.deleteQueue(queue).catch(() => {});
