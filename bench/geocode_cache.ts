@@ -1,7 +1,7 @@
 // Cache hit vs miss latency of mapbox-geocode, end to end through a gateway (supabase-js invoke),
 // with the upstream a local Mapbox stand-in (so a miss costs our own work plus a loopback call,
 // not Mapbox's real latency). Run against the stack:
-//   eval "$(npm run --silent env)"; node_modules/.bin/deno run -A bench/geocode_cache.ts
+//   eval "$(npm run --silent env)"; node_modules/.bin/deno run -A bench/geocode_cache.ts [rounds]
 import { connect } from "../tests/_support/stack.ts";
 import {
   clientFor,
@@ -13,7 +13,7 @@ import {
   vaultMapboxToken,
 } from "../tests/_support/geocoding.ts";
 
-const ROUNDS = 300;
+const ROUNDS = Number(Deno.args[0] ?? 300);
 const sql = connect(2);
 const standIn = startMapboxStandIn({ tokens: [await vaultMapboxToken(sql)] });
 const gateway = await startGeocodeGateway({ MAPBOX_API_ORIGIN: standIn.origin });

@@ -1,0 +1,57 @@
+// `npm run bench` in smoke mode (tiny sizes): every section runs against the stack and prints
+// well-formed figures. No timing thresholds: the figures and their targets live in bench/RESULTS.md.
+// Serial: the bench disables the outbox triggers between rounds, which parallel tests would notice.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { integrationTest, ROOT } from "../_support/stack.ts";
+
+integrationTest("npm run bench -- --smoke prints every figure, finite and non-negative", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", `${ROOT}/deno.json`, `${ROOT}/bench/run.ts`, "--smoke"],
+    cwd: ROOT,
+    stdin: "null",
+  }).output();
+  const output = new TextDecoder().decode(stdout);
+  assertEquals(code, 0, `${output}\n${new TextDecoder().decode(stderr)}`);
+
+  const line = output.split("\n").find((l) => l.startsWith("BENCH_JSON "));
+  assert(line, output);
+  const { smoke, results } = JSON.parse(line.slice("BENCH_JSON ".length)) as {
+    smoke: boolean;
+    results: Record<string, number>;
+  };
+  assertEquals(smoke, true);
+  const expected = [
+    "overhead_on_per_s",
+    "overhead_off_per_s",
+    "overhead_ratio",
+    "overhead_ratio_orgs",
+    "overhead_wal_on",
+    "overhead_wal_off",
+    "latency_200_p50",
+    "latency_200_p95",
+    "latency_200_p99",
+    "latency_1000_p50",
+    "latency_1000_p95",
+    "latency_1000_p99",
+    "throughput_1",
+    "throughput_2",
+    "throughput_4",
+    "pgboss",
+    "raw_limit",
+    "throughput_vs_raw",
+    "throughput_vs_pgboss",
+    "backlog_seconds",
+    "backlog_duplicates",
+    "dispatcher_peak_rss_mb",
+    "geocode_hit_p50",
+    "geocode_miss_p50",
+  ];
+  for (const key of expected) {
+    assert(typeof results[key] === "number" && Number.isFinite(results[key]) && results[key] >= 0, `${key}: ${line}`);
+  }
+  // Correctness, not speed: a backlog is delivered exactly once per webhook-id.
+  assertEquals(results.backlog_duplicates, 0);
+  assertEquals(results.throughput_duplicates, 0);
+  // The human-readable report names each target.
+  assert(output.includes("Against SPEC §7"), output);
+});
