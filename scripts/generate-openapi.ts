@@ -10,7 +10,7 @@ import { WEBHOOK_USER_AGENT } from "../supabase/functions/_shared/signing.ts";
 import { ErrorBody, ROUTES } from "../supabase/functions/webhook-admin/api.ts";
 import { MemberRequest } from "../supabase/functions/mapbox-geocode/request.ts";
 import { GeocodeResponse } from "../supabase/functions/mapbox-geocode/response.ts";
-import { DispatchRequest } from "../supabase/functions/webhook-dispatch/handler.ts";
+import { DispatchAccepted, DispatchRequest, DispatchSummary } from "../supabase/functions/webhook-dispatch/handler.ts";
 import { REQUEST_TIMEOUT_MS } from "../supabase/functions/webhook-dispatch/sender.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -247,19 +247,6 @@ const GEOCODE_ERRORS: ErrorCase[] = [
   { status: 503, code: "geocoding_not_configured", when: "the Vault secret with the Mapbox token is missing" },
   INTERNAL_ERROR,
 ];
-
-const DispatchAccepted = z.object({
-  accepted: z.literal(true),
-  joined_running_drain: z.boolean().describe("true: a drain already running picks the work up"),
-});
-const DispatchSummary = z.object({
-  claimed: z.number().int(),
-  succeeded: z.number().int(),
-  failed: z.number().int(),
-  released: z.number().int(),
-  duration_ms: z.number(),
-  stopped_because: z.string(),
-});
 
 function functionOperations(components: Components): Record<string, Record<string, Json>> {
   return {
