@@ -4,9 +4,11 @@
 import assert from "node:assert/strict";
 import { API_VERSION, EVENT_CATALOG, EVENT_TYPES } from "../supabase/functions/_shared/events.ts";
 import { ROUTES } from "../supabase/functions/webhook-admin/api.ts";
-import { MemberRequest } from "../supabase/functions/mapbox-geocode/request.ts";
+import { MemberRequest, parseBody } from "../supabase/functions/mapbox-geocode/request.ts";
 import { GeocodeResponse } from "../supabase/functions/mapbox-geocode/response.ts";
-import { OPENAPI_PATH, renderOpenApi } from "../scripts/generate-openapi.ts";
+import { createRouter } from "../supabase/functions/webhook-admin/router.ts";
+import { HttpError } from "../supabase/functions/_shared/http.ts";
+import { NOT_AN_ID, OPENAPI_PATH, renderOpenApi } from "../scripts/generate-openapi.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -75,7 +77,9 @@ Deno.test("every webhook-admin route is in the document with its parameters, bod
     const success = operation.responses[String(route.success.status)];
     assert.ok(success, `${route.operationId}: ${route.success.status}`);
     assert.equal("content" in success, "schema" in route.success, `${route.operationId}: success body`);
-    for (const status of ["400", "401", "500", ...route.errors.map((error) => String(error.status))]) {
+    const validated = "params" in route || "query" in route || "body" in route;
+    assert.equal("400" in operation.responses, validated, `${route.operationId}: 400 only with something to refuse`);
+    for (const status of ["401", "500", ...route.errors.map((error) => String(error.status))]) {
       assert.ok(operation.responses[status]?.content?.["application/json"], `${route.operationId}: ${status}`);
     }
     for (const error of route.errors) {
@@ -88,6 +92,34 @@ Deno.test("every webhook-admin route is in the document with its parameters, bod
   assert.equal(documented.length, ROUTES.length, "no operation without a route");
 });
 
+Deno.test("each invalid_request example is what the webhook-admin router answers to that request", async () => {
+  const router = createRouter(ROUTES);
+  let compared = 0;
+  for (const route of ROUTES) {
+    const operation = document.paths[`/webhook-admin${route.path}`][route.method.toLowerCase()];
+    const example = operation.responses["400"]?.content["application/json"].examples?.invalid_request?.value;
+    if (!("params" in route || "query" in route || "body" in route)) continue;
+    assert.ok(example, `${route.operationId}: an invalid_request example`);
+    // The generator's inputs, in the router's order: ids that are not ids, no query, an empty body,
+    // then a body with an unknown field.
+    const url = `http://localhost/functions/v1/webhook-admin${route.path.replace(/\{\w+\}/g, NOT_AN_ID)}`;
+    const bodies = "body" in route ? ["{}", '{"unknown_field": true}'] : [undefined];
+    let answer: unknown = null;
+    for (const body of bodies) {
+      try {
+        await router.parse(new Request(url, { method: route.method, body }));
+      } catch (error) {
+        assert.ok(error instanceof HttpError, String(error));
+        answer = { error: { code: error.code, message: error.message, details: error.details } };
+        break;
+      }
+    }
+    assert.deepEqual(example, answer, route.operationId);
+    compared++;
+  }
+  assert.ok(compared > 0);
+});
+
 Deno.test("mapbox-geocode and webhook-dispatch are documented; dispatch says it is for the platform only", () => {
   const geocode = document.paths["/mapbox-geocode"].post;
   assert.ok(geocode.requestBody.content["application/json"].schema);
@@ -97,6 +129,17 @@ Deno.test("mapbox-geocode and webhook-dispatch are documented; dispatch says it 
     ["lat", "lng", "formatted_address", "relevance", "source"],
   );
   assert.ok(geocode.responses["429"].headers["Retry-After"]);
+  // Its invalid_request example is what the function answers to an empty body.
+  const refused = (() => {
+    try {
+      parseBody(MemberRequest, {});
+    } catch (error) {
+      if (error instanceof HttpError) {
+        return { error: { code: error.code, message: error.message, details: error.details } };
+      }
+    }
+  })();
+  assert.deepEqual(geocode.responses["400"].content["application/json"].examples.invalid_request.value, refused);
   const dispatch = document.paths["/webhook-dispatch"].post;
   assert.match(dispatch.description, /Platform only/);
   // The example answer of docs/geocoding.md is a valid response.
