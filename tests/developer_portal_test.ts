@@ -182,3 +182,51 @@ Deno.test("every event type is a webhook with the delivery headers, and its exam
     assert.deepEqual(Object.keys(operation.responses).sort(), ["2XX", "410", "429", "503", "default"]);
   }
 });
+
+Deno.test("the verification snippets in docs/webhooks.md are the code of the receiver examples the tests run", async () => {
+  const page = await Deno.readTextFile(`${ROOT}docs/webhooks.md`);
+  const blocks = [...page.matchAll(/```(js|ts)\n([\s\S]*?)```/g)];
+  assert.deepEqual(blocks.map(([, language]) => language), ["js", "ts"]);
+  for (const [, language, code] of blocks) {
+    const example = await Deno.readTextFile(
+      `${ROOT}docs/examples/${language === "js" ? "verify-node.mjs" : "verify-deno.ts"}`,
+    );
+    assert.ok(example.includes(code), `${language} snippet is not in the example:\n${code}`);
+  }
+});
+
+/** GitHub's anchor for a Markdown heading. */
+function slug(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+}
+
+async function anchorsOf(file: string): Promise<Set<string>> {
+  const text = await Deno.readTextFile(file);
+  return new Set([...text.matchAll(/^#+ (.+)$/gm)].map(([, heading]) => slug(heading)));
+}
+
+Deno.test("every relative link of the portal's pages and of the OpenAPI document reaches a file and a heading", async () => {
+  const links: { from: string; target: string }[] = [];
+  for await (const entry of Deno.readDir(`${ROOT}docs`)) {
+    if (!entry.isFile || !entry.name.endsWith(".md")) continue;
+    const text = await Deno.readTextFile(`${ROOT}docs/${entry.name}`);
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue;
+      links.push({
+        from: `docs/${entry.name}`,
+        target: target.startsWith("#") ? `docs/${entry.name}${target}` : `docs/${target}`,
+      });
+    }
+  }
+  // The document's links are relative to docs/site/index.html.
+  for (const [, target] of JSON.stringify(document).matchAll(/\]\(\.\.\/([^)\s]+)\)/g)) {
+    links.push({ from: OPENAPI_PATH, target: `docs/${target}` });
+  }
+  assert.ok(links.length > 20);
+  for (const { from, target } of links) {
+    const [path, anchor] = target.split("#");
+    const stat = await Deno.stat(`${ROOT}${path}`).catch(() => null);
+    assert.ok(stat, `${from}: ${target} does not exist`);
+    if (anchor) assert.ok((await anchorsOf(`${ROOT}${path}`)).has(anchor), `${from}: no heading for ${target}`);
+  }
+});
