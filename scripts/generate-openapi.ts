@@ -10,7 +10,7 @@ import { WEBHOOK_USER_AGENT } from "../supabase/functions/_shared/signing.ts";
 import { ErrorBody, ROUTES } from "../supabase/functions/webhook-admin/api.ts";
 import { MemberRequest } from "../supabase/functions/mapbox-geocode/request.ts";
 import { GeocodeResponse } from "../supabase/functions/mapbox-geocode/response.ts";
-import { DispatchRequest } from "../supabase/functions/webhook-dispatch/handler.ts";
+import { DispatchAccepted, DispatchRequest, DispatchSummary } from "../supabase/functions/webhook-dispatch/handler.ts";
 import { REQUEST_TIMEOUT_MS } from "../supabase/functions/webhook-dispatch/sender.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -99,8 +99,67 @@ const GATEWAY_401: ErrorCase = {
     'runs, with `{ "msg": … }` (GatewayError)',
 };
 
-/** Responses for a list of error cases, grouped by status; each lists its codes and restricts `error.code`. */
-function errorResponses(components: Components, cases: readonly ErrorCase[]): Record<string, Json> {
+/**
+ * The `details` of an invalid_request answer: zod's flattened error (`z.flattenError`), which the
+ * webhook-admin router, mapbox-geocode and webhook-dispatch all send.
+ */
+const ValidationErrorDetails = z.object({
+  formErrors: z.array(z.string()).describe("Problems with the object as a whole, e.g. an unknown field"),
+  fieldErrors: z.record(z.string(), z.array(z.string())).describe("Problems per field: its name → messages"),
+}).meta({ id: "ValidationErrorDetails" });
+
+/** A request the schemas refuse, to show a real invalid_request answer. */
+interface InvalidInput {
+  part: "path" | "query string" | "request body";
+  schema: z.ZodType;
+  value: unknown;
+}
+
+/** The first of the candidate inputs that its schema refuses, as the answer the function gives. */
+function invalidRequestExample(candidates: InvalidInput[]): Json | undefined {
+  for (const { part, schema, value } of candidates) {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      return {
+        error: { code: "invalid_request", message: `The ${part} is not valid.`, details: z.flattenError(parsed.error) },
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Inputs likely to be refused, in the order the webhook-admin router parses a request (path, query,
+ * body): ids that are not ids, an empty query, an empty body, a body with an unknown field.
+ * tests/developer_portal_test.ts sends the same requests to the router and compares the answers.
+ */
+function invalidInputsOf(schemas: { params?: z.ZodObject; query?: z.ZodType; body?: z.ZodType }): InvalidInput[] {
+  const { params, query, body } = schemas;
+  return [
+    ...(params
+      ? [{
+        part: "path" as const,
+        schema: params,
+        value: Object.fromEntries(Object.keys(params.shape).map((name) => [name, NOT_AN_ID])),
+      }]
+      : []),
+    ...(query ? [{ part: "query string" as const, schema: query, value: {} }] : []),
+    ...(body ? [{ part: "request body" as const, schema: body, value: {} }] : []),
+    ...(body ? [{ part: "request body" as const, schema: body, value: { unknown_field: true } }] : []),
+  ];
+}
+
+export const NOT_AN_ID = "not-an-id";
+
+/**
+ * Responses for a list of error cases, grouped by status; each lists its codes and restricts
+ * `error.code`. A 400 with invalid_request says what `details` holds, with a real example when given.
+ */
+function errorResponses(
+  components: Components,
+  cases: readonly ErrorCase[],
+  invalidExample?: Json,
+): Record<string, Json> {
   const errorRef = components.convert(ErrorBody, "output");
   const byStatus = new Map<number, ErrorCase[]>();
   for (const item of cases) byStatus.set(item.status, [...(byStatus.get(item.status) ?? []), item]);
@@ -108,18 +167,45 @@ function errorResponses(components: Components, cases: readonly ErrorCase[]): Re
   for (const [status, items] of [...byStatus].sort(([a], [b]) => a - b)) {
     const codes = [...new Set(items.map((item) => item.code).filter((code) => code !== ""))];
     const gateway = items.some((item) => item.code === "");
+    const validation = codes.includes("invalid_request");
     const restricted = {
       allOf: [errorRef, {
         type: "object",
-        properties: { error: { type: "object", properties: { code: { enum: codes } } } },
+        properties: {
+          error: {
+            type: "object",
+            // `message` is repeated because Redocly merges allOf branches property by property when
+            // it checks examples, and would otherwise find it unevaluated.
+            properties: {
+              code: { enum: codes },
+              message: { type: "string" },
+              ...(validation ? { details: components.convert(ValidationErrorDetails, "output") } : {}),
+            },
+          },
+        },
       }],
     };
     const schema = gateway ? { oneOf: [restricted, components.convert(GatewayError, "output")] } : restricted;
     const retryAfter = status === 429 || items.some((item) => item.code.endsWith("rate_limited"));
+    const examples = validation && invalidExample
+      ? {
+        examples: {
+          invalid_request: { summary: "A request the schemas refuse", value: invalidExample },
+          ...(codes.includes("invalid_json")
+            ? {
+              invalid_json: {
+                summary: "A body that is not JSON",
+                value: { error: { code: "invalid_json", message: "The request body is not valid JSON." } },
+              },
+            }
+            : {}),
+        },
+      }
+      : {};
     responses[String(status)] = {
       description: items.map((item) => (item.code ? `\`${item.code}\`: ${item.when}` : item.when)).join("; "),
       ...(retryAfter ? { headers: { "Retry-After": RETRY_AFTER_HEADER } } : {}),
-      content: { "application/json": { schema } },
+      content: { "application/json": { schema, ...examples } },
     };
   }
   return responses;
@@ -169,12 +255,16 @@ function adminOperations(components: Components): Record<string, Record<string, 
     const who = r.access === "admin"
       ? "**Access**: a signed-in owner or admin of the organization (their JWT as the bearer token)."
       : "**Access**: any project JWT as the bearer token (the anon key will do); the body carries the credential.";
+    // A route without parameters, query or body has nothing to refuse (unknown query keys are ignored).
+    const validated = r.params !== undefined || r.query !== undefined || r.body !== undefined;
     const errors: ErrorCase[] = [
-      {
-        status: 400,
-        code: "invalid_request",
-        when: "a path parameter, query parameter or body field is not valid (`details.fieldErrors` names each)",
-      },
+      ...(validated
+        ? [{
+          status: 400,
+          code: "invalid_request",
+          when: "a path parameter, query parameter or body field is not valid (`details` names each)",
+        }]
+        : []),
       ...(r.body ? [{ status: 400, code: "invalid_json", when: "the body is not JSON" }] : []),
       GATEWAY_401,
       ...(r.access === "admin"
@@ -206,7 +296,10 @@ function adminOperations(components: Components): Record<string, Record<string, 
           },
         }
         : {}),
-      responses: { [String(r.success.status)]: success, ...errorResponses(components, errors) },
+      responses: {
+        [String(r.success.status)]: success,
+        ...errorResponses(components, errors, invalidRequestExample(invalidInputsOf(r))),
+      },
     };
     const path = `/webhook-admin${r.path}`;
     paths[path] = { ...paths[path], [r.method.toLowerCase()]: operation };
@@ -248,19 +341,6 @@ const GEOCODE_ERRORS: ErrorCase[] = [
   INTERNAL_ERROR,
 ];
 
-const DispatchAccepted = z.object({
-  accepted: z.literal(true),
-  joined_running_drain: z.boolean().describe("true: a drain already running picks the work up"),
-});
-const DispatchSummary = z.object({
-  claimed: z.number().int(),
-  succeeded: z.number().int(),
-  failed: z.number().int(),
-  released: z.number().int(),
-  duration_ms: z.number(),
-  stopped_because: z.string(),
-});
-
 function functionOperations(components: Components): Record<string, Record<string, Json>> {
   return {
     "/mapbox-geocode": {
@@ -289,7 +369,11 @@ function functionOperations(components: Components): Record<string, Record<strin
             description: "The best match, every candidate, and the updated property when `property_id` was given",
             content: { "application/json": { schema: components.convert(GeocodeResponse, "output") } },
           },
-          ...errorResponses(components, GEOCODE_ERRORS),
+          ...errorResponses(
+            components,
+            GEOCODE_ERRORS,
+            invalidRequestExample(invalidInputsOf({ body: MemberRequest })),
+          ),
         },
       },
     },
@@ -322,7 +406,7 @@ function functionOperations(components: Components): Record<string, Record<strin
             { status: 400, code: "invalid_request", when: "the body is not valid" },
             { status: 401, code: "unauthorized", when: "the bearer token is not a platform key" },
             INTERNAL_ERROR,
-          ]),
+          ], invalidRequestExample(invalidInputsOf({ body: DispatchRequest }))),
         },
       },
     },

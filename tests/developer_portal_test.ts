@@ -4,9 +4,11 @@
 import assert from "node:assert/strict";
 import { API_VERSION, EVENT_CATALOG, EVENT_TYPES } from "../supabase/functions/_shared/events.ts";
 import { ROUTES } from "../supabase/functions/webhook-admin/api.ts";
-import { MemberRequest } from "../supabase/functions/mapbox-geocode/request.ts";
+import { MemberRequest, parseBody } from "../supabase/functions/mapbox-geocode/request.ts";
 import { GeocodeResponse } from "../supabase/functions/mapbox-geocode/response.ts";
-import { OPENAPI_PATH, renderOpenApi } from "../scripts/generate-openapi.ts";
+import { createRouter } from "../supabase/functions/webhook-admin/router.ts";
+import { HttpError } from "../supabase/functions/_shared/http.ts";
+import { NOT_AN_ID, OPENAPI_PATH, renderOpenApi } from "../scripts/generate-openapi.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -75,7 +77,9 @@ Deno.test("every webhook-admin route is in the document with its parameters, bod
     const success = operation.responses[String(route.success.status)];
     assert.ok(success, `${route.operationId}: ${route.success.status}`);
     assert.equal("content" in success, "schema" in route.success, `${route.operationId}: success body`);
-    for (const status of ["400", "401", "500", ...route.errors.map((error) => String(error.status))]) {
+    const validated = "params" in route || "query" in route || "body" in route;
+    assert.equal("400" in operation.responses, validated, `${route.operationId}: 400 only with something to refuse`);
+    for (const status of ["401", "500", ...route.errors.map((error) => String(error.status))]) {
       assert.ok(operation.responses[status]?.content?.["application/json"], `${route.operationId}: ${status}`);
     }
     for (const error of route.errors) {
@@ -88,6 +92,34 @@ Deno.test("every webhook-admin route is in the document with its parameters, bod
   assert.equal(documented.length, ROUTES.length, "no operation without a route");
 });
 
+Deno.test("each invalid_request example is what the webhook-admin router answers to that request", async () => {
+  const router = createRouter(ROUTES);
+  let compared = 0;
+  for (const route of ROUTES) {
+    const operation = document.paths[`/webhook-admin${route.path}`][route.method.toLowerCase()];
+    const example = operation.responses["400"]?.content["application/json"].examples?.invalid_request?.value;
+    if (!("params" in route || "query" in route || "body" in route)) continue;
+    assert.ok(example, `${route.operationId}: an invalid_request example`);
+    // The generator's inputs, in the router's order: ids that are not ids, no query, an empty body,
+    // then a body with an unknown field.
+    const url = `http://localhost/functions/v1/webhook-admin${route.path.replace(/\{\w+\}/g, NOT_AN_ID)}`;
+    const bodies = "body" in route ? ["{}", '{"unknown_field": true}'] : [undefined];
+    let answer: unknown = null;
+    for (const body of bodies) {
+      try {
+        await router.parse(new Request(url, { method: route.method, body }));
+      } catch (error) {
+        assert.ok(error instanceof HttpError, String(error));
+        answer = { error: { code: error.code, message: error.message, details: error.details } };
+        break;
+      }
+    }
+    assert.deepEqual(example, answer, route.operationId);
+    compared++;
+  }
+  assert.ok(compared > 0);
+});
+
 Deno.test("mapbox-geocode and webhook-dispatch are documented; dispatch says it is for the platform only", () => {
   const geocode = document.paths["/mapbox-geocode"].post;
   assert.ok(geocode.requestBody.content["application/json"].schema);
@@ -97,6 +129,17 @@ Deno.test("mapbox-geocode and webhook-dispatch are documented; dispatch says it 
     ["lat", "lng", "formatted_address", "relevance", "source"],
   );
   assert.ok(geocode.responses["429"].headers["Retry-After"]);
+  // Its invalid_request example is what the function answers to an empty body.
+  const refused = (() => {
+    try {
+      parseBody(MemberRequest, {});
+    } catch (error) {
+      if (error instanceof HttpError) {
+        return { error: { code: error.code, message: error.message, details: error.details } };
+      }
+    }
+  })();
+  assert.deepEqual(geocode.responses["400"].content["application/json"].examples.invalid_request.value, refused);
   const dispatch = document.paths["/webhook-dispatch"].post;
   assert.match(dispatch.description, /Platform only/);
   // The example answer of docs/geocoding.md is a valid response.
@@ -137,5 +180,53 @@ Deno.test("every event type is a webhook with the delivery headers, and its exam
     const ref = media.schema.$ref as string;
     assert.ok(document.components.schemas[ref.replace("#/components/schemas/", "")], `${type}: ${ref}`);
     assert.deepEqual(Object.keys(operation.responses).sort(), ["2XX", "410", "429", "503", "default"]);
+  }
+});
+
+Deno.test("the verification snippets in docs/webhooks.md are the code of the receiver examples the tests run", async () => {
+  const page = await Deno.readTextFile(`${ROOT}docs/webhooks.md`);
+  const blocks = [...page.matchAll(/```(js|ts)\n([\s\S]*?)```/g)];
+  assert.deepEqual(blocks.map(([, language]) => language), ["js", "ts"]);
+  for (const [, language, code] of blocks) {
+    const example = await Deno.readTextFile(
+      `${ROOT}docs/examples/${language === "js" ? "verify-node.mjs" : "verify-deno.ts"}`,
+    );
+    assert.ok(example.includes(code), `${language} snippet is not in the example:\n${code}`);
+  }
+});
+
+/** GitHub's anchor for a Markdown heading. */
+function slug(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+}
+
+async function anchorsOf(file: string): Promise<Set<string>> {
+  const text = await Deno.readTextFile(file);
+  return new Set([...text.matchAll(/^#+ (.+)$/gm)].map(([, heading]) => slug(heading)));
+}
+
+Deno.test("every relative link of the portal's pages and of the OpenAPI document reaches a file and a heading", async () => {
+  const links: { from: string; target: string }[] = [];
+  for await (const entry of Deno.readDir(`${ROOT}docs`)) {
+    if (!entry.isFile || !entry.name.endsWith(".md")) continue;
+    const text = await Deno.readTextFile(`${ROOT}docs/${entry.name}`);
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue;
+      links.push({
+        from: `docs/${entry.name}`,
+        target: target.startsWith("#") ? `docs/${entry.name}${target}` : `docs/${target}`,
+      });
+    }
+  }
+  // The document's links are relative to docs/site/index.html.
+  for (const [, target] of JSON.stringify(document).matchAll(/\]\(\.\.\/([^)\s]+)\)/g)) {
+    links.push({ from: OPENAPI_PATH, target: `docs/${target}` });
+  }
+  assert.ok(links.length > 20);
+  for (const { from, target } of links) {
+    const [path, anchor] = target.split("#");
+    const stat = await Deno.stat(`${ROOT}${path}`).catch(() => null);
+    assert.ok(stat, `${from}: ${target} does not exist`);
+    if (anchor) assert.ok((await anchorsOf(`${ROOT}${path}`)).has(anchor), `${from}: no heading for ${target}`);
   }
 });

@@ -4,7 +4,8 @@
 import { z } from "npm:zod@4.6.7";
 import { loadEdgeEnvironment } from "../_shared/environment.ts";
 
-const GeocodeSettings = z.object({
+/** Exported so docs/rate-limits.md can be checked against the defaults. */
+export const GeocodeSettings = z.object({
   /** Where the Mapbox SDK sends requests; tests and the local stack point it at a stand-in. */
   MAPBOX_API_ORIGIN: z.url({ protocol: /^https?$/ }).default("https://api.mapbox.com")
     .transform((origin) => origin.replace(/\/+$/, "")),

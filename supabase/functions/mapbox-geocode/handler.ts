@@ -13,7 +13,8 @@ import {
   type Search,
   searchFor,
 } from "./request.ts";
-import { type GeocodeStore, type PropertyAddress, propertyNotFound } from "./store.ts";
+import type { GeocodeResponse } from "./response.ts";
+import { type GeocodeStore, type PropertyAddress, propertyNotFound, type PropertyRow } from "./store.ts";
 
 export interface GeocodeDependencies {
   store: GeocodeStore;
@@ -152,7 +153,9 @@ export function createGeocodeHandler(deps: GeocodeDependencies): Handler {
           : new HttpError(403, "forbidden", "You may not change this property.");
       }
     }
-    return jsonResponse({
+    // The documented answer (response.ts, from which the OpenAPI document is generated); the
+    // property row's static type cannot say that its coordinates are now set.
+    const answer: Omit<GeocodeResponse, "property"> & { property?: PropertyRow } = {
       lat: best.lat,
       lng: best.lng,
       formatted_address: best.formatted_address,
@@ -160,6 +163,7 @@ export function createGeocodeHandler(deps: GeocodeDependencies): Handler {
       source,
       candidates: results,
       ...(property !== null ? { property } : {}),
-    });
+    };
+    return jsonResponse(answer);
   };
 }

@@ -5,9 +5,9 @@ import { z } from "npm:zod@4.6.7";
 import { HttpError } from "../_shared/http.ts";
 
 // Mapbox's forward geocoding accepts at most 256 characters and 20 words.
-const MAX_QUERY_CHARS = 256;
-const MAX_QUERY_WORDS = 20;
-const MAX_LIMIT = 10;
+export const MAX_QUERY_CHARS = 256;
+export const MAX_QUERY_WORDS = 20;
+export const MAX_LIMIT = 10;
 // Proximity is rounded to about 100 m, for the upstream call and the cache key alike, so nearby
 // callers share cached results that were computed for exactly the point in the key.
 const PROXIMITY_DECIMALS = 3;

@@ -15,6 +15,22 @@ export const DispatchRequest = z.object({
   time_budget_ms: z.number().int().min(100).max(350_000).optional(),
 }).strict();
 
+/** The answer to `wait: false` (202): a background drain started, or one already running takes the work. */
+export const DispatchAccepted = z.object({
+  accepted: z.literal(true),
+  joined_running_drain: z.boolean().describe("true: a drain already running picks the work up"),
+});
+
+/** The answer to `wait: true` (200): what the drain did. */
+export const DispatchSummary = z.object({
+  claimed: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  released: z.number().int().describe("Claimed but handed back unattempted (out of time budget or lease)"),
+  duration_ms: z.number(),
+  stopped_because: z.enum(["idle", "time_budget"]),
+});
+
 /** The Vault dispatch secret is read at most this often (it changes only when an operator rotates it). */
 const DISPATCH_SECRET_TTL_MS = 60_000;
 
@@ -86,21 +102,24 @@ export function dispatchHandler(config: DispatchConfig, store: DeliveryStore) {
       // Wake-ups arrive once per committing transaction; running drains absorb them.
       if (backgroundDrains >= config.WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS) {
         wakeUpsWhileBusy = true;
-        return jsonResponse({ accepted: true, joined_running_drain: true }, 202);
+        const joined: z.infer<typeof DispatchAccepted> = { accepted: true, joined_running_drain: true };
+        return jsonResponse(joined, 202);
       }
       const drain = drainInBackground(timeBudgetMs);
       if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(drain);
-      return jsonResponse({ accepted: true, joined_running_drain: false }, 202);
+      const started: z.infer<typeof DispatchAccepted> = { accepted: true, joined_running_drain: false };
+      return jsonResponse(started, 202);
     }
 
     const summary = await drainDueDeliveries(store, drainOptions(timeBudgetMs));
-    return jsonResponse({
+    const answer: z.infer<typeof DispatchSummary> = {
       claimed: summary.claimed,
       succeeded: summary.succeeded,
       failed: summary.failed,
       released: summary.released,
       duration_ms: summary.durationMs,
       stopped_because: summary.stoppedBecause,
-    });
+    };
+    return jsonResponse(answer);
   };
 }
