@@ -107,6 +107,25 @@ export function asUser<T>(sql: postgres.Sql, userId: string, work: (tx: postgres
   });
 }
 
+const DEADLOCK_DETECTED = "40P01";
+
+/**
+ * Deletes an organization and, by cascade, everything it owns. A dispatcher still recording
+ * attempts for it can deadlock with the cascade (record_attempts locks deliveries, then the
+ * organization's key for the attempts' foreign key; the cascade the other way round). PostgreSQL
+ * aborts one side, and cleanup simply tries again.
+ */
+export async function deleteOrganization(sql: postgres.Sql, orgId: string, attempts = 5): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await sql`delete from public.organizations where id = ${orgId}`;
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== DEADLOCK_DETECTED || attempt === attempts) throw error;
+    }
+  }
+}
+
 /** A new user in auth.users who owns a new organization; `remove` deletes both. */
 export async function createTenant(sql: postgres.Sql, label: string) {
   const userId = crypto.randomUUID();
@@ -123,7 +142,7 @@ export async function createTenant(sql: postgres.Sql, label: string) {
     userId,
     orgId: org.id,
     remove: async () => {
-      await sql`delete from public.organizations where id = ${org.id}`;
+      await deleteOrganization(sql, org.id);
       await sql`delete from auth.users where id = ${userId}`;
     },
   };

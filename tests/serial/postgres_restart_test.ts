@@ -2,7 +2,16 @@
 // nothing: every job whose transaction committed has its event, and every event is delivered
 // once the lost leases run out. Serial: it restarts the stack's database.
 import assert from "node:assert/strict";
-import { asUser, connect, createTenant, eventually, integrationTest, ROOT, startReceiver } from "../_support/stack.ts";
+import {
+  asUser,
+  connect,
+  createTenant,
+  deleteOrganization,
+  eventually,
+  integrationTest,
+  ROOT,
+  startReceiver,
+} from "../_support/stack.ts";
 import { deliveriesOf, dispatchNow, registerEndpoint } from "../_support/webhooks.ts";
 
 async function restartPostgresLikeACrash() {
@@ -93,7 +102,7 @@ integrationTest("PostgreSQL crashing mid-run: every committed job's event is del
   } finally {
     await receiver.close();
     // (tenant.remove would use the pool the crash cut.)
-    await sql`delete from public.organizations where id = ${tenant.orgId}`;
+    await deleteOrganization(sql, tenant.orgId);
     await sql`delete from auth.users where id = ${tenant.userId}`;
     await sql.end();
   }
