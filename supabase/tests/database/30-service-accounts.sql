@@ -2,7 +2,7 @@
 -- scopes enforced by row-level security for the account's own user, revocation effective at
 -- once, the key check, and the audit trail.
 begin;
-select plan(42);
+select plan(48);
 
 \ir _helpers.psql
 
@@ -130,6 +130,30 @@ select pg_temp.act_as_postgres();
 select is((select count(*) from authz.authenticate_service_account(:'reader_key')), 0::bigint, 'and its key names nobody');
 select results_eq(format('select revoked_at is not null, revoked_by from authz.service_accounts where id = %L', :'reader'),
   format('values (true, %L::uuid)', pg_temp.id('a_admin')), 'the account stays listed, revoked, with who revoked it');
+
+-- Guards: an account keeps the membership it was created with ---------------------------------------
+select pg_temp.act_as_postgres();
+select throws_ok(format($$update public.organization_members set scopes = '{jobs:read,invoices:read}' where user_id = %L$$, :'writer'),
+  '42501', 'a service account''s role and scopes cannot be changed; create a new account',
+  'nobody widens an account''s scopes, not even the tables'' owner');
+select throws_ok(format($$update public.organization_members set role = 'admin', scopes = '{}' where user_id = %L$$, :'writer'),
+  '42501', null, 'nor makes it an admin');
+select throws_ok(format($$insert into public.organization_members (org_id, user_id, role, scopes) values (%L, %L, 'integration', '{jobs:read}')$$,
+                        pg_temp.id('org a'), :'reader'),
+  '42501', 'a service account''s membership is created only with the account', 'a revoked account cannot be let back in');
+select pg_temp.act_as_account(:'writer');
+select throws_ok($$select public.create_organization('Escape', 'escape-org')$$, '42501',
+  'service accounts cannot create organizations', 'a service account cannot start an organization of its own');
+select pg_temp.act_as('a_owner');
+select is(pg_temp.affected(format('delete from public.organization_members where user_id = %L', :'writer')), 1::bigint,
+  'an owner may remove an account''s membership directly');
+select pg_temp.act_as_postgres();
+select results_eq(
+  format($$select s.revoked_at is not null, s.revoked_by, (select count(*) from audit.entries a
+            where a.action = 'service_account.revoked' and a.target_id = s.id::text)
+            from authz.service_accounts s where s.id = %L$$, :'writer'),
+  format('values (true, %L::uuid, 1::bigint)', pg_temp.id('a_owner')),
+  'which revokes the account, with one audit entry');
 
 -- Audit -------------------------------------------------------------------------------------------
 select results_eq(
