@@ -71,3 +71,55 @@ integrationTest(
     }
   },
 );
+
+integrationTest(
+  "a transaction recording its wake-up never makes another writer wait, and both deliveries arrive once",
+  async () => {
+    const sql = connect(4);
+    const receiver = startReceiver();
+    const tenant = await createTenant(sql, "wake-recorder");
+    const other = await createTenant(sql, "wake-other");
+    let releaseLongWriter: () => void = () => {};
+    const longWriterMayCommit = new Promise<void>((resolve) => (releaseLongWriter = resolve));
+    try {
+      await registerEndpoint(sql, tenant, receiver.url);
+      await registerEndpoint(sql, other, receiver.url);
+      // A drain has stopped and no wake-up is on its way: the next writer asks for one.
+      await sql`select webhooks.stop_draining()`;
+      await sql`update webhooks.wake_requests set requested_at = '-infinity'`;
+
+      let recorded: boolean | null = null;
+      const longWriter = asUser(sql, tenant.userId, async (tx) => {
+        await tx`insert into public.jobs (org_id, title) values (${tenant.orgId}, 'Long transaction')`;
+        await tx`set local role postgres`;
+        const [row] = await tx`select requested_at > clock_timestamp() - interval '1 minute' as recorded
+                                from webhooks.wake_requests`;
+        recorded = row.recorded;
+        await longWriterMayCommit;
+      });
+      await eventually(() => recorded ?? undefined, { what: "the long transaction's insert" });
+      assert.equal(recorded, true, "it asked for a wake-up and is recording it (holding the row)");
+
+      // Without skip locked this writer would queue behind the long transaction's row lock.
+      await asUser(sql, other.userId, async (tx) => {
+        await tx`set local lock_timeout = '2s'`;
+        await tx`insert into public.jobs (org_id, title) values (${other.orgId}, 'Quick')`;
+      });
+
+      releaseLongWriter();
+      await longWriter;
+      await eventually(
+        () => receiver.requests.length >= 2 || undefined,
+        { what: "both deliveries", timeoutMs: 30_000 },
+      );
+      const titles = receiver.requests.map((request) => JSON.parse(request.body).job.title).sort();
+      assert.deepEqual(titles, ["Long transaction", "Quick"]);
+    } finally {
+      releaseLongWriter();
+      await receiver.close();
+      await tenant.remove();
+      await other.remove();
+      await sql.end();
+    }
+  },
+);

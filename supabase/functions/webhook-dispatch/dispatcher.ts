@@ -190,8 +190,12 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
     }
     startWhatFits();
     if (queue.length === 0 && active === 0 && claimedNow === 0) {
-      // Nothing due. A wake-up that arrived while this drain was busy means more is coming.
-      if (options.moreWorkAnnounced?.()) continue;
+      // Nothing due. A wake-up that arrived while this drain was busy means more is coming, and
+      // writers may have skipped theirs relying on it: stop only through stopDraining again.
+      if (options.moreWorkAnnounced?.()) {
+        stopping = false;
+        continue;
+      }
       if (stopping) break;
       // Transactions skipped their wake-up while this drain was announced: wait for them to end,
       // then claim once more before stopping (webhooks.wake_lock_key explains why that is enough).

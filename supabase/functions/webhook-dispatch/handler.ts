@@ -83,7 +83,16 @@ export function dispatchHandler(config: DispatchConfig, store: DeliveryStore) {
       console.error("webhook-dispatch: background drain failed; the next wake-up retries", error);
     } finally {
       backgroundDrains--;
+      // A wake-up that joined this drain after its last look would otherwise wait for pg_cron.
+      if (wakeUpsWhileBusy && backgroundDrains === 0) {
+        wakeUpsWhileBusy = false;
+        startBackgroundDrain();
+      }
     }
+  };
+  const startBackgroundDrain = (timeBudgetMs?: number) => {
+    const drain = drainInBackground(timeBudgetMs);
+    if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(drain);
   };
 
   return async (request: Request): Promise<Response> => {
@@ -105,8 +114,7 @@ export function dispatchHandler(config: DispatchConfig, store: DeliveryStore) {
         const joined: z.infer<typeof DispatchAccepted> = { accepted: true, joined_running_drain: true };
         return jsonResponse(joined, 202);
       }
-      const drain = drainInBackground(timeBudgetMs);
-      if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(drain);
+      startBackgroundDrain(timeBudgetMs);
       const started: z.infer<typeof DispatchAccepted> = { accepted: true, joined_running_drain: false };
       return jsonResponse(started, 202);
     }

@@ -1,0 +1,108 @@
+// The drain loop's stopping rules, against an in-memory store (no stack needed). Writers skip
+// their wake-up while a drain is announced or another wake-up is on its way
+// (20261128002100_wake_coalescing.sql); that is safe only if every drain that took up a wake-up
+// ends through stopDraining (which waits for those writers) and one more claim.
+import assert from "node:assert/strict";
+import { loadDispatchConfig } from "../supabase/functions/webhook-dispatch/config.ts";
+import { drainDueDeliveries } from "../supabase/functions/webhook-dispatch/dispatcher.ts";
+import { dispatchHandler } from "../supabase/functions/webhook-dispatch/handler.ts";
+import type { AttemptResult, ClaimedDelivery, DeliveryStore } from "../supabase/functions/webhook-dispatch/store.ts";
+
+/** A store that records the order of its calls; claims answer from `claims` (then nothing). */
+function memoryStore(claims: ClaimedDelivery[][] = [], recordGate: Promise<void> = Promise.resolve()) {
+  const calls: string[] = [];
+  const store: DeliveryStore = {
+    claimDueDeliveries: () => {
+      calls.push("claim");
+      return Promise.resolve(claims.shift() ?? []);
+    },
+    signingSecrets: () => Promise.resolve(new Map()),
+    recordAttempts: async (_results: AttemptResult[]) => {
+      calls.push("record");
+      await recordGate;
+    },
+    stopDraining: () => {
+      calls.push("stop");
+      return Promise.resolve(true);
+    },
+    dispatchSecret: () => Promise.resolve(null),
+  };
+  return { store, calls };
+}
+
+/** A claimed delivery whose lease is too short to send it: the drain hands it back unsent. */
+function expiringDelivery(): ClaimedDelivery {
+  return {
+    deliveryId: "1",
+    leaseToken: crypto.randomUUID(),
+    leaseExpiresAt: new Date(),
+    eventId: "evt_00000000000000000000000000000001",
+    endpointId: crypto.randomUUID(),
+    url: "https://hooks.example.com/",
+    retryCount: 0,
+    payload: "{}",
+    secretsVersion: "v",
+    allowLoopback: false,
+  };
+}
+
+const OPTIONS = { batchSize: 10, concurrency: 4, endpointConcurrency: 4, timeBudgetMs: 60_000 };
+
+Deno.test("an idle drain stops through stopDraining and one last claim", async () => {
+  const { store, calls } = memoryStore();
+  const summary = await drainDueDeliveries(store, OPTIONS);
+  assert.equal(summary.stoppedBecause, "idle");
+  assert.deepEqual(calls, ["claim", "stop", "claim"]);
+});
+
+Deno.test("a drain that took up a wake-up while stopping goes through stopDraining again before it ends", async () => {
+  const { store, calls } = memoryStore();
+  let looks = 0;
+  // The wake-up arrives after the drain's first stopDraining, before its last claim comes back empty.
+  const moreWorkAnnounced = () => ++looks === 2;
+  await drainDueDeliveries(store, { ...OPTIONS, moreWorkAnnounced });
+  assert.deepEqual(calls, ["claim", "stop", "claim", "claim", "stop", "claim"]);
+});
+
+Deno.test("a wake-up that joins a background drain after its last look starts another drain", async () => {
+  let openGate = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const { store, calls } = memoryStore([[expiringDelivery()]], gate);
+  const handler = dispatchHandler(
+    loadDispatchConfig({
+      SUPABASE_DB_URL: "postgresql://unused",
+      SUPABASE_SERVICE_ROLE_KEY: "service-key",
+      WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS: "1",
+    }),
+    store,
+  );
+  const wakeUp = async () => {
+    const response = await handler(
+      new Request("http://localhost/webhook-dispatch", {
+        method: "POST",
+        headers: { Authorization: "Bearer service-key" },
+        body: JSON.stringify({ wait: false }),
+      }),
+    );
+    assert.equal(response.status, 202);
+    return (await response.json()).joined_running_drain as boolean;
+  };
+
+  assert.equal(await wakeUp(), false, "the first wake-up starts a drain");
+  const count = (call: string) => calls.filter((c) => c === call).length;
+  // The drain hands its one delivery back, finds nothing more, stops, claims a last time and
+  // waits for its outcome to be recorded (held by the gate): past its last look for more work.
+  await until(() => count("stop") === 1 && count("claim") === 3, "the first drain's last claim");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(await wakeUp(), true, "a wake-up now joins the running drain");
+  openGate();
+  await until(() => count("claim") === 5 && count("stop") === 2, "a second drain, run to its end");
+});
+
+/** Polls until `done()`; fails after 5 s (a hang, not a measurement). */
+async function until(done: () => boolean, what: string) {
+  for (let waited = 0; !done(); waited += 5) {
+    if (waited > 5_000) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
