@@ -253,14 +253,16 @@ const ON: Variant = { name: "outbox on, delivered live", apply: nothing, undo: n
  */
 const HELD: Variant = {
   name: "outbox on, delivery held (dispatcher paused)",
-  apply: async () => {
+  apply: () => {
     const pid = dispatcherPid();
     if (pid === null) throw new Error("no webhook-dispatch function host to pause (the warm-up starts one)");
     Deno.kill(pid, "SIGSTOP");
+    return Promise.resolve();
   },
-  undo: async () => {
+  undo: () => {
     const pid = dispatcherPid();
     if (pid !== null) Deno.kill(pid, "SIGCONT");
+    return Promise.resolve();
   },
 };
 
