@@ -2,7 +2,7 @@
 -- transaction (a rolled-back change writes nothing), fan-out follows subscriptions, job.updated
 -- only fires on meaningful changes, and each event type fires exactly on its transition.
 begin;
-select plan(41);
+select plan(43);
 
 \ir _helpers.psql
 
@@ -143,6 +143,15 @@ select is(pg_temp.last_event('inspection.submitted') -> 'inspection' ->> 'job_no
 select pg_temp.act_as_postgres();
 select is((select count(*) from webhooks.deliveries where endpoint_id = :'other_id'), 0::bigint,
           'nothing reaches another organization''s endpoint');
+
+-- The catalog (events carry no foreign key to it: 20261128002110_outbox_slim_writes.sql) ---------
+select is((select array_agg(distinct e.event_type order by e.event_type) from webhooks.events e
+            where e.org_id = pg_temp.id('org a')),
+          array['inspection.submitted', 'invoice.paid', 'job.created', 'job.updated', 'payment.received', 'property.created'],
+          'this file made every business event type');
+select is((select count(*) from webhooks.events e where e.org_id = pg_temp.id('org a')
+             and not exists (select from webhooks.event_types t where t.name = e.event_type)), 0::bigint,
+          'and each of them is in the event catalog');
 
 select * from finish();
 rollback;
