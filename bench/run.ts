@@ -539,13 +539,15 @@ async function throughput() {
   note("throughput_vs_pgboss", best / results.pgboss, "", "best dispatcher / pg-boss (target ≥ 5)");
 }
 
-/** The webhook-dispatch function host (local/gateway.ts starts one per function). */
+/** This stack's webhook-dispatch function host (local/gateway.ts starts one per function). */
 function dispatcherPid(): number | null {
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const command = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
-      if (command.includes("function-host.ts") && command.includes("webhook-dispatch")) return Number(entry.name);
+      // Another checkout's stack may run beside this one: its host runs that checkout's files.
+      const ours = command.includes(`${ROOT}/local/function-host.ts`);
+      if (ours && command.includes("webhook-dispatch")) return Number(entry.name);
     } catch { /* gone */ }
   }
   return null;
