@@ -9,12 +9,16 @@ import { dispatchHandler } from "../supabase/functions/webhook-dispatch/handler.
 import type { AttemptResult, ClaimedDelivery, DeliveryStore } from "../supabase/functions/webhook-dispatch/store.ts";
 
 /** A store that records the order of its calls; claims answer from `claims` (then nothing). */
-function memoryStore(claims: ClaimedDelivery[][] = [], recordGate: Promise<void> = Promise.resolve()) {
+function memoryStore(
+  claims: ClaimedDelivery[][] | (() => ClaimedDelivery[]) = [],
+  recordGate: Promise<void> = Promise.resolve(),
+) {
   const calls: string[] = [];
   const store: DeliveryStore = {
-    claimDueDeliveries: () => {
+    claimDueDeliveries: async () => {
       calls.push("claim");
-      return Promise.resolve(claims.shift() ?? []);
+      await new Promise((resolve) => setTimeout(resolve, 0)); // a round trip, as to the database
+      return typeof claims === "function" ? claims() : claims.shift() ?? [];
     },
     signingSecrets: () => Promise.resolve(new Map()),
     recordAttempts: async (_results: AttemptResult[]) => {
@@ -26,8 +30,35 @@ function memoryStore(claims: ClaimedDelivery[][] = [], recordGate: Promise<void>
       return Promise.resolve(true);
     },
     dispatchSecret: () => Promise.resolve(null),
+    requestDispatch: () => {
+      calls.push("request");
+      return Promise.resolve();
+    },
   };
   return { store, calls };
+}
+
+function backgroundHandler(store: DeliveryStore) {
+  const handler = dispatchHandler(
+    loadDispatchConfig({
+      SUPABASE_DB_URL: "postgresql://unused",
+      SUPABASE_SERVICE_ROLE_KEY: "service-key",
+      WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS: "1",
+    }),
+    store,
+  );
+  /** One wake-up as pg_net sends it; true if it joined the running drain. */
+  return async (body: Record<string, unknown> = {}) => {
+    const response = await handler(
+      new Request("http://localhost/webhook-dispatch", {
+        method: "POST",
+        headers: { Authorization: "Bearer service-key" },
+        body: JSON.stringify({ wait: false, ...body }),
+      }),
+    );
+    assert.equal(response.status, 202);
+    return (await response.json()).joined_running_drain as boolean;
+  };
 }
 
 /** A claimed delivery whose lease is too short to send it: the drain hands it back unsent. */
@@ -68,25 +99,7 @@ Deno.test("a wake-up that joins a background drain after its last look starts an
   let openGate = () => {};
   const gate = new Promise<void>((resolve) => (openGate = resolve));
   const { store, calls } = memoryStore([[expiringDelivery()]], gate);
-  const handler = dispatchHandler(
-    loadDispatchConfig({
-      SUPABASE_DB_URL: "postgresql://unused",
-      SUPABASE_SERVICE_ROLE_KEY: "service-key",
-      WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS: "1",
-    }),
-    store,
-  );
-  const wakeUp = async () => {
-    const response = await handler(
-      new Request("http://localhost/webhook-dispatch", {
-        method: "POST",
-        headers: { Authorization: "Bearer service-key" },
-        body: JSON.stringify({ wait: false }),
-      }),
-    );
-    assert.equal(response.status, 202);
-    return (await response.json()).joined_running_drain as boolean;
-  };
+  const wakeUp = backgroundHandler(store);
 
   assert.equal(await wakeUp(), false, "the first wake-up starts a drain");
   const count = (call: string) => calls.filter((c) => c === call).length;
@@ -97,6 +110,14 @@ Deno.test("a wake-up that joins a background drain after its last look starts an
   assert.equal(await wakeUp(), true, "a wake-up now joins the running drain");
   openGate();
   await until(() => count("claim") === 5 && count("stop") === 2, "a second drain, run to its end");
+});
+
+Deno.test("a background drain that runs out of time asks for another invocation", async () => {
+  const { store, calls } = memoryStore(() => [expiringDelivery()]);
+  await backgroundHandler(store)({ time_budget_ms: 100 });
+  await until(() => calls.includes("request"), "the drain to reach its time budget");
+  assert.ok(calls.indexOf("stop") < calls.indexOf("request"), "after it stopped announcing itself");
+  assert.equal(calls.filter((call) => call === "request").length, 1);
 });
 
 /** Polls until `done()`; fails after 5 s (a hang, not a measurement). */

@@ -71,7 +71,7 @@ export function dispatchHandler(config: DispatchConfig, store: DeliveryStore) {
   const drainInBackground = async (timeBudgetMs?: number) => {
     backgroundDrains++;
     try {
-      await drainDueDeliveries(store, {
+      const summary = await drainDueDeliveries(store, {
         ...drainOptions(timeBudgetMs),
         moreWorkAnnounced: () => {
           const announced = wakeUpsWhileBusy;
@@ -79,6 +79,9 @@ export function dispatchHandler(config: DispatchConfig, store: DeliveryStore) {
           return announced;
         },
       });
+      // Out of time with work left (or writers that counted on this drain): a fresh invocation
+      // carries on now rather than at the next minute's pg_cron wake-up.
+      if (summary.stoppedBecause === "time_budget") await store.requestDispatch("continue after time budget");
     } catch (error) {
       console.error("webhook-dispatch: background drain failed; the next wake-up retries", error);
     } finally {

@@ -43,6 +43,8 @@ export interface DeliveryStore {
    */
   stopDraining(): Promise<boolean>;
   dispatchSecret(): Promise<string | null>;
+  /** Asks for another invocation through pg_net (webhooks.request_dispatch), sent at once. */
+  requestDispatch(reason: string): Promise<void>;
 }
 
 export function postgresDeliveryStore(sql: Sql): DeliveryStore {
@@ -88,6 +90,9 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
       await sql`select webhooks.stop_draining()`;
       const [row] = await sql<{ clear: boolean }[]>`select webhooks.await_skipped_wake_ups(5000) as clear`;
       return row.clear;
+    },
+    async requestDispatch(reason) {
+      await sql`select webhooks.request_dispatch(${reason})`;
     },
     async dispatchSecret() {
       const [row] = await sql<{ secret: string }[]>`
