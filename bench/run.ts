@@ -148,6 +148,15 @@ async function setTrigger(which: keyof typeof SWITCHES, enabled: boolean) {
   await admin.unsafe(`alter table ${table} ${enabled ? "enable" : "disable"} trigger ${trigger}`);
 }
 
+/** Makes sure `count` more organizations, each with an endpoint at the receiver, exist. */
+async function ensureExtraTenants(count: number) {
+  while (extraTenants.length < count) {
+    const extra = await createTenant(admin, "bench-extra");
+    await registerEndpoint(admin, extra, receiver.url);
+    extraTenants.push(extra);
+  }
+}
+
 /** Waits until nothing of the bench's organizations is pending or being sent. */
 async function settle(timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
@@ -289,11 +298,7 @@ async function overhead() {
   note("overhead_wal_off", median(one.get(OFF.name)!.wal), "bytes/tx", "WAL per transaction, off");
 
   // One organization per client: the per-organization job_no counter no longer serializes them.
-  while (extraTenants.length < SIZES.overheadClients - 1) {
-    const extra = await createTenant(admin, "bench-extra");
-    await registerEndpoint(admin, extra, receiver.url);
-    extraTenants.push(extra);
-  }
+  await ensureExtraTenants(SIZES.overheadClients - 1);
   const manyOrgs = [tenant, ...extraTenants.slice(0, SIZES.overheadClients - 1)];
   const many = await compare("one organization per client", manyOrgs, [HELD, ON, OFF], SIZES.overheadPairs);
   note("overhead_ratio_orgs", ratio(many, HELD.name, OFF.name), "", "ratio held/off (one org per client)");
@@ -339,8 +344,13 @@ async function overhead() {
 // 2. Latency: commit acknowledged → first byte at the receiver, through the product path
 // ---------------------------------------------------------------------------------------------
 
+/** Organizations the latency run writes to in turn, as many tenants' traffic would arrive. */
+const LATENCY_ORGANIZATIONS = 4;
+
 async function latencyAt(rate: number) {
   const count = Math.max(10, Math.round(rate * SIZES.latencySeconds));
+  await ensureExtraTenants(LATENCY_ORGANIZATIONS - 1);
+  const writers = [tenant, ...extraTenants.slice(0, LATENCY_ORGANIZATIONS - 1)];
   const pool = postgres(stack.SUPABASE_DB_URL, { max: 16, onnotice: () => {}, prepare: true });
   await receiver.reset(true);
   const committedAt = new Map<string, number>();
@@ -351,11 +361,12 @@ async function latencyAt(rate: number) {
     const due = Math.min(count, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
     for (; i < due; i++) {
       const title = `latency ${runId} ${rate} ${i}`;
+      const writer = writers[i % writers.length];
       inserts.push(
         asUser(
           pool,
-          tenant.userId,
-          (tx) => tx`insert into public.jobs (org_id, title) values (${tenant.orgId}, ${title})`,
+          writer.userId,
+          (tx) => tx`insert into public.jobs (org_id, title) values (${writer.orgId}, ${title})`,
         )
           .then(() => void committedAt.set(title, now())),
       );
@@ -376,7 +387,10 @@ async function latencyAt(rate: number) {
 }
 
 async function latency() {
-  console.log(`\n2. Latency: single-job transactions, ${SIZES.latencySeconds} s at each rate`);
+  console.log(
+    `\n2. Latency: single-job transactions in ${LATENCY_ORGANIZATIONS} organizations in turn, ` +
+      `${SIZES.latencySeconds} s at each rate`,
+  );
   await settle();
   await latencyAt(200);
   await latencyAt(1000);

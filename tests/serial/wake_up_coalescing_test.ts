@@ -123,3 +123,34 @@ integrationTest(
     }
   },
 );
+
+integrationTest(
+  "a stopping drain waits only for the writers it found, however many come after them",
+  async () => {
+    const sql = connect(4);
+    let writing = true;
+    // Two writers take turns holding the wake lock (as writers do from their insert to their
+    // commit), each taking it before the other lets go: at no moment is it free.
+    const hold = async () => {
+      while (writing) {
+        await sql.begin(async (tx) => {
+          await tx`select pg_advisory_xact_lock_shared(webhooks.wake_lock_key())`;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        });
+      }
+    };
+    try {
+      const first = hold();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const second = hold();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const [{ clear }] = await sql`select webhooks.await_skipped_wake_ups(1500) as clear`;
+      assert.equal(clear, true, "the holders it found ended within 200 ms; the ones after them do not count");
+      writing = false;
+      await Promise.all([first, second]);
+    } finally {
+      writing = false;
+      await sql.end();
+    }
+  },
+);

@@ -14,8 +14,6 @@ export const LEASE_SECONDS = 60;
 /** Never start a request that could outlive its lease: its result could not be recorded. */
 const LEASE_SAFETY_MARGIN_MS = REQUEST_TIMEOUT_MS + 5_000;
 const RECORD_BATCH = 250;
-/** How long a drain waits before trying to stop again when a long transaction held it up. */
-const STOP_RETRY_MS = 200;
 const RECORD_INTERVAL_MS = 20;
 /** Endpoints whose signing secrets one instance keeps decrypted in memory. */
 const SECRET_CACHE_LIMIT = 1_000;
@@ -199,8 +197,8 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
       if (stopping) break;
       // Transactions skipped their wake-up while this drain was announced: wait for them to end,
       // then claim once more before stopping (webhooks.wake_lock_key explains why that is enough).
+      // While a long one stays open, claim again between attempts.
       stopping = await store.stopDraining();
-      if (!stopping) await new Promise((resolve) => setTimeout(resolve, STOP_RETRY_MS));
       continue;
     }
     if (active > 0) await waitForProgress();

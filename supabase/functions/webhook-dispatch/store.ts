@@ -3,6 +3,12 @@
 import type postgres from "npm:postgres@3.4.9";
 import type { Sql } from "../_shared/database.ts";
 
+/**
+ * How long one attempt to stop waits for a writer that counted on the drain; while a long
+ * transaction keeps it from stopping, the drain claims again between attempts.
+ */
+const STOP_WAIT_MS = 250;
+
 export interface ClaimedDelivery {
   deliveryId: string;
   leaseToken: string;
@@ -88,7 +94,8 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
     },
     async stopDraining() {
       await sql`select webhooks.stop_draining()`;
-      const [row] = await sql<{ clear: boolean }[]>`select webhooks.await_skipped_wake_ups(5000) as clear`;
+      const [row] = await sql<{ clear: boolean }[]>`
+        select webhooks.await_skipped_wake_ups(${STOP_WAIT_MS}) as clear`;
       return row.clear;
     },
     async requestDispatch(reason) {
