@@ -55,13 +55,18 @@ export async function sendDelivery(delivery: ClaimedDelivery, context: SendConte
     retryCount: delivery.retryCount,
   });
 
+  // A timer of our own, cleared as soon as the attempt ends: AbortSignal.timeout's timer (and the
+  // signal with everything it references) would stay alive for the full 15 s after the answer,
+  // about 100,000 of them at a time in a backlog drained at 7,000 per second.
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new DOMException("timed out", "TimeoutError")), REQUEST_TIMEOUT_MS);
   try {
     const response = await (context.fetch ?? fetch)(delivery.url, {
       method: "POST",
       headers,
       body: delivery.payload,
       redirect: "manual",
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      signal: timeout.signal,
     });
     result.response_status = response.status;
     result.retry_after_seconds = parseRetryAfter(response.headers.get("retry-after"), now());
@@ -73,6 +78,8 @@ export async function sendDelivery(delivery: ClaimedDelivery, context: SendConte
     }
   } catch (error) {
     result.error = describeFailure(error);
+  } finally {
+    clearTimeout(timer);
   }
   return finish();
 }
