@@ -462,7 +462,7 @@ async function rawLimit(template: string) {
     while (next < messages.length) {
       const message = messages[next++];
       const timestampSeconds = Math.floor(Date.now() / 1000);
-      const signature = await signer.signatureHeader([endpoint.secret], message.id, timestampSeconds, message.payload);
+      const signature = signer.signatureHeader([endpoint.secret], message.id, timestampSeconds, message.payload);
       const response = await fetch(receiver.url, {
         method: "POST",
         headers: webhookHeaders({ messageId: message.id, timestampSeconds, signature, retryCount: 0 }),
@@ -502,7 +502,7 @@ async function pgBossBaseline(template: string) {
   // handler call, 16 at a time, polls between jobs and delivered only ~35/s here.)
   const send = async (job: { data: { id: string; payload: string; url: string } }) => {
     const timestampSeconds = Math.floor(Date.now() / 1000);
-    const signature = await signer.signatureHeader([endpoint.secret], job.data.id, timestampSeconds, job.data.payload);
+    const signature = signer.signatureHeader([endpoint.secret], job.data.id, timestampSeconds, job.data.payload);
     const response = await fetch(job.data.url, {
       method: "POST",
       headers: webhookHeaders({ messageId: job.data.id, timestampSeconds, signature, retryCount: 0 }),
