@@ -4,10 +4,13 @@
 //
 //   eval "$(npm run --silent env)"; node_modules/.bin/deno run -A bench/run.ts [--smoke] [--profile]
 //                                                               [--only=overhead,latency,throughput,backlog,geocode]
+//                                                               [--backlog=N] [--backlogs=N] [--fresh-host]
 //
 // --smoke runs every section with tiny sizes (tests/serial/bench_smoke_test.ts checks that it prints
 // well-formed figures; no thresholds). --profile adds the trigger-overhead profile (each piece of
-// the outbox disabled in turn). The last line is `BENCH_JSON {…}` with every figure.
+// the outbox disabled in turn). --backlogs=N drains the backlog N times in a row (the same function
+// host throughout, to see whether its memory stays flat), --fresh-host restarts that host first.
+// The last line is `BENCH_JSON {…}` with every figure.
 //
 // The bench changes shared state while it runs (it disables triggers between rounds, creates a
 // database for pg-boss): run it against a stack nobody else is using.
@@ -510,7 +513,7 @@ async function rawLimit(template: string) {
     while (next < messages.length) {
       const message = messages[next++];
       const timestampSeconds = Math.floor(Date.now() / 1000);
-      const signature = await signer.signatureHeader([endpoint.secret], message.id, timestampSeconds, message.payload);
+      const signature = signer.signatureHeader([endpoint.secret], message.id, timestampSeconds, message.payload);
       const response = await fetch(receiver.url, {
         method: "POST",
         headers: webhookHeaders({ messageId: message.id, timestampSeconds, signature, retryCount: 0 }),
@@ -550,7 +553,7 @@ async function pgBossBaseline(template: string) {
   // handler call, 16 at a time, polls between jobs and delivered only ~35/s here.)
   const send = async (job: { data: { id: string; payload: string; url: string } }) => {
     const timestampSeconds = Math.floor(Date.now() / 1000);
-    const signature = await signer.signatureHeader([endpoint.secret], job.data.id, timestampSeconds, job.data.payload);
+    const signature = signer.signatureHeader([endpoint.secret], job.data.id, timestampSeconds, job.data.payload);
     const response = await fetch(job.data.url, {
       method: "POST",
       headers: webhookHeaders({ messageId: job.data.id, timestampSeconds, signature, retryCount: 0 }),
@@ -590,15 +593,17 @@ async function throughput() {
   note("throughput_vs_pgboss", best / results.pgboss, "", "best dispatcher / pg-boss (target ≥ 5)");
 }
 
-/** This stack's webhook-dispatch function host (local/gateway.ts starts one per function). */
+/**
+ * This checkout's webhook-dispatch function host (local/gateway.ts starts one per function). Other
+ * checkouts' stacks on the same machine run hosts of the same name, hence the full path.
+ */
 function dispatcherPid(): number | null {
+  const host = `${ROOT}/local/function-host.ts\0${ROOT}/supabase/functions/webhook-dispatch/index.ts`;
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const command = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
-      // Another checkout's stack may run beside this one: its host runs that checkout's files.
-      const ours = command.includes(`${ROOT}/local/function-host.ts`);
-      if (ours && command.includes("webhook-dispatch")) return Number(entry.name);
+      if (command.includes(host)) return Number(entry.name);
     } catch { /* gone */ }
   }
   return null;
@@ -613,9 +618,53 @@ function memoryOf(pid: number): { rss: number; hwm: number } | null {
   }
 }
 
+/** Restarts this checkout's webhook-dispatch function host: the gateway starts a fresh one on the next request. */
+async function restartDispatcherHost() {
+  const pid = dispatcherPid();
+  if (pid === null) return;
+  Deno.kill(pid, "SIGTERM");
+  while (dispatcherPid() === pid) await sleep(50);
+}
+
 async function backlog() {
   const count = SIZES.backlog;
-  console.log(`\n4./5. Backlog: ${count} pending deliveries, drained by the product's wake-up path`);
+  const rounds = Number(options.backlogs ?? 1);
+  console.log(
+    `\n4./5. Backlog: ${count} pending deliveries, drained by the product's wake-up path` +
+      `${rounds > 1 ? `, ${rounds} times in a row` : ""}${flags.has("--fresh-host") ? ", fresh function host" : ""}`,
+  );
+  if (flags.has("--fresh-host")) await restartDispatcherHost();
+  const figures = [];
+  for (let round = 0; round < rounds; round++) figures.push(await backlogRound(count));
+  if (rounds > 1) {
+    for (const [i, f] of figures.entries()) {
+      console.log(
+        `    round ${i + 1}: ${f.seconds.toFixed(1)} s, peak RSS ${f.peakRss.toFixed(0)} MB, ` +
+          `VmHWM ${f.hwm.toFixed(0)} MB, duplicates ${f.duplicates}, failed ${f.unsuccessful}`,
+      );
+    }
+  }
+  const seconds = median(figures.map((f) => f.seconds));
+  note("backlog_seconds", seconds, "s", `time to drain ${count} (target ≤ 40 s for 100,000)`);
+  note("backlog_rate", count / seconds, "events/s", "backlog drain rate");
+  const duplicates = figures.reduce((sum, f) => sum + f.duplicates, 0);
+  note("backlog_duplicates", duplicates, "", "duplicates at the receiver (webhook-id; must be 0)");
+  note(
+    "backlog_failed_attempts",
+    figures.reduce((sum, f) => sum + f.unsuccessful, 0),
+    "",
+    `attempts that did not succeed (of ${figures.reduce((sum, f) => sum + f.attempts, 0)})`,
+  );
+  note(
+    "dispatcher_peak_rss_mb",
+    Math.max(...figures.map((f) => f.peakRss)),
+    "MB",
+    "dispatcher peak RSS sampled during the backlog (target ≤ 128)",
+  );
+  note("dispatcher_vmhwm_mb", figures.at(-1)!.hwm, "MB", "dispatcher VmHWM (process lifetime peak)");
+}
+
+async function backlogRound(count: number) {
   await settle();
   await seedBacklog(count);
   await releaseBacklog();
@@ -646,12 +695,14 @@ async function backlog() {
   const [{ attempts, unsuccessful }] = await admin<{ attempts: number; unsuccessful: number }[]>`
     select count(*)::int - ${before} as attempts, count(*) filter (where not succeeded)::int as unsuccessful
       from webhooks.attempts where org_id = ${tenant.orgId}`;
-  note("backlog_seconds", (at - started) / 1000, "s", `time to drain ${count} (target ≤ 40 s for 100,000)`);
-  note("backlog_rate", count / ((at - started) / 1000), "events/s", "backlog drain rate");
-  note("backlog_duplicates", stats.requests - stats.distinct, "", "duplicates at the receiver (webhook-id; must be 0)");
-  note("backlog_failed_attempts", unsuccessful, "", `attempts that did not succeed (of ${attempts})`);
-  note("dispatcher_peak_rss_mb", peakRss, "MB", "dispatcher peak RSS sampled during the backlog (target ≤ 128)");
-  note("dispatcher_vmhwm_mb", hwm, "MB", "dispatcher VmHWM (process lifetime peak)");
+  return {
+    seconds: (at - started) / 1000,
+    duplicates: stats.requests - stats.distinct,
+    attempts,
+    unsuccessful,
+    peakRss,
+    hwm,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

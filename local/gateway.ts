@@ -15,6 +15,10 @@ const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const HOST_START_TIMEOUT_MS = 30_000;
 // The local edge runtime's limits per worker: 256 MB of heap and 400 s of wall clock per request.
+// The runtime creates each user worker's isolate with heap_limits(0, memory_limit), a limit on the
+// whole heap from which V8 sizes the young generation too (supabase/edge-runtime,
+// crates/base/src/runtime/mod.rs); --max-heap-size is that limit as a flag. --max-old-space-size
+// would add a young generation of up to 96 MB on top, which no hosted function gets.
 const FUNCTION_MEMORY_MB = 256;
 const DEFAULT_WALL_CLOCK_MS = 400_000;
 const FORWARDED_ENV = ["PATH", "HOME", "DENO_DIR", "TMPDIR", "NO_COLOR", "TZ"];
@@ -146,7 +150,7 @@ function startHost(name: string, entry: string): FunctionHost {
     "--allow-read",
     "--allow-sys",
     "--allow-write",
-    `--v8-flags=--max-old-space-size=${FUNCTION_MEMORY_MB}`,
+    `--v8-flags=--max-heap-size=${FUNCTION_MEMORY_MB}`,
     "--config",
     join(ROOT, "deno.json"),
     ...(existsSync(envFile) ? [`--env-file=${envFile}`] : []),

@@ -3,6 +3,7 @@
 // (20261128002100_wake_coalescing.sql); that is safe only if every drain that took up a wake-up
 // ends through stopDraining (which waits for those writers) and one more claim.
 import assert from "node:assert/strict";
+import { generateEndpointSecret } from "../supabase/functions/_shared/signing.ts";
 import { loadDispatchConfig } from "../supabase/functions/webhook-dispatch/config.ts";
 import { drainDueDeliveries } from "../supabase/functions/webhook-dispatch/dispatcher.ts";
 import { dispatchHandler } from "../supabase/functions/webhook-dispatch/handler.ts";
@@ -127,3 +128,45 @@ async function until(done: () => boolean, what: string) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+Deno.test("a drain holds at most a batch of deliveries when recording their outcomes lags behind sending", async () => {
+  const batchSize = 20;
+  const total = 5 * batchSize;
+  let claimed = 0;
+  let recorded = 0;
+  let mostHeld = 0;
+  const store: DeliveryStore = {
+    claimDueDeliveries: (limit) => {
+      const count = Math.min(limit, total - claimed);
+      const batch = Array.from({ length: count }, (_, i) => ({
+        ...expiringDelivery(),
+        deliveryId: String(claimed + i + 1),
+        leaseExpiresAt: new Date(Date.now() + 60_000),
+        url: "http://127.0.0.1:9/hook",
+        allowLoopback: true,
+      }));
+      claimed += count;
+      mostHeld = Math.max(mostHeld, claimed - recorded);
+      return Promise.resolve(batch);
+    },
+    signingSecrets: (ids) =>
+      Promise.resolve(new Map(ids.map((id) => [id, { version: "v", secrets: [generateEndpointSecret()] }]))),
+    // The database is slower than the endpoint: each batch takes many turns of the event loop.
+    recordAttempts: async (results) => {
+      for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+      recorded += results.length;
+    },
+    stopDraining: () => Promise.resolve(true),
+    dispatchSecret: () => Promise.resolve(null),
+    requestDispatch: () => Promise.resolve(),
+  };
+  const summary = await drainDueDeliveries(store, {
+    ...OPTIONS,
+    batchSize,
+    concurrency: 8,
+    fetch: () => Promise.resolve(new Response(null, { status: 204 })),
+  });
+  assert.equal(summary.succeeded, total);
+  assert.equal(recorded, total);
+  assert.ok(mostHeld <= batchSize, `held ${mostHeld} deliveries at once (batch size ${batchSize})`);
+});

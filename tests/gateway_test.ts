@@ -138,6 +138,14 @@ integrationTest("functions get the edge runtime's environment and functions/.env
   assertEquals(env.CJH_PG_SOCKET_DIR, null);
 });
 
+integrationTest(
+  "a function's heap limit is the runtime's 256 MB for the whole heap, young generation included",
+  async () => {
+    const { body } = await call("echo");
+    assertEquals(body.heapSizeLimit, 256 * 2 ** 20);
+  },
+);
+
 integrationTest("a function exporting default { fetch } is served", async () => {
   assertEquals(await call("default-export/x"), {
     status: 200,

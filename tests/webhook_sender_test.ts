@@ -1,11 +1,17 @@
 // The pieces of one attempt that do not need the stack: Retry-After parsing, the 1 KiB response
 // excerpt, and what an attempt against a real local server records.
 import assert from "node:assert/strict";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { DestinationGuard } from "../supabase/functions/_shared/ssrf.ts";
 import { generateEndpointSecret, WebhookSigner } from "../supabase/functions/_shared/signing.ts";
 import { parseRetryAfter, sendDelivery, truncateUtf8 } from "../supabase/functions/webhook-dispatch/sender.ts";
 
 const NOW = Date.parse("2026-11-28T12:00:00Z");
+
+// A full garbage collection on demand, to see what an attempt leaves alive once it has ended.
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
 
 function claimed(url: string, retryCount: number) {
   return {
@@ -76,4 +82,29 @@ Deno.test("an attempt to a refused destination sends nothing and says why", asyn
   });
   assert.equal(result.response_status, null);
   assert.match(result.error ?? "", /^Refused: .*loopback/);
+});
+
+Deno.test("an answered attempt leaves nothing alive behind it (no timeout timer holding its request for 15 s)", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+    await request.text();
+    return new Response(null, { status: 204 });
+  });
+  try {
+    let signal: WeakRef<AbortSignal> | null = null;
+    const result = await sendDelivery(claimed(`http://127.0.0.1:${server.addr.port}/hook`, 0), {
+      signer: new WebhookSigner(),
+      guard: new DestinationGuard({ allowLoopback: true }),
+      secrets: [generateEndpointSecret()],
+      fetch: (input, init) => {
+        signal = new WeakRef(init!.signal!);
+        return fetch(input, init);
+      },
+    });
+    assert.equal(result.response_status, 204);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // WeakRefs hold their target until the job ends
+    collectGarbage();
+    assert.equal(signal!.deref(), undefined, "the attempt's abort signal is still referenced");
+  } finally {
+    await server.shutdown();
+  }
 });

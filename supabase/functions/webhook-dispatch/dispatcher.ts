@@ -4,6 +4,11 @@
 // Claims top the local queue up whenever it runs low, so one slow endpoint never stalls the
 // others behind a batch barrier; outcomes are flushed every RECORD_BATCH results or
 // RECORD_INTERVAL_MS, one flush at a time, while sending goes on.
+//
+// A drain holds at most batchSize deliveries at any time, counting those queued, those being sent
+// and those whose outcome is not recorded yet: when recording falls behind sending, claiming waits
+// for it. Without that bound the outcomes piled up in memory whenever the database recorded more
+// slowly than the endpoint answered (17,000 of them, 237 MB of RSS, in a 100,000-delivery backlog).
 import { DestinationGuard } from "../_shared/ssrf.ts";
 import { WebhookSigner } from "../_shared/signing.ts";
 import { REQUEST_TIMEOUT_MS, sendDelivery } from "./sender.ts";
@@ -89,6 +94,8 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
 
   // Outcomes, recorded in batches by one flush at a time.
   let unrecorded: AttemptResult[] = [];
+  /** Outcomes handed to a flush whose recordAttempts has not finished. */
+  let recording = 0;
   let flushing: Promise<void> = Promise.resolve();
   let flushTimer: ReturnType<typeof setTimeout> | null = null;
   let flushError: unknown = null;
@@ -98,10 +105,21 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
     const batch = unrecorded;
     unrecorded = [];
     if (batch.length === 0) return flushing;
+    recording += batch.length;
     flushing = flushing.then(() => store.recordAttempts(batch)).catch((error) => {
       flushError ??= error;
+    }).finally(() => {
+      recording -= batch.length;
+      progress();
     });
     return flushing;
+  };
+  /** Deliveries this drain holds: queued, being sent, or sent with their outcome not recorded yet. */
+  const held = () => queue.length + active + unrecorded.length + recording;
+  /** Claim when half a batch is free, or anything at all once nothing is queued or being sent. */
+  const mayClaim = () => {
+    const room = options.batchSize - held();
+    return room >= options.batchSize / 2 || (room > 0 && queue.length === 0 && active === 0);
   };
   const record = (result: AttemptResult) => {
     unrecorded.push(result);
@@ -174,20 +192,20 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
       await store.stopDraining().catch(() => {});
       break;
     }
-    const room = options.batchSize - queue.length - active;
-    let claimedNow = 0;
-    if (room >= options.batchSize / 2 || (queue.length === 0 && active === 0)) {
+    let claimedNothing = false;
+    if (mayClaim()) {
+      const room = options.batchSize - held();
       const batch = await store.claimDueDeliveries(room, LEASE_SECONDS);
-      claimedNow = batch.length;
-      summary.claimed += claimedNow;
-      if (claimedNow > 0) {
+      summary.claimed += batch.length;
+      claimedNothing = batch.length === 0;
+      if (batch.length > 0) {
         stopping = false; // the claim announced this drain again
         await refreshSecrets(store, batch);
         queue.push(...batch);
       }
     }
     startWhatFits();
-    if (queue.length === 0 && active === 0 && claimedNow === 0) {
+    if (queue.length === 0 && active === 0 && claimedNothing) {
       // Nothing due. A wake-up that arrived while this drain was busy means more is coming, and
       // writers may have skipped theirs relying on it: stop only through stopDraining again.
       if (options.moreWorkAnnounced?.()) {
@@ -201,7 +219,8 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
       stopping = await store.stopDraining();
       continue;
     }
-    if (active > 0) await waitForProgress();
+    // A request ending makes room; so does a flush when outcomes waiting to be recorded fill the batch.
+    if (active > 0 || !mayClaim()) await waitForProgress();
   }
   await flush();
   if (flushError) throw flushError;

@@ -1,5 +1,6 @@
 // One HTTP attempt: check the destination, sign, POST, and describe what came back. Never throws;
 // every outcome becomes an AttemptResult for webhooks.record_attempts.
+import { createHash } from "node:crypto";
 import { type DestinationGuard } from "../_shared/ssrf.ts";
 import { webhookHeaders, type WebhookSigner } from "../_shared/signing.ts";
 import type { AttemptResult, ClaimedDelivery } from "./store.ts";
@@ -32,7 +33,7 @@ export async function sendDelivery(delivery: ClaimedDelivery, context: SendConte
     response_status: null,
     response_excerpt: null,
     error: null,
-    payload_sha256: await sha256Hex(delivery.payload),
+    payload_sha256: createHash("sha256").update(delivery.payload).digest("hex"),
     retry_after_seconds: null,
   };
   const finish = () => ({ ...result, duration_ms: Math.max(0, Math.round(now() - startedAt)) });
@@ -42,7 +43,7 @@ export async function sendDelivery(delivery: ClaimedDelivery, context: SendConte
   if (context.secrets.length === 0) return { ...finish(), error: "The endpoint has no signing secret." };
 
   const timestampSeconds = Math.floor(startedAt / 1000);
-  const signature = await context.signer.signatureHeader(
+  const signature = context.signer.signatureHeader(
     context.secrets,
     delivery.eventId,
     timestampSeconds,
@@ -55,13 +56,18 @@ export async function sendDelivery(delivery: ClaimedDelivery, context: SendConte
     retryCount: delivery.retryCount,
   });
 
+  // A timer of our own, cleared as soon as the attempt ends: AbortSignal.timeout's timer (and the
+  // signal with everything it references) would stay alive for the full 15 s after the answer,
+  // about 100,000 of them at a time in a backlog drained at 7,000 per second.
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new DOMException("timed out", "TimeoutError")), REQUEST_TIMEOUT_MS);
   try {
     const response = await (context.fetch ?? fetch)(delivery.url, {
       method: "POST",
       headers,
       body: delivery.payload,
       redirect: "manual",
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      signal: timeout.signal,
     });
     result.response_status = response.status;
     result.retry_after_seconds = parseRetryAfter(response.headers.get("retry-after"), now());
@@ -73,13 +79,10 @@ export async function sendDelivery(delivery: ClaimedDelivery, context: SendConte
     }
   } catch (error) {
     result.error = describeFailure(error);
+  } finally {
+    clearTimeout(timer);
   }
   return finish();
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** Reads at most RESPONSE_EXCERPT_BYTES of the body and drops the rest unread. */
