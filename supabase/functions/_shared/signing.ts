@@ -13,8 +13,6 @@ const MIN_SECRET_BYTES = 24;
 const KEY_CACHE_LIMIT = 1_000;
 export const WEBHOOK_USER_AGENT = "CJH-Webhooks/1.0";
 
-const encoder = new TextEncoder();
-
 function base64(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
