@@ -3,7 +3,7 @@
 // `{webhook-id}.{webhook-timestamp}.{body}`; several signatures are space separated. Receivers
 // verify with the standardwebhooks or svix libraries unchanged.
 
-import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import { createHmac } from "node:crypto";
 
 export const ENDPOINT_SECRET_PREFIX = "whsec_";
 /** Key bytes in a new secret (the specification asks for at least 24). */
@@ -12,8 +12,6 @@ const MIN_SECRET_BYTES = 24;
 /** Decoded keys one instance keeps; a dispatcher signs for few endpoints at a time. */
 const KEY_CACHE_LIMIT = 1_000;
 export const WEBHOOK_USER_AGENT = "CJH-Webhooks/1.0";
-
-const encoder = new TextEncoder();
 
 function base64(bytes: Uint8Array): string {
   let binary = "";
@@ -44,12 +42,13 @@ function secretKeyBytes(secret: string): Uint8Array<ArrayBuffer> {
  * allocations over 32 extra threads.
  */
 export class WebhookSigner {
-  #keys = new Map<string, KeyObject>();
+  // Raw key bytes: createHmac exports a KeyObject's bytes again on every call.
+  #keys = new Map<string, Uint8Array>();
 
-  #key(secret: string): KeyObject {
+  #key(secret: string): Uint8Array {
     let key = this.#keys.get(secret);
     if (!key) {
-      key = createSecretKey(secretKeyBytes(secret));
+      key = secretKeyBytes(secret);
       this.#keys.set(secret, key);
       if (this.#keys.size > KEY_CACHE_LIMIT) this.#keys.delete(this.#keys.keys().next().value!);
     }
