@@ -84,7 +84,7 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
       // Null fields left out (record_attempts reads a missing key as null): a success carries no
       // excerpt, error or Retry-After, and the batch is a quarter smaller to send and to parse.
       const batch = JSON.stringify(results, (_key, value) => value === null ? undefined : value);
-      await sql`select webhooks.record_attempts(${batch}::jsonb)`;
+      await sql`select webhooks.record_attempts(${batch}::text::jsonb)`;
     },
     async stopDraining() {
       await sql`select webhooks.stop_draining()`;
