@@ -534,7 +534,11 @@ async function pgBossBaseline(template: string, variant: PgBossVariant) {
   const [exists] = await admin`select 1 from pg_database where datname = 'bench_pgboss'`;
   if (!exists) await admin.unsafe("create database bench_pgboss");
   const boss = new PgBoss({ connectionString: databaseUrl.toString(), ...variant.constructorOptions });
-  boss.on("error", (error) => console.error("pg-boss:", error));
+  // Dropping the database below ends connections pg-boss may still be closing after stop().
+  let stopped = false;
+  boss.on("error", (error) => {
+    if (!(stopped && (error as { code?: string }).code === "57P01")) console.error("pg-boss:", error);
+  });
   await boss.start();
   const queue = `webhooks-${runId}-${variant.key}`;
   await boss.createQueue(queue, variant.queueOptions);
@@ -565,7 +569,8 @@ async function pgBossBaseline(template: string, variant: PgBossVariant) {
   );
   const { at } = await receiver.waitForDistinct(messages.length, 300_000);
   note(variant.key, messages.length / ((at - started) / 1000), "events/s", variant.label);
-  await boss.stop({ graceful: false });
+  await boss.stop({ graceful: true, timeout: 5_000 });
+  stopped = true;
   await boss.deleteQueue(queue).catch(() => {});
   await admin.unsafe("drop database if exists bench_pgboss with (force)");
 }
