@@ -3,7 +3,7 @@
 // `{webhook-id}.{webhook-timestamp}.{body}`; several signatures are space separated. Receivers
 // verify with the standardwebhooks or svix libraries unchanged.
 
-import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import { createHmac } from "node:crypto";
 
 export const ENDPOINT_SECRET_PREFIX = "whsec_";
 /** Key bytes in a new secret (the specification asks for at least 24). */
@@ -42,12 +42,13 @@ function secretKeyBytes(secret: string): Uint8Array<ArrayBuffer> {
  * allocations over 32 extra threads.
  */
 export class WebhookSigner {
-  #keys = new Map<string, KeyObject>();
+  // Raw key bytes: createHmac exports a KeyObject's bytes again on every call.
+  #keys = new Map<string, Uint8Array>();
 
-  #key(secret: string): KeyObject {
+  #key(secret: string): Uint8Array {
     let key = this.#keys.get(secret);
     if (!key) {
-      key = createSecretKey(secretKeyBytes(secret));
+      key = secretKeyBytes(secret);
       this.#keys.set(secret, key);
       if (this.#keys.size > KEY_CACHE_LIMIT) this.#keys.delete(this.#keys.keys().next().value!);
     }
