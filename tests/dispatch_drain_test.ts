@@ -174,3 +174,87 @@ Deno.test("a drain stops claiming while a batch of outcomes waits to be recorded
   assert.equal(summary.succeeded, total);
   assert.equal(recorded, total);
 });
+
+Deno.test("concurrent drains of one instance share one budget of deliveries and outcomes", async () => {
+  const batchSize = 20;
+  const total = 10 * batchSize;
+  let claimed = 0;
+  let openGate = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const store: DeliveryStore = {
+    claimDueDeliveries: (limit) => {
+      const count = Math.min(limit, total - claimed);
+      const batch = Array.from({ length: count }, (_, i) => ({
+        ...expiringDelivery(),
+        deliveryId: String(claimed + i + 1),
+        leaseExpiresAt: new Date(Date.now() + 60_000),
+        url: "http://127.0.0.1:9/hook",
+        allowLoopback: true,
+      }));
+      claimed += count;
+      return Promise.resolve(batch);
+    },
+    signingSecrets: (ids) =>
+      Promise.resolve(new Map(ids.map((id) => [id, { version: "v", secrets: [generateEndpointSecret()] }]))),
+    recordAttempts: () => gate,
+    stopDraining: () => Promise.resolve(true),
+    dispatchSecret: () => Promise.resolve(null),
+    requestDispatch: () => Promise.resolve(),
+  };
+  const options = {
+    ...OPTIONS,
+    batchSize,
+    concurrency: 8,
+    fetch: () => Promise.resolve(new Response(null, { status: 204 })),
+  };
+  const drains = [drainDueDeliveries(store, options), drainDueDeliveries(store, options)];
+  for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.ok(claimed < 2 * batchSize, `two drains claimed ${claimed} with nothing recorded (batch size ${batchSize})`);
+  openGate();
+  const summaries = await Promise.all(drains);
+  assert.equal(summaries[0].succeeded + summaries[1].succeeded, total);
+});
+
+Deno.test("concurrent drains of one instance share its limits of requests in flight", async () => {
+  let claimed = 0;
+  let inFlight = 0;
+  let mostInFlight = 0;
+  let answer = () => {};
+  const answered = new Promise<void>((resolve) => (answer = resolve));
+  const store: DeliveryStore = {
+    claimDueDeliveries: (limit) => {
+      // Small claims, so that both drains get deliveries to send.
+      const count = Math.min(limit, 10, 40 - claimed);
+      const batch = Array.from({ length: count }, (_, i) => ({
+        ...expiringDelivery(),
+        deliveryId: String(claimed + i + 1),
+        endpointId: "one endpoint",
+        leaseExpiresAt: new Date(Date.now() + 60_000),
+        url: "http://127.0.0.1:9/hook",
+        allowLoopback: true,
+      }));
+      claimed += count;
+      return Promise.resolve(batch);
+    },
+    signingSecrets: (ids) =>
+      Promise.resolve(new Map(ids.map((id) => [id, { version: "v", secrets: [generateEndpointSecret()] }]))),
+    recordAttempts: () => Promise.resolve(),
+    stopDraining: () => Promise.resolve(true),
+    dispatchSecret: () => Promise.resolve(null),
+    requestDispatch: () => Promise.resolve(),
+  };
+  // The endpoint holds every request until the test lets them all through.
+  const fetch = async () => {
+    mostInFlight = Math.max(mostInFlight, ++inFlight);
+    await answered;
+    inFlight--;
+    return new Response(null, { status: 204 });
+  };
+  const options = { ...OPTIONS, batchSize: 40, concurrency: 8, endpointConcurrency: 6, fetch };
+  const drains = [drainDueDeliveries(store, options), drainDueDeliveries(store, options)];
+  for (let turn = 0; turn < 100; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(mostInFlight, 6, "two drains together send one endpoint at most its limit");
+  answer();
+  const summaries = await Promise.all(drains);
+  assert.equal(summaries[0].succeeded + summaries[1].succeeded, 40);
+});

@@ -18,11 +18,11 @@ const DispatchEnvironment = z.object({
       return z.NEVER;
     }
   }),
-  /** Deliveries claimed per round trip. */
+  /** Deliveries claimed per round trip, and what one instance's drains queue or send at most together. */
   WEBHOOK_DISPATCH_BATCH_SIZE: integer(1, 5000, 500),
-  /** Requests in flight per invocation, all endpoints together. */
+  /** Requests in flight per function instance (all its drains together), all endpoints together. */
   WEBHOOK_DISPATCH_CONCURRENCY: integer(1, 1024, 128),
-  /** Requests in flight per invocation to any one endpoint. */
+  /** Requests in flight per function instance (all its drains together) to any one endpoint. */
   WEBHOOK_DISPATCH_ENDPOINT_CONCURRENCY: integer(1, 1024, 64),
   /** How long one invocation keeps claiming work; hosted functions stop at 150 s (free) / 400 s. */
   WEBHOOK_DISPATCH_TIME_BUDGET_MS: integer(1000, 350_000, 60_000),

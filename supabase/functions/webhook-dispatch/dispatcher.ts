@@ -5,12 +5,14 @@
 // others behind a batch barrier; outcomes are flushed every RECORD_BATCH results or
 // RECORD_INTERVAL_MS, one flush at a time, while sending goes on.
 //
-// A drain holds at most batchSize deliveries queued or being sent, and claims nothing more while a
-// batch of outcomes waits to be recorded: when recording falls behind sending, claiming waits for
-// it. Without that bound the outcomes piled up in memory whenever the database recorded more slowly
-// than the endpoint answered (17,000 of them, 237 MB of RSS, in a 100,000-delivery backlog). Counting
-// the outcomes in the same budget as the deliveries also held memory flat, but left sending idle
-// while a flush ran (6 % slower in alternating runs).
+// The drains of one instance (background drains and waited ones share the isolate) together hold
+// at most batchSize deliveries queued or being sent, and claim nothing more while a batch of
+// outcomes waits to be recorded: when recording falls behind sending, claiming waits for it.
+// Without that bound the outcomes piled up in memory whenever the database recorded more slowly
+// than the endpoint answered (17,000 of them, 237 MB of RSS, in a 100,000-delivery backlog); with a
+// bound per drain, four waited drains at once held four batches and left the host 15 MB larger for
+// the rest of its life. Counting the outcomes in the same budget as the deliveries also held memory
+// flat, but left sending idle while a flush ran (6 % slower in alternating runs).
 import { DestinationGuard } from "../_shared/ssrf.ts";
 import { WebhookSigner } from "../_shared/signing.ts";
 import { REQUEST_TIMEOUT_MS, sendDelivery } from "./sender.ts";
@@ -42,6 +44,38 @@ export interface DrainSummary {
   released: number;
   durationMs: number;
   stoppedBecause: "idle" | "time_budget";
+}
+
+/** What one running drain holds, for the instance-wide budget. */
+interface DrainLoad {
+  /** Deliveries queued or being sent. */
+  deliveries(): number;
+  /** Outcomes not recorded yet (waiting for a flush or in one). */
+  outcomes(): number;
+  /** Makes the drain look at the budget again if it waits for room. */
+  wake(): void;
+}
+const runningDrains = new Set<DrainLoad>();
+/**
+ * Requests in flight from all drains of this instance, in total and per endpoint: the concurrency
+ * limits hold for the instance, so four drains at once neither open four times the connections
+ * (which the HTTP client then keeps) nor send an endpoint four times its limit.
+ */
+const requestsInFlight = { total: 0, perEndpoint: new Map<string, number>() };
+
+function instanceLoad(): { deliveries: number; outcomes: number } {
+  let deliveries = 0;
+  let outcomes = 0;
+  for (const drain of runningDrains) {
+    deliveries += drain.deliveries();
+    outcomes += drain.outcomes();
+  }
+  return { deliveries, outcomes };
+}
+
+/** Room freed anywhere may be what another drain waits for. */
+function wakeDrains() {
+  for (const drain of runningDrains) drain.wake();
 }
 
 const signer = new WebhookSigner();
@@ -85,13 +119,9 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
   };
 
   const queue: ClaimedDelivery[] = [];
-  const activePerEndpoint = new Map<string, number>();
   let active = 0;
   let wake: (() => void) | null = null;
-  const progress = () => {
-    wake?.();
-    wake = null;
-  };
+  const progress = wakeDrains;
   const waitForProgress = () => new Promise<void>((resolve) => (wake = resolve));
 
   // Outcomes, recorded in batches by one flush at a time.
@@ -116,14 +146,24 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
     });
     return flushing;
   };
-  /** Room for deliveries: the batch size less those queued or being sent. */
-  const room = () => options.batchSize - queue.length - active;
+  /** Deliveries asked for by a claim still under way. */
+  let claiming = 0;
+  const load: DrainLoad = {
+    deliveries: () => claiming + queue.length + active,
+    outcomes: () => unrecorded.length + recording,
+    wake: () => {
+      wake?.();
+      wake = null;
+    },
+  };
+  /** Room for deliveries: the batch size less those the instance's drains queue or send. */
+  const room = () => options.batchSize - instanceLoad().deliveries;
   /**
-   * Claim when half a batch is free, or anything at all once nothing is queued or being sent, and
-   * only while less than a batch of outcomes waits to be recorded.
+   * Claim when half a batch is free, or anything at all once this drain queues and sends nothing,
+   * and only while less than a batch of outcomes waits to be recorded.
    */
   const mayClaim = () =>
-    unrecorded.length + recording < options.batchSize &&
+    instanceLoad().outcomes < options.batchSize &&
     (room() >= options.batchSize / 2 || (room() > 0 && queue.length === 0 && active === 0));
   const record = (result: AttemptResult) => {
     unrecorded.push(result);
@@ -151,7 +191,11 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
 
   const start = (delivery: ClaimedDelivery) => {
     active++;
-    activePerEndpoint.set(delivery.endpointId, (activePerEndpoint.get(delivery.endpointId) ?? 0) + 1);
+    requestsInFlight.total++;
+    requestsInFlight.perEndpoint.set(
+      delivery.endpointId,
+      (requestsInFlight.perEndpoint.get(delivery.endpointId) ?? 0) + 1,
+    );
     const secrets = secretCache.get(delivery.endpointId)?.secrets ?? [];
     sendDelivery(delivery, { signer, guard: guardFor(delivery.allowLoopback), secrets, fetch: options.fetch })
       .then(record, (error) => {
@@ -161,21 +205,24 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
       })
       .finally(() => {
         active--;
-        activePerEndpoint.set(delivery.endpointId, activePerEndpoint.get(delivery.endpointId)! - 1);
+        requestsInFlight.total--;
+        const toEndpoint = requestsInFlight.perEndpoint.get(delivery.endpointId)! - 1;
+        if (toEndpoint === 0) requestsInFlight.perEndpoint.delete(delivery.endpointId);
+        else requestsInFlight.perEndpoint.set(delivery.endpointId, toEndpoint);
         progress();
       });
   };
 
   // Starts every queued delivery that a free slot allows, oldest first per endpoint.
   const startWhatFits = () => {
-    for (let i = 0; i < queue.length && active < options.concurrency;) {
+    for (let i = 0; i < queue.length && requestsInFlight.total < options.concurrency;) {
       const delivery = queue[i];
       if (Date.now() + LEASE_SAFETY_MARGIN_MS > delivery.leaseExpiresAt.getTime()) {
         queue.splice(i, 1);
         record(release(delivery));
         continue;
       }
-      if ((activePerEndpoint.get(delivery.endpointId) ?? 0) >= options.endpointConcurrency) {
+      if ((requestsInFlight.perEndpoint.get(delivery.endpointId) ?? 0) >= options.endpointConcurrency) {
         i++;
         continue;
       }
@@ -184,49 +231,66 @@ export async function drainDueDeliveries(store: DeliveryStore, options: DrainOpt
     }
   };
 
-  // Set once the heartbeat is cleared: the next empty claim ends the drain.
-  let stopping = false;
-  while (true) {
-    if (flushError) throw flushError;
-    if (Date.now() >= claimDeadline) {
-      // Out of time: hand back what has not started, let what has finish.
-      summary.stoppedBecause = "time_budget";
-      for (const delivery of queue.splice(0)) record(release(delivery));
-      while (active > 0) await waitForProgress();
-      await store.stopDraining().catch(() => {});
-      break;
-    }
-    let claimedNothing = false;
-    if (mayClaim()) {
-      const batch = await store.claimDueDeliveries(room(), LEASE_SECONDS);
-      summary.claimed += batch.length;
-      claimedNothing = batch.length === 0;
-      if (batch.length > 0) {
-        stopping = false; // the claim announced this drain again
-        await refreshSecrets(store, batch);
-        queue.push(...batch);
+  runningDrains.add(load);
+  try {
+    return await drainLoop();
+  } finally {
+    runningDrains.delete(load);
+    wakeDrains();
+  }
+
+  async function drainLoop(): Promise<DrainSummary> {
+    // Set once the heartbeat is cleared: the next empty claim ends the drain.
+    let stopping = false;
+    while (true) {
+      if (flushError) throw flushError;
+      if (Date.now() >= claimDeadline) {
+        // Out of time: hand back what has not started, let what has finish.
+        summary.stoppedBecause = "time_budget";
+        for (const delivery of queue.splice(0)) record(release(delivery));
+        while (active > 0) await waitForProgress();
+        await store.stopDraining().catch(() => {});
+        break;
       }
-    }
-    startWhatFits();
-    if (queue.length === 0 && active === 0 && claimedNothing) {
-      // Nothing due. A wake-up that arrived while this drain was busy means more is coming, and
-      // writers may have skipped theirs relying on it: stop only through stopDraining again.
-      if (options.moreWorkAnnounced?.()) {
-        stopping = false;
+      let claimedNothing = false;
+      if (mayClaim()) {
+        // Counted from the request until the batch is queued, so that other drains leave room for it.
+        claiming = room();
+        try {
+          const batch = await store.claimDueDeliveries(claiming, LEASE_SECONDS);
+          summary.claimed += batch.length;
+          claimedNothing = batch.length === 0;
+          if (batch.length > 0) {
+            stopping = false; // the claim announced this drain again
+            await refreshSecrets(store, batch);
+            queue.push(...batch);
+          }
+        } finally {
+          claiming = 0;
+        }
+      }
+      startWhatFits();
+      if (queue.length === 0 && active === 0 && claimedNothing) {
+        // Nothing due. A wake-up that arrived while this drain was busy means more is coming, and
+        // writers may have skipped theirs relying on it: stop only through stopDraining again.
+        if (options.moreWorkAnnounced?.()) {
+          stopping = false;
+          continue;
+        }
+        if (stopping) break;
+        // Transactions skipped their wake-up while this drain was announced: wait for them to end,
+        // then claim once more before stopping (webhooks.wake_lock_key explains why that is enough).
+        // While a long one stays open, claim again between attempts.
+        stopping = await store.stopDraining();
         continue;
       }
-      if (stopping) break;
-      // Transactions skipped their wake-up while this drain was announced: wait for them to end,
-      // then claim once more before stopping (webhooks.wake_lock_key explains why that is enough).
-      // While a long one stays open, claim again between attempts.
-      stopping = await store.stopDraining();
-      continue;
+      // A request ending makes room; so does a flush when outcomes waiting to be recorded fill the batch.
+      // Queued deliveries wait for a request of this drain or another to end.
+      if (active > 0 || queue.length > 0 || !mayClaim()) await waitForProgress();
     }
-    // A request ending makes room; so does a flush when outcomes waiting to be recorded fill the batch.
-    if (active > 0 || !mayClaim()) await waitForProgress();
+    await flush();
+    if (flushError) throw flushError;
+    summary.durationMs = Date.now() - started;
+    return summary;
   }
-  await flush();
-  if (flushError) throw flushError;
-  summary.durationMs = Date.now() - started;
-  return summary;
 }
