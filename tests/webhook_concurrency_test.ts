@@ -31,8 +31,8 @@ integrationTest("two dispatchers running at once over 1,000 deliveries deliver e
     const ids = receiver.requests.map((request) => request.headers.get("webhook-id"));
     assert.equal(ids.length, count, "the receiver got exactly one request per delivery");
     assert.equal(new Set(ids).size, count, "no webhook-id twice");
-    const claimedByBoth = summaries.reduce((sum, summary) => sum + summary.claimed, 0);
-    assert.ok(claimedByBoth <= count, `the two drains claimed ${claimedByBoth} deliveries between them, never more`);
+    // (The drains' claim counts prove nothing here: they also claim other tests' deliveries.)
+    assert.equal(summaries.length, 2);
   } finally {
     await receiver.close();
     await tenant.remove();
