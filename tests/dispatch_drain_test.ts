@@ -129,37 +129,51 @@ async function until(done: () => boolean, what: string) {
   }
 }
 
-Deno.test("a drain stops claiming while a batch of outcomes waits to be recorded", async () => {
-  const batchSize = 20;
-  const total = 10 * batchSize;
-  let claimed = 0;
-  let recorded = 0;
-  let openGate = () => {};
-  const gate = new Promise<void>((resolve) => (openGate = resolve));
+/**
+ * A store of `total` sendable deliveries, claimed at most `perClaim` at a time (to `endpointId` when
+ * given); outcomes go to `recordAttempts`. `counts.claimed` tells how many were claimed so far.
+ */
+function backlogStore(
+  total: number,
+  recordAttempts: DeliveryStore["recordAttempts"],
+  { perClaim = Infinity, endpointId }: { perClaim?: number; endpointId?: string } = {},
+) {
+  const counts = { claimed: 0 };
   const store: DeliveryStore = {
     claimDueDeliveries: (limit) => {
-      const count = Math.min(limit, total - claimed);
+      const count = Math.min(limit, perClaim, total - counts.claimed);
       const batch = Array.from({ length: count }, (_, i) => ({
         ...expiringDelivery(),
-        deliveryId: String(claimed + i + 1),
+        ...(endpointId ? { endpointId } : {}),
+        deliveryId: String(counts.claimed + i + 1),
         leaseExpiresAt: new Date(Date.now() + 60_000),
         url: "http://127.0.0.1:9/hook",
         allowLoopback: true,
       }));
-      claimed += count;
+      counts.claimed += count;
       return Promise.resolve(batch);
     },
     signingSecrets: (ids) =>
       Promise.resolve(new Map(ids.map((id) => [id, { version: "v", secrets: [generateEndpointSecret()] }]))),
-    // The database does not answer until the gate opens; the endpoint answers at once.
-    recordAttempts: async (results) => {
-      await gate;
-      recorded += results.length;
-    },
+    recordAttempts,
     stopDraining: () => Promise.resolve(true),
     dispatchSecret: () => Promise.resolve(null),
     requestDispatch: () => Promise.resolve(),
   };
+  return { store, counts };
+}
+
+Deno.test("a drain stops claiming while a batch of outcomes waits to be recorded", async () => {
+  const batchSize = 20;
+  const total = 10 * batchSize;
+  let recorded = 0;
+  let openGate = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  // The database does not answer until the gate opens; the endpoint answers at once.
+  const { store, counts } = backlogStore(total, async (results) => {
+    await gate;
+    recorded += results.length;
+  });
   const drain = drainDueDeliveries(store, {
     ...OPTIONS,
     batchSize,
@@ -168,7 +182,10 @@ Deno.test("a drain stops claiming while a batch of outcomes waits to be recorded
   });
   // Plenty of turns for a drain without the bound to claim all 200 (it sends them at once).
   for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
-  assert.ok(claimed < 2 * batchSize, `claimed ${claimed} deliveries with nothing recorded (batch size ${batchSize})`);
+  assert.ok(
+    counts.claimed < 2 * batchSize,
+    `claimed ${counts.claimed} deliveries with nothing recorded (batch size ${batchSize})`,
+  );
   openGate();
   const summary = await drain;
   assert.equal(summary.succeeded, total);
@@ -178,29 +195,9 @@ Deno.test("a drain stops claiming while a batch of outcomes waits to be recorded
 Deno.test("concurrent drains of one instance share one budget of deliveries and outcomes", async () => {
   const batchSize = 20;
   const total = 10 * batchSize;
-  let claimed = 0;
   let openGate = () => {};
   const gate = new Promise<void>((resolve) => (openGate = resolve));
-  const store: DeliveryStore = {
-    claimDueDeliveries: (limit) => {
-      const count = Math.min(limit, total - claimed);
-      const batch = Array.from({ length: count }, (_, i) => ({
-        ...expiringDelivery(),
-        deliveryId: String(claimed + i + 1),
-        leaseExpiresAt: new Date(Date.now() + 60_000),
-        url: "http://127.0.0.1:9/hook",
-        allowLoopback: true,
-      }));
-      claimed += count;
-      return Promise.resolve(batch);
-    },
-    signingSecrets: (ids) =>
-      Promise.resolve(new Map(ids.map((id) => [id, { version: "v", secrets: [generateEndpointSecret()] }]))),
-    recordAttempts: () => gate,
-    stopDraining: () => Promise.resolve(true),
-    dispatchSecret: () => Promise.resolve(null),
-    requestDispatch: () => Promise.resolve(),
-  };
+  const { store, counts } = backlogStore(total, () => gate);
   const options = {
     ...OPTIONS,
     batchSize,
@@ -209,40 +206,22 @@ Deno.test("concurrent drains of one instance share one budget of deliveries and 
   };
   const drains = [drainDueDeliveries(store, options), drainDueDeliveries(store, options)];
   for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
-  assert.ok(claimed < 2 * batchSize, `two drains claimed ${claimed} with nothing recorded (batch size ${batchSize})`);
+  assert.ok(
+    counts.claimed < 2 * batchSize,
+    `two drains claimed ${counts.claimed} with nothing recorded (batch size ${batchSize})`,
+  );
   openGate();
   const summaries = await Promise.all(drains);
   assert.equal(summaries[0].succeeded + summaries[1].succeeded, total);
 });
 
 Deno.test("concurrent drains of one instance share its limits of requests in flight", async () => {
-  let claimed = 0;
   let inFlight = 0;
   let mostInFlight = 0;
   let answer = () => {};
   const answered = new Promise<void>((resolve) => (answer = resolve));
-  const store: DeliveryStore = {
-    claimDueDeliveries: (limit) => {
-      // Small claims, so that both drains get deliveries to send.
-      const count = Math.min(limit, 10, 40 - claimed);
-      const batch = Array.from({ length: count }, (_, i) => ({
-        ...expiringDelivery(),
-        deliveryId: String(claimed + i + 1),
-        endpointId: "one endpoint",
-        leaseExpiresAt: new Date(Date.now() + 60_000),
-        url: "http://127.0.0.1:9/hook",
-        allowLoopback: true,
-      }));
-      claimed += count;
-      return Promise.resolve(batch);
-    },
-    signingSecrets: (ids) =>
-      Promise.resolve(new Map(ids.map((id) => [id, { version: "v", secrets: [generateEndpointSecret()] }]))),
-    recordAttempts: () => Promise.resolve(),
-    stopDraining: () => Promise.resolve(true),
-    dispatchSecret: () => Promise.resolve(null),
-    requestDispatch: () => Promise.resolve(),
-  };
+  // Small claims, so that both drains get deliveries to send.
+  const { store } = backlogStore(40, () => Promise.resolve(), { perClaim: 10, endpointId: "one endpoint" });
   // The endpoint holds every request until the test lets them all through.
   const fetch = async () => {
     mostInFlight = Math.max(mostInFlight, ++inFlight);

@@ -29,22 +29,9 @@ declare
   v_key bigint := webhooks.wake_lock_key();
   v_waiting text[];
 begin
-  -- pg_locks shows a bigint advisory key as two 32-bit halves.
-  v_waiting := array(
-    select l.virtualtransaction
-      from pg_catalog.pg_locks l
-     where l.locktype = 'advisory'
-       and l.classid = (v_key >> 32)::oid
-       and l.objid = (v_key & 4294967295)::oid
-       and l.objsubid = 1
-       and l.granted
-       and l.pid <> pg_catalog.pg_backend_pid()
-  );
-  while cardinality(v_waiting) > 0 loop
-    if clock_timestamp() >= v_deadline then
-      return false;
-    end if;
-    perform pg_catalog.pg_sleep(0.002);
+  loop
+    -- The holders now, the first time; then those of them still holding it. (pg_locks shows a
+    -- bigint advisory key as two 32-bit halves.)
     v_waiting := array(
       select l.virtualtransaction
         from pg_catalog.pg_locks l
@@ -53,10 +40,13 @@ begin
          and l.objid = (v_key & 4294967295)::oid
          and l.objsubid = 1
          and l.granted
-         and l.virtualtransaction = any (v_waiting)
+         and l.pid <> pg_catalog.pg_backend_pid()
+         and (v_waiting is null or l.virtualtransaction = any (v_waiting))
     );
+    exit when cardinality(v_waiting) = 0 or clock_timestamp() >= v_deadline;
+    perform pg_catalog.pg_sleep(0.002);
   end loop;
-  return true;
+  return cardinality(v_waiting) = 0;
 end
 $$;
 comment on function webhooks.await_skipped_wake_ups(integer) is
