@@ -3,7 +3,7 @@
 // thread). See bench/RESULTS.md for the figures and how they were taken.
 //
 //   eval "$(npm run --silent env)"; node_modules/.bin/deno run -A bench/run.ts [--smoke] [--profile]
-//                                                               [--only=overhead,latency,throughput,backlog,geocode]
+//                                                               [--only=overhead,transaction,latency,throughput,backlog,geocode]
 //                                                               [--backlog=N] [--backlogs=N] [--fresh-host]
 //
 // --smoke runs every section with tiny sizes (tests/serial/bench_smoke_test.ts checks that it prints
@@ -39,6 +39,7 @@ const SIZES = SMOKE
     raw: 200,
     backlog: 500,
     geocodeRounds: 5,
+    transactions: 50,
   }
   : {
     overheadPairs: Number(options.pairs ?? 3),
@@ -49,6 +50,7 @@ const SIZES = SMOKE
     raw: 20_000,
     backlog: Number(options.backlog ?? 100_000),
     geocodeRounds: 300,
+    transactions: 3_000,
   };
 
 const results: Record<string, number> = {};
@@ -376,6 +378,78 @@ async function overhead() {
     }
     await compare("profile (one organization)", singleOrg, variants, SIZES.overheadPairs);
   }
+}
+
+/**
+ * What each piece of the outbox costs one transaction, free of the scheduling noise of concurrent
+ * clients: one session commits one-job inserts as a member in a loop (a procedure, so no client
+ * round trips; synchronous_commit off, so no fsync wait), delivery held, and reports µs per
+ * transaction for each variant, the median of three loops.
+ */
+async function transactionCost() {
+  const count = SIZES.transactions;
+  console.log(`\n1b. Cost per one-job transaction: one session, ${count} transactions per loop, delivery held`);
+  const session = await admin.reserve();
+  try {
+    await session`set synchronous_commit = off`;
+    await session.unsafe(`
+      create or replace procedure pg_temp.insert_jobs(p_org uuid, p_claims text, p_count integer,
+                                                      inout p_micros_per_transaction float8)
+      language plpgsql as $$
+      declare
+        v_started timestamptz := clock_timestamp();
+      begin
+        for i in 1 .. p_count loop
+          perform set_config('role', 'authenticated', true), set_config('request.jwt.claims', p_claims, true);
+          insert into public.jobs (org_id, title) values (p_org, 'transaction cost');
+          commit;
+        end loop;
+        p_micros_per_transaction := extract(epoch from clock_timestamp() - v_started) * 1e6 / p_count;
+      end $$`);
+    // Literals, not parameters: a CALL that commits needs the simple query protocol.
+    const loop = async (transactions: number) => {
+      const [{ p_micros_per_transaction: micros }] = await session.unsafe(
+        `call pg_temp.insert_jobs('${tenant.orgId}', '${claimsOf(tenant.userId)}', ${transactions}, null)`,
+      );
+      return Number(micros);
+    };
+    const variants: [string, string, () => Promise<void>, () => Promise<void>][] = [
+      ["transaction_us_off", "outbox off", OFF.apply, OFF.undo],
+      ["transaction_us_held", "outbox on", nothing, nothing],
+      [
+        "transaction_us_no_wake",
+        "on, no wake-up trigger",
+        () => setTrigger("wake", false),
+        () => setTrigger("wake", true),
+      ],
+      [
+        "transaction_us_events_only",
+        "on, no fan-out (events only)",
+        () => setTrigger("fanOut", false),
+        () => setTrigger("fanOut", true),
+      ],
+    ];
+    if (dispatcherPid() === null) await dispatch({ reason: "bench: start the function host", wait: true });
+    await HELD.apply();
+    try {
+      await loop(Math.ceil(count / 10)); // warm-up
+      for (const [key, label, apply, undo] of variants) {
+        await apply();
+        try {
+          const rounds = [await loop(count), await loop(count), await loop(count)];
+          note(key, median(rounds), "µs/tx", `${label} (${rounds.map((v) => v.toFixed(0)).join(", ")})`);
+        } finally {
+          await undo();
+        }
+      }
+    } finally {
+      await HELD.undo();
+    }
+  } finally {
+    await session`drop procedure if exists pg_temp.insert_jobs`;
+    session.release();
+  }
+  await settle();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -778,6 +852,7 @@ async function geocode() {
 
 try {
   if (wanted("overhead")) await overhead();
+  if (wanted("transaction")) await transactionCost();
   if (wanted("latency")) await latency();
   if (wanted("throughput")) await throughput();
   if (wanted("backlog")) await backlog();
