@@ -13,6 +13,7 @@ import {
   startReceiver,
 } from "../_support/stack.ts";
 import { deliveriesOf, dispatchNow, registerEndpoint } from "../_support/webhooks.ts";
+import { LEASE_SECONDS } from "../../supabase/functions/webhook-dispatch/dispatcher.ts";
 
 async function restartPostgresLikeACrash() {
   const command = new Deno.Command("node", {
@@ -76,14 +77,25 @@ integrationTest("PostgreSQL crashing mid-run: every committed job's event is del
         return undefined;
       }
     }, { what: "the database to accept connections again" });
+    // Every lease taken before the crash ends before this; a lease taken after it, later.
+    const [{ leasesBeforeCrashEnd }] = await sql<{ leasesBeforeCrashEnd: Date }[]>`
+      select now() + make_interval(secs => ${LEASE_SECONDS}) as "leasesBeforeCrashEnd"`;
     await new Promise((resolve) => setTimeout(resolve, 500));
     writing = false;
     await writer;
 
-    // Leases held by dispatchers that lost their connection run out (time is advanced here).
-    await sql`update webhooks.deliveries set lease_expires_at = now() - interval '1 second'
-               where endpoint_id = ${endpointId} and status = 'sending'`;
+    // Leases held by dispatchers whose transaction the crash cut run out: time is advanced here for
+    // those only, so a delivery claimed after the crash is never sent twice. A row the dispatcher
+    // has locked is being recorded right now (it leaves 'sending'); skipping it, rather than
+    // waiting for it, means this update never deadlocks with a batch of outcomes.
+    const expireLeasesFromBeforeTheCrash = () =>
+      sql`update webhooks.deliveries set lease_expires_at = now() - interval '1 second'
+           where id in (select id from webhooks.deliveries
+                         where endpoint_id = ${endpointId} and status = 'sending'
+                           and lease_expires_at < ${leasesBeforeCrashEnd}
+                           for update skip locked)`;
     await eventually(async () => {
+      await expireLeasesFromBeforeTheCrash();
       await dispatchNow();
       const rows = await deliveriesOf(sql, endpointId);
       return rows.every((row) => row.status === "succeeded") ? rows : undefined;
