@@ -1,5 +1,5 @@
 // The minute job (webhooks.run_every_minute) skips deliveries another transaction has locked
-// instead of waiting for it. A dispatcher recording a slow batch holds exactly such rows (sending,
+// instead of waiting for them. A dispatcher recording a slow batch holds exactly such rows (sending,
 // lease run out, window over); waiting for them, in its own lock order, could deadlock with the
 // batch and abort one side.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
@@ -31,7 +31,7 @@ integrationTest("the minute job skips deliveries a dispatcher is recording inste
     const recorder = await sql.reserve();
     const housekeeper = await sql.reserve();
     try {
-      // The recorder's batch holds the delivery's row.
+      // The recorder's batch holds both deliveries' rows.
       await recorder`begin`;
       await recorder`select 1 from webhooks.deliveries where endpoint_id = ${endpointId} order by id for update`;
       const [{ pid: recorderPid }] = await recorder`select pg_backend_pid() as pid`;
