@@ -1,6 +1,6 @@
 // The drain loop's stopping rules, against an in-memory store (no stack needed). Writers skip
 // their wake-up while a drain is announced or another wake-up is on its way
-// (20261128002100_wake_coalescing.sql); that is safe only if every drain that took up a wake-up
+// (webhooks.wake_dispatcher_after_commit); that is safe only if every drain that took up a wake-up
 // ends through stopDraining (which waits for those writers) and one more claim.
 import assert from "node:assert/strict";
 import { generateEndpointSecret } from "../supabase/functions/_shared/signing.ts";

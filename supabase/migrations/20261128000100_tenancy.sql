@@ -185,6 +185,24 @@ as $$
   )
 $$;
 
+-- The one admin check of an organization's machinery (webhook endpoints, service accounts): the platform (service_role, or a direct
+-- connection with no JWT, as the dispatcher and pg_cron use) may act for any organization; a
+-- person must be one of its owners or admins. Called from security definer functions, where
+-- current_user is their owner, so the caller is known from the request's JWT instead.
+create function authz.require_org_admin(p_org_id uuid, p_what text)
+returns void
+language plpgsql stable security definer
+set search_path = ''
+as $$
+begin
+  if (auth.uid() is not null or coalesce(auth.role(), 'service_role') <> 'service_role')
+     and not authz.has_org_role(p_org_id, 'owner', 'admin') then
+    raise exception 'only owners and admins of the organization can manage its %', p_what
+      using errcode = '42501';
+  end if;
+end
+$$;
+
 -- Creates an organization with the caller as its owner and returns it. A plain
 -- `insert … returning` (PostgREST's return=representation) cannot see the new row: RETURNING is
 -- checked against the select policy before the after-insert trigger has made the caller a
@@ -415,8 +433,9 @@ revoke all on function
   authz.org_ids_with_scope(text),
   authz.is_org_member(uuid),
   authz.has_org_role(uuid, public.org_role[]),
-  authz.has_scope(uuid, text)
-  from public, anon;
+  authz.has_scope(uuid, text),
+  authz.require_org_admin(uuid, text)
+  from public, anon, authenticated;
 grant execute on function
   authz.member_org_ids(),
   authz.org_ids_with_role(public.org_role[]),
@@ -425,6 +444,7 @@ grant execute on function
   authz.has_org_role(uuid, public.org_role[]),
   authz.has_scope(uuid, text)
   to authenticated;
+grant execute on function authz.require_org_admin(uuid, text) to authenticated, service_role;
 
 revoke all on function public.create_organization(text, text) from public, anon;
 grant execute on function public.create_organization(text, text) to authenticated;

@@ -53,48 +53,6 @@ comment on function webhooks.delivery_for_admin(bigint) is
   'The delivery, locked, for an owner or admin of its organization (or the platform); P0002 / 42501 otherwise.';
 
 -- =============================================================================================
--- Functions: waking the dispatcher after a requeue
--- =============================================================================================
-
--- The wake-up of tg_deliveries__wake_dispatcher as a function, so requeued deliveries (updates,
--- which that insert trigger does not see) wake the dispatcher by the same rules.
-create function webhooks.wake_dispatcher_after_commit(p_reason text)
-returns void
-language plpgsql volatile security definer
-set search_path = ''
-as $$
-begin
-  if current_setting('webhooks.dispatch_requested', true) = 'on' then
-    return;
-  end if;
-  -- Shared first, then read: see webhooks.wake_lock_key().
-  perform pg_advisory_xact_lock_shared(webhooks.wake_lock_key());
-  if not exists (select from webhooks.dispatcher_heartbeat h where h.draining_until > clock_timestamp()) then
-    perform webhooks.request_dispatch(p_reason);
-  end if;
-  perform set_config('webhooks.dispatch_requested', 'on', true);
-end
-$$;
-comment on function webhooks.wake_dispatcher_after_commit(text) is
-  'Asks for one dispatcher run after this transaction commits, unless one was asked already or a drain is running.';
-
-create or replace function webhooks.tg_deliveries__wake_dispatcher()
-returns trigger
-language plpgsql security definer
-set search_path = ''
-as $$
-begin
-  if current_setting('webhooks.dispatch_requested', true) = 'on' then
-    return null;
-  end if;
-  if exists (select from new_rows) then
-    perform webhooks.wake_dispatcher_after_commit('commit');
-  end if;
-  return null;
-end
-$$;
-
--- =============================================================================================
 -- Functions: changes by admins
 -- =============================================================================================
 
@@ -273,7 +231,6 @@ create index events_org_id_id_idx on webhooks.events (org_id, id desc);
 revoke all on function
   webhooks.event_for_admin(text),
   webhooks.delivery_for_admin(bigint),
-  webhooks.wake_dispatcher_after_commit(text),
   webhooks.set_endpoint_enabled(uuid, boolean, text),
   webhooks.resend_delivery(bigint),
   webhooks.recover_deliveries(uuid, timestamptz, timestamptz),

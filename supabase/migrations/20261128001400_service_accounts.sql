@@ -87,33 +87,6 @@ as $$
   select extensions.digest(convert_to(p_api_key, 'utf8'), 'sha256')
 $$;
 
--- The one admin check of the integration machinery: the platform (service_role, or a direct
--- connection with no JWT, as the dispatcher and pg_cron use) may act for any organization; a
--- person must be one of its owners or admins. Called from security definer functions, where
--- current_user is their owner, so the caller is known from the request's JWT instead.
-create function authz.require_org_admin(p_org_id uuid, p_what text)
-returns void
-language plpgsql stable security definer
-set search_path = ''
-as $$
-begin
-  if (auth.uid() is not null or coalesce(auth.role(), 'service_role') <> 'service_role')
-     and not authz.has_org_role(p_org_id, 'owner', 'admin') then
-    raise exception 'only owners and admins of the organization can manage its %', p_what
-      using errcode = '42501';
-  end if;
-end
-$$;
-
--- The webhooks schema's check (from the outbox migration) becomes the same one.
-create or replace function webhooks.require_endpoint_admin(p_org_id uuid)
-returns void
-language sql stable
-set search_path = ''
-as $$
-  select authz.require_org_admin(p_org_id, 'webhook endpoints')
-$$;
-
 -- Creates an account and returns its API key, which is shown only here.
 create function authz.create_service_account(p_org_id uuid, p_name text, p_scopes text[])
 returns table (account_id uuid, api_key text)
@@ -314,7 +287,6 @@ grant select (id, org_id, name, scopes, key_prefix, created_by, created_at, last
 revoke all on function
   authz.scope_catalog(),
   authz.api_key_hash(text),
-  authz.require_org_admin(uuid, text),
   authz.create_service_account(uuid, text, text[]),
   authz.revoke_service_account(uuid),
   authz.authenticate_service_account(text),
@@ -326,7 +298,6 @@ revoke all on function
 grant usage on schema authz to service_role;
 grant execute on function
   authz.scope_catalog(),
-  authz.require_org_admin(uuid, text),
   authz.create_service_account(uuid, text, text[]),
   authz.revoke_service_account(uuid)
   to authenticated, service_role;

@@ -144,7 +144,7 @@ select pg_temp.act_as_postgres();
 select is((select count(*) from webhooks.deliveries where endpoint_id = :'other_id'), 0::bigint,
           'nothing reaches another organization''s endpoint');
 
--- The catalog (events carry no foreign key to it: 20261128002110_outbox_slim_writes.sql) ---------
+-- The catalog (events carry no foreign key to it) ---------
 select is((select array_agg(distinct e.event_type order by e.event_type) from webhooks.events e
             where e.org_id = pg_temp.id('org a')),
           array['inspection.submitted', 'invoice.paid', 'job.created', 'job.updated', 'payment.received', 'property.created'],

@@ -1,4 +1,4 @@
--- The publishing triggers of 20261128002000_outbox_write_cost.sql build their envelopes inline
+-- The busiest publishing triggers (20261128000600_webhook_events.sql) build their envelopes inline
 -- (for speed); the helpers they replaced (webhooks.envelope, job_resource, property_resource,
 -- iso_time, new_event_id) still define the payload. Every event those triggers write must equal
 -- what the helpers build for the same row, with and without the optional parts.

@@ -1,4 +1,4 @@
--- Wake-ups between drains (20261128002100_wake_coalescing.sql): a transaction skips its wake-up
+-- Wake-ups between drains (webhooks.wake_dispatcher_after_commit): a transaction skips its wake-up
 -- while another's is on its way (asked after the last drain stopped, under two seconds ago), and
 -- asks for one itself in every other case.
 begin;

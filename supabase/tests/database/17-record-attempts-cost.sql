@@ -1,5 +1,5 @@
--- What webhooks.record_attempts no longer does for a successful attempt
--- (20261128002200_record_attempts_cost.sql), and what must still hold without it: an attempt
+-- What webhooks.record_attempts does not do for a successful attempt, and what must still hold
+-- without it: an attempt
 -- references only its delivery and still goes with its endpoint or organization, a success never
 -- asks for a retry delay while a failure does, and an outcome sent without its null fields (as
 -- webhook-dispatch sends successes) is recorded as if they were there.
