@@ -1,125 +1,101 @@
-// The drain loop's stopping rules, against an in-memory store (no stack needed). Writers skip
-// their wake-up while a drain is announced or another wake-up is on its way
-// (webhooks.wake_dispatcher_after_commit); that is safe only if every drain that took up a wake-up
-// ends through stopDraining (which waits for those writers) and one more claim.
+// The drain loop against an in-memory store (no stack needed): when it stops (idle after
+// lingering, its time budget, the runtime's announcement that the worker will stop, the worker's
+// wall clock), what it hands back and hands over, and what one worker's drains hold together.
 import assert from "node:assert/strict";
 import { generateEndpointSecret } from "../supabase/functions/_shared/signing.ts";
 import { loadDispatchConfig } from "../supabase/functions/webhook-dispatch/config.ts";
-import { drainDueDeliveries } from "../supabase/functions/webhook-dispatch/dispatcher.ts";
-import { dispatchHandler } from "../supabase/functions/webhook-dispatch/handler.ts";
+import { drainDueDeliveries } from "../supabase/functions/webhook-dispatch/drain.ts";
+import { dispatchHandler, dispatchWorker } from "../supabase/functions/webhook-dispatch/handler.ts";
+import { REQUEST_TIMEOUT_MS } from "../supabase/functions/webhook-dispatch/sender.ts";
 import type { AttemptResult, ClaimedDelivery, DeliveryStore } from "../supabase/functions/webhook-dispatch/store.ts";
+import { HANDOVER_MARGIN_MS, WorkerLimits } from "../supabase/functions/webhook-dispatch/worker-limits.ts";
 
-/** A store that records the order of its calls; claims answer from `claims` (then nothing). */
-function memoryStore(
-  claims: ClaimedDelivery[][] | (() => ClaimedDelivery[]) = [],
-  recordGate: Promise<void> = Promise.resolve(),
-) {
-  const calls: string[] = [];
-  const store: DeliveryStore = {
-    claimDueDeliveries: async () => {
-      calls.push("claim");
-      await new Promise((resolve) => setTimeout(resolve, 0)); // a round trip, as to the database
-      return typeof claims === "function" ? claims() : claims.shift() ?? [];
-    },
-    signingSecrets: () => Promise.resolve(new Map()),
-    recordAttempts: async (_results: AttemptResult[]) => {
-      calls.push("record");
-      await recordGate;
-    },
-    stopDraining: () => {
-      calls.push("stop");
-      return Promise.resolve(true);
-    },
-    dispatchSecret: () => Promise.resolve(null),
-    requestDispatch: () => {
-      calls.push("request");
-      return Promise.resolve();
-    },
-  };
-  return { store, calls };
-}
+const CONFIG = loadDispatchConfig({
+  SUPABASE_DB_URL: "postgresql://unused",
+  SUPABASE_SERVICE_ROLE_KEY: "service-key",
+  WEBHOOK_DISPATCH_BATCH_SIZE: "20",
+  WEBHOOK_DISPATCH_CONCURRENCY: "8",
+  WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS: "1",
+});
 
-function backgroundHandler(store: DeliveryStore) {
-  const handler = dispatchHandler(
-    loadDispatchConfig({
-      SUPABASE_DB_URL: "postgresql://unused",
-      SUPABASE_SERVICE_ROLE_KEY: "service-key",
-      WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS: "1",
-    }),
-    store,
-  );
-  /** One wake-up as pg_net sends it; true if it joined the running drain. */
-  return async (body: Record<string, unknown> = {}) => {
-    const response = await handler(
-      new Request("http://localhost/webhook-dispatch", {
-        method: "POST",
-        headers: { Authorization: "Bearer service-key" },
-        body: JSON.stringify({ wait: false, ...body }),
-      }),
-    );
-    assert.equal(response.status, 202);
-    return (await response.json()).joined_running_drain as boolean;
-  };
-}
+let nextDeliveryId = 1;
 
-/** A claimed delivery whose lease is too short to send it: the drain hands it back unsent. */
-function expiringDelivery(): ClaimedDelivery {
+/** A delivery as a claim returns it, to a loopback URL (the tests' fetch answers instead). */
+function claimed(overrides: Partial<ClaimedDelivery> = {}): ClaimedDelivery {
   return {
-    deliveryId: "1",
+    deliveryId: String(nextDeliveryId++),
     leaseToken: crypto.randomUUID(),
-    leaseExpiresAt: new Date(),
+    leaseSeconds: 30,
+    claimedAt: new Date(),
     eventId: "evt_00000000000000000000000000000001",
-    endpointId: crypto.randomUUID(),
-    url: "https://hooks.example.com/",
+    endpointId: "endpoint",
+    url: "http://127.0.0.1:9/hook",
     retryCount: 0,
     payload: "{}",
     secretsVersion: "v",
-    allowLoopback: false,
+    allowLoopback: true,
+    ...overrides,
   };
 }
 
-const OPTIONS = { batchSize: 10, concurrency: 4, endpointConcurrency: 4, timeBudgetMs: 60_000 };
+/**
+ * A store holding `total` due deliveries (claimed at most `perClaim` at a time), recording the
+ * order of its calls; outcomes go to `recordAttempts`.
+ */
+function backlogStore(
+  total: number,
+  { perClaim = Infinity, recordAttempts = () => Promise.resolve() }: {
+    perClaim?: number;
+    recordAttempts?: (results: AttemptResult[]) => Promise<void>;
+  } = {},
+) {
+  const calls: string[] = [];
+  const counts = { claimed: 0, claimsAskedFor: 0, recorded: [] as AttemptResult[] };
+  const store: DeliveryStore = {
+    claimDueDeliveries: async (limit) => {
+      calls.push("claim");
+      counts.claimsAskedFor += limit;
+      await new Promise((resolve) => setTimeout(resolve, 0)); // a round trip, as to the database
+      const count = Math.min(limit, perClaim, total - counts.claimed);
+      counts.claimed += count;
+      return Array.from({ length: count }, () => claimed());
+    },
+    signingSecrets: (ids) =>
+      Promise.resolve(new Map(ids.map((id) => [id, { version: "v", secrets: [generateEndpointSecret()] }]))),
+    recordAttempts: async (results) => {
+      calls.push("record");
+      await recordAttempts(results);
+      counts.recorded.push(...results);
+    },
+    stopDraining: () => {
+      calls.push("stop");
+      return Promise.resolve();
+    },
+    dispatchSecret: () => Promise.resolve(null),
+    requestDispatch: (reason) => {
+      calls.push(`request: ${reason}`);
+      return Promise.resolve();
+    },
+  };
+  return { store, calls, counts };
+}
 
-Deno.test("an idle drain stops through stopDraining and one last claim", async () => {
-  const { store, calls } = memoryStore();
-  const summary = await drainDueDeliveries(store, OPTIONS);
-  assert.equal(summary.stoppedBecause, "idle");
-  assert.deepEqual(calls, ["claim", "stop", "claim"]);
-});
+/** An endpoint that holds every request until `answer()`, counting what it holds. */
+function heldEndpoint() {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const state = { inFlight: 0, mostInFlight: 0, received: 0 };
+  const fetch = async () => {
+    state.received++;
+    state.mostInFlight = Math.max(state.mostInFlight, ++state.inFlight);
+    await released;
+    state.inFlight--;
+    return new Response(null, { status: 204 });
+  };
+  return { fetch, state, answer: () => release() };
+}
 
-Deno.test("a drain that took up a wake-up while stopping goes through stopDraining again before it ends", async () => {
-  const { store, calls } = memoryStore();
-  let looks = 0;
-  // The wake-up arrives after the drain's first stopDraining, before its last claim comes back empty.
-  const moreWorkAnnounced = () => ++looks === 2;
-  await drainDueDeliveries(store, { ...OPTIONS, moreWorkAnnounced });
-  assert.deepEqual(calls, ["claim", "stop", "claim", "claim", "stop", "claim"]);
-});
-
-Deno.test("a wake-up that joins a background drain after its last look starts another drain", async () => {
-  let openGate = () => {};
-  const gate = new Promise<void>((resolve) => (openGate = resolve));
-  const { store, calls } = memoryStore([[expiringDelivery()]], gate);
-  const wakeUp = backgroundHandler(store);
-
-  assert.equal(await wakeUp(), false, "the first wake-up starts a drain");
-  const count = (call: string) => calls.filter((c) => c === call).length;
-  // The drain hands its one delivery back, finds nothing more, stops, claims a last time and
-  // waits for its outcome to be recorded (held by the gate): past its last look for more work.
-  await until(() => count("stop") === 1 && count("claim") === 3, "the first drain's last claim");
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(await wakeUp(), true, "a wake-up now joins the running drain");
-  openGate();
-  await until(() => count("claim") === 5 && count("stop") === 2, "a second drain, run to its end");
-});
-
-Deno.test("a background drain that runs out of time asks for another invocation", async () => {
-  const { store, calls } = memoryStore(() => [expiringDelivery()]);
-  await backgroundHandler(store)({ time_budget_ms: 100 });
-  await until(() => calls.includes("request"), "the drain to reach its time budget");
-  assert.ok(calls.indexOf("stop") < calls.indexOf("request"), "after it stopped announcing itself");
-  assert.equal(calls.filter((call) => call === "request").length, 1);
-});
+const answerAtOnce = () => Promise.resolve(new Response(null, { status: 204 }));
 
 /** Polls until `done()`; fails after 5 s (a hang, not a measurement). */
 async function until(done: () => boolean, what: string) {
@@ -129,111 +105,158 @@ async function until(done: () => boolean, what: string) {
   }
 }
 
-/**
- * A store of `total` sendable deliveries, claimed at most `perClaim` at a time (to `endpointId` when
- * given); outcomes go to `recordAttempts`. `counts.claimed` tells how many were claimed so far.
- */
-function backlogStore(
-  total: number,
-  recordAttempts: DeliveryStore["recordAttempts"],
-  { perClaim = Infinity, endpointId }: { perClaim?: number; endpointId?: string } = {},
-) {
-  const counts = { claimed: 0 };
-  const store: DeliveryStore = {
-    claimDueDeliveries: (limit) => {
-      const count = Math.min(limit, perClaim, total - counts.claimed);
-      const batch = Array.from({ length: count }, (_, i) => ({
-        ...expiringDelivery(),
-        ...(endpointId ? { endpointId } : {}),
-        deliveryId: String(counts.claimed + i + 1),
-        leaseExpiresAt: new Date(Date.now() + 60_000),
-        url: "http://127.0.0.1:9/hook",
-        allowLoopback: true,
-      }));
-      counts.claimed += count;
-      return Promise.resolve(batch);
-    },
-    signingSecrets: (ids) =>
-      Promise.resolve(new Map(ids.map((id) => [id, { version: "v", secrets: [generateEndpointSecret()] }]))),
-    recordAttempts,
-    stopDraining: () => Promise.resolve(true),
-    dispatchSecret: () => Promise.resolve(null),
-    requestDispatch: () => Promise.resolve(),
-  };
-  return { store, counts };
-}
+Deno.test("an idle drain lingers, claiming again, then stops announcing itself", async () => {
+  const { store, calls } = backlogStore(0);
+  const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, new EventTarget()) });
+  const summary = await drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 20 });
+  assert.equal(summary.stoppedBecause, "idle");
+  assert.ok(calls.filter((call) => call === "claim").length > 1, "it claimed again while lingering");
+  assert.equal(calls.at(-1), "stop");
+});
 
-Deno.test("a drain stops claiming while a batch of outcomes waits to be recorded", async () => {
-  const batchSize = 20;
-  const total = 10 * batchSize;
-  let recorded = 0;
-  let openGate = () => {};
-  const gate = new Promise<void>((resolve) => (openGate = resolve));
-  // The database does not answer until the gate opens; the endpoint answers at once.
-  const { store, counts } = backlogStore(total, async (results) => {
-    await gate;
-    recorded += results.length;
+Deno.test("work that arrives while a drain lingers is sent by it", async () => {
+  const { store, counts } = backlogStore(0);
+  let arrived = false;
+  const claimOnce = store.claimDueDeliveries;
+  store.claimDueDeliveries = async (limit, lease) => {
+    if (!arrived && counts.claimsAskedFor > 0) {
+      arrived = true;
+      return [claimed()];
+    }
+    return await claimOnce(limit, lease);
+  };
+  const worker = dispatchWorker(CONFIG, store, {
+    limits: new WorkerLimits(150_000, new EventTarget()),
+    fetch: answerAtOnce,
   });
-  const drain = drainDueDeliveries(store, {
-    ...OPTIONS,
-    batchSize,
-    concurrency: 8,
-    fetch: () => Promise.resolve(new Response(null, { status: 204 })),
-  });
-  // Plenty of turns for a drain without the bound to claim all 200 (it sends them at once).
-  for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
-  assert.ok(
-    counts.claimed < 2 * batchSize,
-    `claimed ${counts.claimed} deliveries with nothing recorded (batch size ${batchSize})`,
-  );
-  openGate();
+  const summary = await drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 50 });
+  assert.equal(summary.succeeded, 1);
+});
+
+Deno.test("the runtime's beforeunload stops a drain: queued work goes back at once, started work is recorded", async () => {
+  const runtime = new EventTarget();
+  const endpoint = heldEndpoint();
+  const { store, counts, calls } = backlogStore(100, { perClaim: 5 });
+  const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, runtime), fetch: endpoint.fetch });
+  const drain = drainDueDeliveries(worker, { timeBudgetMs: 60_000 });
+  await until(() => endpoint.state.inFlight === 8, "the worker's 8 request slots to fill");
+  runtime.dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "cpu" } }));
+  const claimsAtStop = calls.filter((call) => call === "claim").length;
+  endpoint.answer();
   const summary = await drain;
-  assert.equal(summary.succeeded, total);
-  assert.equal(recorded, total);
+  assert.equal(summary.stoppedBecause, "worker_limit");
+  assert.equal(calls.filter((call) => call === "claim").length, claimsAtStop, "no claim after the announcement");
+  assert.equal(summary.succeeded, 8, "the requests in flight finished");
+  assert.equal(counts.recorded.length, counts.claimed, "every claimed delivery is recorded or handed back");
+  assert.equal(calls.at(-1), "stop");
 });
 
-Deno.test("concurrent drains of one instance share one budget of deliveries and outcomes", async () => {
-  const batchSize = 20;
-  const total = 10 * batchSize;
-  let openGate = () => {};
-  const gate = new Promise<void>((resolve) => (openGate = resolve));
-  const { store, counts } = backlogStore(total, () => gate);
-  const options = {
-    ...OPTIONS,
-    batchSize,
-    concurrency: 8,
-    fetch: () => Promise.resolve(new Response(null, { status: 204 })),
-  };
-  const drains = [drainDueDeliveries(store, options), drainDueDeliveries(store, options)];
-  for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
-  assert.ok(
-    counts.claimed < 2 * batchSize,
-    `two drains claimed ${counts.claimed} with nothing recorded (batch size ${batchSize})`,
-  );
-  openGate();
-  const summaries = await Promise.all(drains);
-  assert.equal(summaries[0].succeeded + summaries[1].succeeded, total);
+Deno.test("no request starts that could outlive the worker's wall clock", async () => {
+  const { store, counts } = backlogStore(10);
+  // A worker booted long enough ago that a request started now would end after its wall clock.
+  const wallClockMs = 150_000;
+  const bootedAt = performance.now() - (wallClockMs - REQUEST_TIMEOUT_MS - HANDOVER_MARGIN_MS) - 1;
+  const worker = dispatchWorker(CONFIG, store, {
+    limits: new WorkerLimits(wallClockMs, new EventTarget(), bootedAt),
+    fetch: answerAtOnce,
+  });
+  const summary = await drainDueDeliveries(worker, { timeBudgetMs: 60_000 });
+  assert.equal(summary.stoppedBecause, "worker_limit");
+  assert.equal(counts.claimed, 0);
 });
 
-Deno.test("concurrent drains of one instance share its limits of requests in flight", async () => {
-  let inFlight = 0;
-  let mostInFlight = 0;
-  let answer = () => {};
-  const answered = new Promise<void>((resolve) => (answer = resolve));
-  // Small claims, so that both drains get deliveries to send.
-  const { store } = backlogStore(40, () => Promise.resolve(), { perClaim: 10, endpointId: "one endpoint" });
-  // The endpoint holds every request until the test lets them all through.
-  const fetch = async () => {
-    mostInFlight = Math.max(mostInFlight, ++inFlight);
-    await answered;
-    inFlight--;
-    return new Response(null, { status: 204 });
+Deno.test("a worker still given requests late in its life learns its wall clock is longer", () => {
+  const wallClockMs = 150_000;
+  const bootedAt = performance.now() - 130_000;
+  const limits = new WorkerLimits(wallClockMs, new EventTarget(), bootedAt);
+  assert.equal(limits.stopReason(), "wall_clock", "past the configured plan's last start");
+  // The runtime retires a worker at half its wall clock and still routes a request here at 130 s:
+  // this worker has at least 260 s.
+  limits.noteRequest();
+  assert.equal(limits.stopReason(), null);
+  assert.ok(limits.lastRequestStart() >= bootedAt + 260_000 - REQUEST_TIMEOUT_MS - HANDOVER_MARGIN_MS - 1);
+});
+
+Deno.test("a delivery whose lease cannot cover a request is handed back unsent", async () => {
+  const { store, counts } = backlogStore(0);
+  let given = false;
+  store.claimDueDeliveries = () => {
+    if (given) return Promise.resolve([]);
+    given = true;
+    return Promise.resolve([claimed({ leaseSeconds: 10 })]); // shorter than a request's 15 s timeout
   };
-  const options = { ...OPTIONS, batchSize: 40, concurrency: 8, endpointConcurrency: 6, fetch };
-  const drains = [drainDueDeliveries(store, options), drainDueDeliveries(store, options)];
-  for (let turn = 0; turn < 100; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
-  assert.equal(mostInFlight, 6, "two drains together send one endpoint at most its limit");
-  answer();
+  const worker = dispatchWorker(CONFIG, store, {
+    limits: new WorkerLimits(150_000, new EventTarget()),
+    fetch: () => Promise.reject(new Error("must not be sent")),
+  });
+  const summary = await drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 5 });
+  assert.equal(summary.released, 1);
+  assert.deepEqual(counts.recorded.map((result) => result.sent), [false]);
+});
+
+Deno.test("a drain claims only what its worker can start at once", async () => {
+  const endpoint = heldEndpoint();
+  const { store, counts } = backlogStore(100);
+  const worker = dispatchWorker(CONFIG, store, { fetch: endpoint.fetch });
+  const drain = drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 5 });
+  await until(() => endpoint.state.inFlight === 8, "8 requests in flight");
+  for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.equal(counts.claimed, 8, "nothing more is claimed, so no delivery waits leased in memory");
+  endpoint.answer();
+  assert.equal((await drain).succeeded, 100);
+});
+
+Deno.test("concurrent drains of one worker share its request slots", async () => {
+  const endpoint = heldEndpoint();
+  const { store } = backlogStore(40, { perClaim: 3 });
+  const worker = dispatchWorker(CONFIG, store, { fetch: endpoint.fetch });
+  const options = { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 5 };
+  const drains = [drainDueDeliveries(worker, options), drainDueDeliveries(worker, options)];
+  await until(() => endpoint.state.inFlight === 8, "8 requests in flight");
+  for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.equal(endpoint.state.mostInFlight, 8, "two drains together send at most the worker's 8");
+  endpoint.answer();
   const summaries = await Promise.all(drains);
   assert.equal(summaries[0].succeeded + summaries[1].succeeded, 40);
+});
+
+Deno.test("a drain stops claiming while a batch of outcomes waits to be recorded", async () => {
+  let openGate = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  // The database does not record until the gate opens; the endpoint answers at once.
+  const { store, counts } = backlogStore(200, { recordAttempts: () => gate });
+  const worker = dispatchWorker(CONFIG, store, { fetch: answerAtOnce });
+  const drain = drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 5 });
+  // Plenty of turns for a drain without the bound to claim all 200.
+  for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.ok(counts.claimed < 2 * CONFIG.WEBHOOK_DISPATCH_BATCH_SIZE, `claimed ${counts.claimed} with nothing recorded`);
+  openGate();
+  const summary = await drain;
+  assert.equal(summary.succeeded, 200);
+  assert.equal(counts.recorded.length, 200);
+});
+
+Deno.test("a background drain stopped by a worker limit hands over to a fresh invocation", async () => {
+  const runtime = new EventTarget();
+  const endpoint = heldEndpoint();
+  const { store, calls } = backlogStore(100, { perClaim: 2 });
+  const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, runtime), fetch: endpoint.fetch });
+  const handler = dispatchHandler(CONFIG, worker);
+  const wakeUp = () =>
+    handler(
+      new Request("http://localhost/webhook-dispatch", {
+        method: "POST",
+        headers: { Authorization: "Bearer service-key" },
+        body: JSON.stringify({ wait: false }),
+      }),
+    );
+  assert.equal((await (await wakeUp()).json()).joined_running_drain, false, "the first wake-up starts a drain");
+  assert.equal((await (await wakeUp()).json()).joined_running_drain, true, "a second joins it");
+  await until(() => endpoint.state.inFlight > 0, "a request in flight");
+  runtime.dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "wall_clock" } }));
+  assert.equal((await (await wakeUp()).json()).joined_running_drain, true, "a stopping worker starts nothing new");
+  endpoint.answer();
+  await until(() => calls.some((call) => call.startsWith("request")), "the hand-over");
+  assert.deepEqual(calls.filter((call) => call.startsWith("request")), ["request: hand-over (worker_limit)"]);
+  assert.ok(calls.indexOf("stop") < calls.findIndex((call) => call.startsWith("request")), "after it stopped");
 });

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { EVENT_CATALOG, EVENT_TYPES, type EventType } from "../supabase/functions/_shared/events.ts";
 import { asUser, connect, createTenant, integrationTest } from "./_support/stack.ts";
+import { fanOut } from "./_support/webhooks.ts";
 
 integrationTest("every event type the triggers write validates against its schema", async () => {
   const sql = connect(2);
@@ -40,6 +41,7 @@ integrationTest("every event type the triggers write validates against its schem
       await tx`select webhooks.send_test_event(${endpointId})`;
     });
 
+    await fanOut(sql);
     const events = await sql<{ event_type: EventType; payload: unknown }[]>`
       select event_type, payload from webhooks.events where org_id = ${tenant.orgId}`;
     for (const event of events) {

@@ -7,7 +7,7 @@ import { SERVICE_ACCOUNT_TOKEN_TTL_SECONDS } from "../supabase/functions/_shared
 import { GeocodeSettings } from "../supabase/functions/mapbox-geocode/config.ts";
 import { MAX_LIMIT, MAX_QUERY_CHARS, MAX_QUERY_WORDS } from "../supabase/functions/mapbox-geocode/request.ts";
 import { loadDispatchConfig } from "../supabase/functions/webhook-dispatch/config.ts";
-import { LEASE_SECONDS } from "../supabase/functions/webhook-dispatch/dispatcher.ts";
+import { LEASE_SECONDS } from "../supabase/functions/webhook-dispatch/drain.ts";
 import { REQUEST_TIMEOUT_MS, RESPONSE_EXCERPT_BYTES } from "../supabase/functions/webhook-dispatch/sender.ts";
 import { connect, integrationTest, ROOT } from "./_support/stack.ts";
 
@@ -47,7 +47,6 @@ Deno.test("docs/rate-limits.md states webhook-dispatch's and mapbox-geocode's de
   const text = await page("rate-limits.md");
   const dispatch = loadDispatchConfig({ SUPABASE_DB_URL: "postgres://unused", SUPABASE_SERVICE_ROLE_KEY: "unused" });
   const counts: [string, number][] = [
-    ["WEBHOOK_DISPATCH_ENDPOINT_CONCURRENCY", dispatch.WEBHOOK_DISPATCH_ENDPOINT_CONCURRENCY],
     ["WEBHOOK_DISPATCH_CONCURRENCY", dispatch.WEBHOOK_DISPATCH_CONCURRENCY],
     ["WEBHOOK_DISPATCH_BATCH_SIZE", dispatch.WEBHOOK_DISPATCH_BATCH_SIZE],
     ["WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS", dispatch.WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS],
@@ -56,6 +55,7 @@ Deno.test("docs/rate-limits.md states webhook-dispatch's and mapbox-geocode's de
   for (const [name, value] of counts) assertStates(passageNaming(text, `\`${name}\``), [String(value)], name);
   const times: [string, number][] = [
     ["WEBHOOK_DISPATCH_TIME_BUDGET_MS", dispatch.WEBHOOK_DISPATCH_TIME_BUDGET_MS / 1000],
+    ["WEBHOOK_DISPATCH_WORKER_WALL_CLOCK_MS", dispatch.WEBHOOK_DISPATCH_WORKER_WALL_CLOCK_MS / 1000],
     ["REQUEST_TIMEOUT_MS", REQUEST_TIMEOUT_MS / 1000],
     ["LEASE_SECONDS", LEASE_SECONDS],
     ["MAPBOX_TIMEOUT_MS", GeocodeSettings.parse({}).MAPBOX_TIMEOUT_MS / 1000],
@@ -77,7 +77,8 @@ integrationTest(
       select extract(epoch from delivery_window)::int as delivery_window,
              extract(epoch from auto_disable_after)::int as auto_disable_after,
              extract(epoch from retry_after_cap)::int as retry_after_cap,
-             extract(epoch from secret_overlap)::int as secret_overlap
+             extract(epoch from secret_overlap)::int as secret_overlap,
+             endpoint_concurrency
         from webhooks.settings`;
       const [geocoding] = await sql<{ [name: string]: number }[]>`
       select rate_limit_burst, rate_limit_per_minute::float8 as rate_limit_per_minute,
@@ -100,6 +101,11 @@ integrationTest(
       for (const [text, name, seconds] of settings) {
         assertStates(passageNaming(text, `.${name}\``), durations(seconds), name);
       }
+      assertStates(
+        passageNaming(rateLimits, ".endpoint_concurrency`"),
+        [String(webhooks.endpoint_concurrency)],
+        "endpoint_concurrency",
+      );
       const bucket = passageNaming(rateLimits, "`rate_limit_burst`");
       assertStates(bucket, [`burst ${geocoding.rate_limit_burst}`], "rate_limit_burst");
       assertStates(bucket, [`${geocoding.rate_limit_per_minute} per minute`], "rate_limit_per_minute");

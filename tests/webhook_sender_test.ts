@@ -17,7 +17,8 @@ function claimed(url: string, retryCount: number) {
   return {
     deliveryId: "1",
     leaseToken: crypto.randomUUID(),
-    leaseExpiresAt: new Date(Date.now() + 60_000),
+    leaseSeconds: 60,
+    claimedAt: new Date(),
     eventId: "evt_0123456789abcdef0123456789abcdef",
     endpointId: crypto.randomUUID(),
     url,

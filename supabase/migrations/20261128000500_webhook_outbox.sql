@@ -1,13 +1,18 @@
 -- =============================================================================================
--- Webhook outbox (SPEC §3, §4): endpoints registered by an organization's admins, the events its
--- business changes produce, one delivery per subscribed endpoint, and one attempt row per HTTP
--- request. Everything lives in schema `webhooks`, which PostgREST does not expose; tenant admins
--- read it through the views in 20261128000800_webhook_views.sql.
+-- Webhook outbox: endpoints registered by an organization's admins, the events its business
+-- changes produce, one delivery per subscribed endpoint, and one attempt row per HTTP request.
+-- Everything lives in schema `webhooks`, which PostgREST does not expose; tenant admins read it
+-- through the views in 20261128000800_webhook_views.sql.
 --
--- Events are written by triggers in the same transaction as the business row
+-- A business change writes one row into webhooks.outbox, in its own transaction
 -- (20261128000600_webhook_events.sql), so a rollback emits nothing and a commit loses nothing:
--- every table here is logged. Delivery (claims, attempts, backoff, wake-ups) is in
--- 20261128000700_webhook_dispatch.sql.
+-- every table here is logged. That row is all the writer pays for. The dispatcher then fans the
+-- committed rows out (webhooks.fan_out, 20261128000700_webhook_dispatch.sql): it renders each
+-- into its event, with the exact envelope receivers get, and creates one delivery per endpoint of
+-- the organization subscribed to its type as the subscriptions stood when the row committed
+-- (every subscription change fans out what has committed first; see
+-- webhooks.tg_endpoints__fan_out_first). Claims, attempts, backoff and wake-ups are in
+-- 20261128000700_webhook_dispatch.sql as well.
 --
 -- Signing secrets are stored only in Vault; an endpoint holds the Vault ids of its current secret
 -- and, for 24 h after a rotation, of the previous one.
@@ -57,13 +62,16 @@ create table webhooks.settings (
   auto_disable_after interval not null default '72 hours',
   retry_after_cap interval not null default '1 hour',
   secret_overlap interval not null default '24 hours',
+  endpoint_concurrency integer not null default 32,
+  dispatch_paused boolean not null default false,
   allow_loopback_endpoints boolean not null default false,
   constraint settings_singleton check (singleton),
   constraint settings_retention_positive check (retention > interval '0'),
   constraint settings_delivery_window_positive check (delivery_window > interval '0'),
   constraint settings_auto_disable_after_positive check (auto_disable_after > interval '0'),
   constraint settings_retry_after_cap_positive check (retry_after_cap >= interval '1 second'),
-  constraint settings_secret_overlap_positive check (secret_overlap >= interval '0')
+  constraint settings_secret_overlap_positive check (secret_overlap >= interval '0'),
+  constraint settings_endpoint_concurrency_range check (endpoint_concurrency between 1 and 1000)
 );
 comment on table webhooks.settings is 'Operator settings for webhook delivery (one row).';
 comment on column webhooks.settings.retention is 'Events and attempts older than this are purged daily.';
@@ -71,6 +79,10 @@ comment on column webhooks.settings.delivery_window is 'A delivery still failing
 comment on column webhooks.settings.auto_disable_after is 'An endpoint failing without a single success for this long is disabled.';
 comment on column webhooks.settings.retry_after_cap is 'The longest Retry-After a receiver can ask for.';
 comment on column webhooks.settings.secret_overlap is 'How long the previous secret keeps signing after a rotation.';
+comment on column webhooks.settings.endpoint_concurrency is
+  'Requests in flight to one endpoint, all dispatchers together: a slow endpoint holds at most this many.';
+comment on column webhooks.settings.dispatch_paused is
+  'The scheduler stops waking webhook-dispatch: deliveries wait (an operator''s explicit dispatch request still drains).';
 comment on column webhooks.settings.allow_loopback_endpoints is 'Local development only: accept http(s) endpoints on loopback addresses.';
 insert into webhooks.settings default values;
 
@@ -119,6 +131,27 @@ comment on column webhooks.endpoints.secret_id is 'Vault id of the signing secre
 comment on column webhooks.endpoints.previous_secret_id is 'Vault id of the secret replaced by the last rotation, still signing until previous_secret_expires_at.';
 comment on column webhooks.endpoints.failing_since is 'Start of the current run of failed attempts; cleared by a success.';
 
+-- What business transactions write: one row per event, as cheap as a row can be (job inserts keep
+-- about the throughput of a bare one-row trigger; bench/RESULTS.md). `data` is the event's body
+-- before rendering: for the busiest types (job.created, job.updated, property.created) it holds
+-- the table row as the trigger saw it (to_jsonb), which webhooks.render_event formats; for the
+-- others it is the finished body. The primary key is the fan-out order: txid is the writing
+-- transaction's id, so rows of one transaction stay together and a resource's changes, which
+-- its row lock serializes, are fanned out in commit order. webhooks.fan_out deletes the rows it
+-- has turned into events, so the table holds only what is waiting.
+create table webhooks.outbox (
+  txid xid8 not null default pg_current_xact_id(),
+  id bigint generated always as identity,
+  org_id uuid not null,
+  event_type text not null,
+  data jsonb not null,
+  created_at timestamptz not null default now(),
+  primary key (txid, id)
+);
+comment on table webhooks.outbox is
+  'Events committed by business transactions and not yet fanned out (webhooks.fan_out renders and deletes them).';
+comment on column webhooks.outbox.created_at is 'The writing transaction''s time: the event''s timestamp.';
+
 create table webhooks.events (
   id text primary key default webhooks.new_event_id(),
   org_id uuid not null references public.organizations (id) on delete cascade,
@@ -131,7 +164,7 @@ create table webhooks.events (
   constraint events_id_format check (id ~ '^evt_[0-9a-f]{32}$'),
   constraint events_payload_object check (jsonb_typeof(payload) = 'object')
 );
-comment on table webhooks.events is 'Every business event, with the exact JSON envelope receivers get.';
+comment on table webhooks.events is 'Every event, with the exact JSON envelope receivers get (rendered from webhooks.outbox).';
 
 create table webhooks.deliveries (
   id bigint generated always as identity primary key,
@@ -194,10 +227,16 @@ create index endpoints_created_by_idx on webhooks.endpoints (created_by);
 -- Retention scans by age; rows arrive in time order, so a BRIN index serves it at almost no
 -- insert cost.
 create index events_created_at_idx on webhooks.events using brin (created_at);
--- The dispatcher's claim reads due work in next_attempt_at order; partial indexes keep that scan
--- to the rows that can be due, however many finished deliveries the table holds.
+-- Partial indexes keep every scan of the queue to the rows that can be due, however many finished
+-- deliveries the table holds: the claim walks the endpoints with pending work and takes each one's
+-- oldest due rows (endpoint_id, next_attempt_at), counts each endpoint's requests in flight and
+-- finds expired leases (endpoint_id, lease_expires_at); the scheduler asks when the next retry is
+-- due (next_attempt_at).
 create index deliveries_due_idx on webhooks.deliveries (next_attempt_at) where status = 'pending';
-create index deliveries_lease_expires_at_idx on webhooks.deliveries (lease_expires_at) where status = 'sending';
+create index deliveries_endpoint_id_next_attempt_at_idx on webhooks.deliveries (endpoint_id, next_attempt_at)
+  where status = 'pending';
+create index deliveries_endpoint_id_lease_expires_at_idx on webhooks.deliveries (endpoint_id, lease_expires_at)
+  where status = 'sending';
 create index deliveries_endpoint_id_status_idx on webhooks.deliveries (endpoint_id, status);
 create index attempts_delivery_id_idx on webhooks.attempts (delivery_id);
 create index attempts_endpoint_id_started_at_idx on webhooks.attempts (endpoint_id, started_at desc);
@@ -209,6 +248,13 @@ create index attempts_started_at_idx on webhooks.attempts using brin (started_at
 -- between vacuums and every claim wades through them: on the local stack, burst deliveries fell
 -- from about 7,500 to 5,700 per second until a manual VACUUM restored them. Vacuum it early.
 alter table webhooks.deliveries set (
+  autovacuum_vacuum_scale_factor = 0.01,
+  autovacuum_vacuum_insert_scale_factor = 0.01,
+  autovacuum_analyze_scale_factor = 0.01
+);
+-- The outbox is a queue too, and an empty one most of the time: every row is deleted within
+-- milliseconds of its commit.
+alter table webhooks.outbox set (
   autovacuum_vacuum_scale_factor = 0.01,
   autovacuum_vacuum_insert_scale_factor = 0.01,
   autovacuum_analyze_scale_factor = 0.01
@@ -410,6 +456,26 @@ begin
 end
 $$;
 
+-- Subscriptions are evaluated when the dispatcher fans an event out, and must give the answer they
+-- gave when the event committed: an endpoint created or subscribed later does not get it, one
+-- disabled later does (and fails it, as it fails what it had queued). So a change to who gets what
+-- (a new endpoint, its event types, enabling or disabling it) first takes the organization's
+-- publication lock exclusively, which waits for the writers in progress (each holds it shared from
+-- its event to its end) and makes later ones wait for this change, and fans out everything
+-- committed until then. Deleting an endpoint needs neither: the fan-out skips an endpoint being
+-- deleted, and its deliveries go with it.
+create function webhooks.tg_endpoints__fan_out_first()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  perform pg_advisory_xact_lock(hashtext('webhooks.publication'), hashtext(new.org_id::text));
+  perform webhooks.fan_out_committed();
+  return new;
+end
+$$;
+
 -- An endpoint's secrets go with it.
 create function webhooks.tg_endpoints__delete_secrets()
 returns trigger
@@ -448,6 +514,14 @@ create trigger _400_track_enabled
 create trigger _900_set_updated_at
   before update on webhooks.endpoints
   for each row execute function webhooks.tg_endpoints__set_updated_at();
+create trigger _450_fan_out_first
+  before insert on webhooks.endpoints
+  for each row execute function webhooks.tg_endpoints__fan_out_first();
+create trigger _450_fan_out_first_on_update
+  before update of enabled, event_types on webhooks.endpoints
+  for each row
+  when (old.enabled is distinct from new.enabled or old.event_types is distinct from new.event_types)
+  execute function webhooks.tg_endpoints__fan_out_first();
 create trigger _500_fail_queued_deliveries
   after update of enabled on webhooks.endpoints
   for each row when (old.enabled and not new.enabled)
@@ -487,38 +561,22 @@ as $$
   ) || p_data
 $$;
 
--- Fan-out, for every way events are written: one delivery per enabled endpoint of the event's
--- organization that subscribes to its type (an empty list means every type), in the same
--- statement's transaction. Test events go only where webhooks.publish_event sends them.
--- (pgbench, one job per transaction, 4 clients: job inserts kept 0.58-0.64 of their throughput
--- with the event written by one INSERT … SELECT in each business trigger and fanned out here, the
--- same as with both in each trigger, against 0.56-0.59 when triggers passed arrays to a shared
--- publishing function.)
-create function webhooks.tg_events__fan_out()
-returns trigger
-language plpgsql security definer
+-- The id of the event an outbox row becomes: evt_, 12 hex digits of the row's Unix milliseconds
+-- and its sequence number in 20, the same format and time order as webhooks.new_event_id, and
+-- known before the fan-out.
+create function webhooks.outbox_event_id(p_outbox_id bigint, p_created_at timestamptz)
+returns text
+language sql immutable
 set search_path = ''
 as $$
-begin
-  insert into webhooks.deliveries (org_id, event_id, endpoint_id)
-  select n.org_id, n.id, e.id
-    from new_rows n
-    join webhooks.endpoints e
-      on e.org_id = n.org_id
-     and e.enabled
-     and (cardinality(e.event_types) = 0 or n.event_type = any (e.event_types))
-   where n.event_type <> 'webhook.test';
-  return null;
-end
+  select 'evt_' || lpad(to_hex((extract(epoch from p_created_at) * 1000)::bigint), 12, '0')
+      || lpad(to_hex(p_outbox_id), 20, '0')
 $$;
 
-create trigger _500_fan_out
-  after insert on webhooks.events
-  referencing new table as new_rows
-  for each statement execute function webhooks.tg_events__fan_out();
-
--- Writes one event in the caller's transaction and returns its id; the fan-out trigger creates
--- its deliveries. With `p_endpoint_id` (test events) only that endpoint receives it.
+-- Publishes an event from SQL and returns its id. Without `p_endpoint_id` it goes through the
+-- outbox like every business event (fanned out to the organization's subscribed endpoints after
+-- commit); with it (test events) it is written as an event with one delivery, to that endpoint
+-- alone, whatever it subscribes to. `p_data` is the finished body (e.g. {"test": {…}}).
 create function webhooks.publish_event(
   p_org_id uuid,
   p_event_type text,
@@ -530,23 +588,29 @@ language plpgsql security definer
 set search_path = ''
 as $$
 declare
-  v_event_id text := webhooks.new_event_id();
+  v_event_id text;
 begin
+  if p_endpoint_id is null then
+    perform pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(p_org_id::text));
+    insert into webhooks.outbox (org_id, event_type, data)
+    values (p_org_id, p_event_type, p_data)
+    returning webhooks.outbox_event_id(id, created_at) into v_event_id;
+    return v_event_id;
+  end if;
+  v_event_id := webhooks.new_event_id();
   insert into webhooks.events (id, org_id, event_type, payload)
   values (v_event_id, p_org_id, p_event_type, webhooks.envelope(v_event_id, p_event_type, p_org_id, p_data));
-  if p_endpoint_id is not null then
-    insert into webhooks.deliveries (org_id, event_id, endpoint_id)
-    select p_org_id, v_event_id, e.id
-      from webhooks.endpoints e
-     where e.id = p_endpoint_id
-       and e.org_id = p_org_id
-       and e.enabled;
-  end if;
+  insert into webhooks.deliveries (org_id, event_id, endpoint_id)
+  select p_org_id, v_event_id, e.id
+    from webhooks.endpoints e
+   where e.id = p_endpoint_id
+     and e.org_id = p_org_id
+     and e.enabled;
   return v_event_id;
 end
 $$;
 comment on function webhooks.publish_event(uuid, text, jsonb, uuid) is
-  'Records an event (and so its deliveries) in the current transaction; returns the event id.';
+  'Publishes an event in the current transaction (to the subscribed endpoints, or to one endpoint); returns its id.';
 
 -- A fresh signing secret: whsec_ and the base64 of 32 random bytes (Standard Webhooks).
 create function webhooks.new_signing_secret()
@@ -588,7 +652,9 @@ as $$
 declare
   v_endpoint webhooks.endpoints;
 begin
-  select e.* into v_endpoint from webhooks.endpoints e where e.id = p_endpoint_id for update;
+  -- Not FOR UPDATE: a fan-out in progress holds KEY SHARE on the endpoints it creates deliveries
+  -- for, and may be what this transaction's own fan-out (tg_endpoints__fan_out_first) waits on.
+  select e.* into v_endpoint from webhooks.endpoints e where e.id = p_endpoint_id for no key update;
   if not found then
     raise exception 'webhook endpoint not found' using errcode = 'P0002';
   end if;
@@ -687,6 +753,8 @@ alter table webhooks.event_types enable row level security;
 alter table webhooks.event_types force row level security;
 alter table webhooks.endpoints enable row level security;
 alter table webhooks.endpoints force row level security;
+alter table webhooks.outbox enable row level security;
+alter table webhooks.outbox force row level security;
 alter table webhooks.events enable row level security;
 alter table webhooks.events force row level security;
 alter table webhooks.deliveries enable row level security;

@@ -1,13 +1,20 @@
 -- =============================================================================================
--- Webhook events from business changes (SPEC §3). Statement-level triggers with transition
--- tables turn each statement's rows into events with one set-based insert (the events table's
--- own trigger fans them out to deliveries with another), so a bulk import of 10,000 jobs costs
--- two statements, not 20,000. They run in the business transaction: a rollback takes the events
--- with it.
+-- Webhook events from business changes. Statement-level triggers with transition tables turn each
+-- statement's rows into outbox rows with one set-based insert, so a bulk import of 10,000 jobs
+-- costs one statement, not 10,000. They run in the business transaction: a rollback takes the
+-- events with it. Each writer also holds its organization's publication lock shared until it
+-- ends (see webhooks.tg_endpoints__fan_out_first for why).
+--
+-- What a writer pays is one outbox row, so the busiest triggers store the row itself
+-- (to_jsonb(new)) and leave the payload to webhooks.render_event, which the dispatcher's fan-out
+-- calls: building the envelope in the trigger (jsonb_build_object over every field, timestamps
+-- formatted, the job's property looked up) cost a one-job insert more than the row did. The
+-- others, rarer and needing their transaction's context (the payment that settled an invoice),
+-- store their finished body.
 --
 -- The payload of every type is specified by its zod schema in supabase/functions/_shared/events.ts;
--- tests/event_payloads_test.ts checks what these triggers write against it. Money is a decimal
--- string ("150.00"), timestamps are UTC ISO-8601 with milliseconds.
+-- tests/event_payloads_test.ts checks what is delivered against it. Money is a decimal string
+-- ("150.00"), timestamps are UTC ISO-8601 with milliseconds.
 -- =============================================================================================
 
 -- =============================================================================================
@@ -85,16 +92,47 @@ $$;
 comment on function webhooks.job_changes(public.jobs, public.jobs) is
   'Previous values of the meaningful job columns that changed, or null when none did.';
 
+-- The envelope of an outbox row (see webhooks.outbox for what `data` holds per type): the common
+-- head, then the type's body, with stored rows formatted as their resources (the same helpers
+-- publish_event's callers use, so the two cannot drift apart).
+create function webhooks.render_event(
+  p_event_id text,
+  p_event_type text,
+  p_org_id uuid,
+  p_created_at timestamptz,
+  p_data jsonb
+)
+returns jsonb
+language sql stable security definer
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'id', p_event_id,
+    'event', p_event_type,
+    'api_version', '2026-11-01',
+    'timestamp', webhooks.iso_time(p_created_at),
+    'org_id', p_org_id
+  ) || case p_event_type
+    when 'job.created' then
+      jsonb_build_object('job', webhooks.job_resource(jsonb_populate_record(null::public.jobs, p_data)))
+    when 'job.updated' then jsonb_build_object(
+      'job', webhooks.job_resource(jsonb_populate_record(null::public.jobs, p_data -> 'job')),
+      'changed_fields', (select jsonb_agg(k order by k) from jsonb_object_keys(p_data -> 'previous') as k),
+      'previous', p_data -> 'previous'
+    )
+    when 'property.created' then
+      jsonb_build_object('property', webhooks.property_resource(jsonb_populate_record(null::public.properties, p_data)))
+    else p_data
+  end
+$$;
+comment on function webhooks.render_event(text, text, uuid, timestamptz, jsonb) is
+  'The JSON envelope receivers get for an outbox row (event id, type, organization, commit time, data).';
+
 -- =============================================================================================
 -- Functions: triggers
 --
--- The busiest triggers (job and property inserts, job updates) build the same envelopes as
--- webhooks.envelope, job_resource, property_resource, iso_time and new_event_id with plain
--- expressions in one INSERT … SELECT. Each helper carries `set search_path = ''`, and a function
--- with a SET clause is never inlined: every call saves and restores the setting and runs its own
--- executor (job_resource alone took 43 µs per call; inserting 2,000 jobs in one statement spent
--- 142 ms in _800_publish_created with the helpers, 66 ms without). The helpers stay for the other
--- types and publish_event, and pgTAP compares both ways (15-webhook-payload-equivalence.sql).
+-- Each holds its organization's publication lock shared (pg_advisory_xact_lock_shared with the
+-- key of webhooks.tg_endpoints__fan_out_first) from its first event to the end of its transaction.
 -- =============================================================================================
 
 create function webhooks.tg_jobs__publish_created()
@@ -102,45 +140,13 @@ returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
-declare
-  -- webhooks.iso_time(now()): the envelope's timestamp is the transaction's time, once per statement.
-  v_timestamp text := to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 begin
-  insert into webhooks.events (id, org_id, event_type, payload)
-  select x.id, x.org_id, 'job.created',
-         jsonb_build_object(
-           'id', x.id,
-           'event', 'job.created',
-           'api_version', '2026-11-01',
-           'timestamp', v_timestamp,
-           'org_id', x.org_id,
-           -- webhooks.job_resource(n)
-           'job', jsonb_build_object(
-             'id', x.job_id,
-             'job_no', x.job_no,
-             'title', x.title,
-             'description', x.description,
-             'status', x.status,
-             'client_id', x.client_id,
-             'property', case when p.id is not null then jsonb_build_object(
-               'id', p.id, 'address1', p.address1, 'address2', p.address2, 'city', p.city, 'region', p.region,
-               'postal_code', p.postal_code, 'country', p.country, 'lat', p.lat, 'lng', p.lng
-             ) end,
-             'assigned_to', x.assigned_to,
-             'scheduled_at', to_char(x.scheduled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-             'created_at', to_char(x.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-             'updated_at', to_char(x.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-           )
-         )
-    from (
-      -- webhooks.new_event_id(), once per row (a volatile select list keeps this subquery apart).
-      select 'evt_' || lpad(to_hex((extract(epoch from clock_timestamp()) * 1000)::bigint), 12, '0')
-                    || encode(extensions.gen_random_bytes(10), 'hex') as id,
-             n.org_id, n.id as job_id, n.job_no, n.title, n.description, n.status, n.client_id, n.property_id,
-             n.assigned_to, n.scheduled_at, n.created_at, n.updated_at
-        from new_rows n
-    ) x
-    left join public.properties p on p.org_id = x.org_id and p.id = x.property_id;
+  insert into webhooks.outbox (org_id, event_type, data)
+  select n.org_id, 'job.created', to_jsonb(n)
+    from new_rows n
+   cross join lateral (
+     select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
+   ) as publication_lock;
   return null;
 end
 $$;
@@ -150,47 +156,16 @@ returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
-declare
-  v_timestamp text := to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 begin
-  insert into webhooks.events (id, org_id, event_type, payload)
-  select x.id, x.org_id, 'job.updated',
-         jsonb_build_object(
-           'id', x.id,
-           'event', 'job.updated',
-           'api_version', '2026-11-01',
-           'timestamp', v_timestamp,
-           'org_id', x.org_id,
-           'job', jsonb_build_object(
-             'id', x.job_id,
-             'job_no', x.job_no,
-             'title', x.title,
-             'description', x.description,
-             'status', x.status,
-             'client_id', x.client_id,
-             'property', case when p.id is not null then jsonb_build_object(
-               'id', p.id, 'address1', p.address1, 'address2', p.address2, 'city', p.city, 'region', p.region,
-               'postal_code', p.postal_code, 'country', p.country, 'lat', p.lat, 'lng', p.lng
-             ) end,
-             'assigned_to', x.assigned_to,
-             'scheduled_at', to_char(x.scheduled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-             'created_at', to_char(x.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-             'updated_at', to_char(x.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-           ),
-           'changed_fields', (select jsonb_agg(k order by k) from jsonb_object_keys(x.previous) as k),
-           'previous', x.previous
-         )
-    from (
-      select 'evt_' || lpad(to_hex((extract(epoch from clock_timestamp()) * 1000)::bigint), 12, '0')
-                    || encode(extensions.gen_random_bytes(10), 'hex') as id,
-             n.org_id, n.id as job_id, n.job_no, n.title, n.description, n.status, n.client_id, n.property_id,
-             n.assigned_to, n.scheduled_at, n.created_at, n.updated_at, c.previous
-        from new_rows n
-        join old_rows o on o.id = n.id
-       cross join lateral (select webhooks.job_changes(o, n) as previous) c
-       where c.previous is not null
-    ) x
-    left join public.properties p on p.org_id = x.org_id and p.id = x.property_id;
+  insert into webhooks.outbox (org_id, event_type, data)
+  select n.org_id, 'job.updated', jsonb_build_object('job', to_jsonb(n), 'previous', c.previous)
+    from new_rows n
+    join old_rows o on o.id = n.id
+   cross join lateral (select webhooks.job_changes(o, n) as previous) c
+   cross join lateral (
+     select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
+   ) as publication_lock
+   where c.previous is not null;
   return null;
 end
 $$;
@@ -200,41 +175,13 @@ returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
-declare
-  v_timestamp text := to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 begin
-  insert into webhooks.events (id, org_id, event_type, payload)
-  select x.id, x.org_id, 'property.created',
-         jsonb_build_object(
-           'id', x.id,
-           'event', 'property.created',
-           'api_version', '2026-11-01',
-           'timestamp', v_timestamp,
-           'org_id', x.org_id,
-           -- webhooks.property_resource(n)
-           'property', jsonb_build_object(
-             'id', x.property_id,
-             'client_id', x.client_id,
-             'address1', x.address1,
-             'address2', x.address2,
-             'city', x.city,
-             'region', x.region,
-             'postal_code', x.postal_code,
-             'country', x.country,
-             'lat', x.lat,
-             'lng', x.lng,
-             'geocoded_at', to_char(x.geocoded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-             'geocode_source', x.geocode_source,
-             'created_at', to_char(x.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-           )
-         )
-    from (
-      select 'evt_' || lpad(to_hex((extract(epoch from clock_timestamp()) * 1000)::bigint), 12, '0')
-                    || encode(extensions.gen_random_bytes(10), 'hex') as id,
-             n.org_id, n.id as property_id, n.client_id, n.address1, n.address2, n.city, n.region, n.postal_code,
-             n.country, n.lat, n.lng, n.geocoded_at, n.geocode_source, n.created_at
-        from new_rows n
-    ) x;
+  insert into webhooks.outbox (org_id, event_type, data)
+  select n.org_id, 'property.created', to_jsonb(n)
+    from new_rows n
+   cross join lateral (
+     select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
+   ) as publication_lock;
   return null;
 end
 $$;
@@ -261,11 +208,10 @@ language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  insert into webhooks.events (id, org_id, event_type, payload)
-  select x.id, x.org_id, 'invoice.paid', webhooks.envelope(x.id, 'invoice.paid', x.org_id, x.data)
+  insert into webhooks.outbox (org_id, event_type, data)
+  select x.org_id, 'invoice.paid', x.data
     from (
-      select webhooks.new_event_id() as id,
-             n.org_id,
+      select n.org_id,
              jsonb_build_object(
                'invoice', jsonb_build_object(
                  'id', n.id,
@@ -293,6 +239,9 @@ begin
              ) as data
         from new_rows n
         join old_rows o on o.id = n.id
+       cross join lateral (
+         select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
+       ) as publication_lock
        where n.status = 'paid'
          and o.status <> 'paid'
     ) x;
@@ -306,11 +255,10 @@ language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  insert into webhooks.events (id, org_id, event_type, payload)
-  select x.id, x.org_id, 'payment.received', webhooks.envelope(x.id, 'payment.received', x.org_id, x.data)
+  insert into webhooks.outbox (org_id, event_type, data)
+  select x.org_id, 'payment.received', x.data
     from (
-      select webhooks.new_event_id() as id,
-             n.org_id,
+      select n.org_id,
              jsonb_build_object('payment', jsonb_build_object(
                'id', n.id,
                'invoice_id', n.invoice_id,
@@ -322,6 +270,9 @@ begin
              )) as data
         from new_rows n
         join public.invoices i on i.org_id = n.org_id and i.id = n.invoice_id
+       cross join lateral (
+         select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
+       ) as publication_lock
     ) x;
   return null;
 end
@@ -336,19 +287,23 @@ set search_path = ''
 as $$
 begin
   if tg_op = 'INSERT' then
-    insert into webhooks.events (id, org_id, event_type, payload)
-    select x.id, x.org_id, 'inspection.submitted', webhooks.envelope(x.id, 'inspection.submitted', x.org_id, x.data)
-      from (select webhooks.new_event_id() as id, n.org_id, webhooks.inspection_data(n) as data
-              from new_rows n
-             where n.status = 'submitted') x;
+    insert into webhooks.outbox (org_id, event_type, data)
+    select n.org_id, 'inspection.submitted', webhooks.inspection_data(n)
+      from new_rows n
+     cross join lateral (
+       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
+     ) as publication_lock
+     where n.status = 'submitted';
   else
-    insert into webhooks.events (id, org_id, event_type, payload)
-    select x.id, x.org_id, 'inspection.submitted', webhooks.envelope(x.id, 'inspection.submitted', x.org_id, x.data)
-      from (select webhooks.new_event_id() as id, n.org_id, webhooks.inspection_data(n) as data
-              from new_rows n
-              join old_rows o on o.id = n.id
-             where n.status = 'submitted'
-               and o.status <> 'submitted') x;
+    insert into webhooks.outbox (org_id, event_type, data)
+    select n.org_id, 'inspection.submitted', webhooks.inspection_data(n)
+      from new_rows n
+      join old_rows o on o.id = n.id
+     cross join lateral (
+       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
+     ) as publication_lock
+     where n.status = 'submitted'
+       and o.status <> 'submitted';
   end if;
   return null;
 end

@@ -1,13 +1,16 @@
 -- =============================================================================================
--- Webhook dispatch (SPEC §4): how the webhook-dispatch function claims due deliveries and records
--- their attempts, how it is woken (pg_net after each committing transaction that created
--- deliveries, pg_cron every minute), and housekeeping (exhaustion, expired rotation secrets,
--- retention).
+-- Webhook dispatch: how committed outbox rows become events and deliveries (the fan-out), how
+-- the webhook-dispatch function claims due deliveries and records their attempts, how it is woken
+-- (the scheduler, a procedure pg_cron keeps running), and housekeeping (exhaustion, expired
+-- rotation secrets, retention).
 --
--- Claims use FOR UPDATE SKIP LOCKED and a lease: concurrent dispatchers never claim the same
--- delivery, and a crashed dispatcher's deliveries are claimed again once their lease expires
--- (at-least-once; a duplicate always has the same webhook-id). Only the holder of a delivery's
--- lease token can record its outcome.
+-- Claims take, for each endpoint with due work, its oldest due deliveries up to the endpoint's
+-- share of settings.endpoint_concurrency, and interleave endpoints: a slow or failing endpoint's
+-- backlog never holds back another's deliveries, and the limit holds across every dispatcher at
+-- once (claims for one endpoint are serialized, and count what is in flight in the database).
+-- Claims lease what they take: a crashed dispatcher's deliveries are claimed again once their lease
+-- expires (at-least-once; a duplicate always has the same webhook-id), and only the holder of a
+-- delivery's lease token can record its outcome. Leases and schedules are on the database's clock.
 --
 -- Wake-ups need two Vault secrets an operator stores once (README, "Deploy"): `project_url` and
 -- `webhook_dispatch_secret` (created here when missing). Without `project_url` no wake-up is sent
@@ -18,12 +21,9 @@
 -- Tables
 -- =============================================================================================
 
--- Whether a dispatcher is draining right now. A transaction that creates deliveries while one is
--- skips its wake-up: the running drain claims them. Measured with pgbench (4 clients, one job per
--- transaction, 2 cores): a wake-up on every commit took job inserts from 1,135 to 475 per second,
--- nearly all of it in pg_net round trips and the drains they start; with the heartbeat, 5,123
--- transactions delivered live needed 332 wake-ups. UNLOGGED: after a crash it is empty, which
--- reads as "nobody is draining".
+-- Whether a dispatcher is draining right now: every claim refreshes draining_until, and a drain
+-- clears it when it stops. The scheduler wakes the dispatcher only while nobody is draining.
+-- UNLOGGED: after a crash it is empty, which reads as "nobody is draining".
 create unlogged table webhooks.dispatcher_heartbeat (
   singleton boolean primary key default true,
   draining_until timestamptz not null,
@@ -31,40 +31,118 @@ create unlogged table webhooks.dispatcher_heartbeat (
   constraint dispatcher_heartbeat_singleton check (singleton)
 );
 comment on table webhooks.dispatcher_heartbeat is
-  'Set by every claim that finds work, cleared by a drain before it stops; read by the wake-up trigger.';
+  'Refreshed by every claim, cleared by a drain when it stops; read by the scheduler.';
 comment on column webhooks.dispatcher_heartbeat.stopped_at is
-  'When a drain last cleared its announcement to stop; wake-ups requested before it have been taken up.';
+  'When a drain last stopped: a wake-up asked for before it has been taken up.';
 
--- Between drains, a transaction also skips its wake-up while another's is on its way: asked after
--- the last drain stopped and less than wake_request_ttl() ago. It is safe for the reason the
--- heartbeat is (webhooks.wake_lock_key): the skipper holds the wake lock shared from before it
--- reads until it ends, and the request it relies on reaches the dispatcher after that read; the
--- drain it starts or joins stops only through stop_draining, the wait for skippers and one last
--- claim. Measured with pgbench (4 clients, one job per transaction, dispatcher not draining): with
--- a wake-up on every such commit job inserts kept 0.35 of their throughput, with this 0.75–0.80.
--- The row lives apart from the heartbeat so that recording a request never makes a claim wait.
-create table webhooks.wake_requests (
-  singleton boolean primary key default true,
-  requested_at timestamptz not null default '-infinity',
-  constraint wake_requests_singleton check (singleton)
-);
-comment on table webhooks.wake_requests is
-  'When a transaction last asked webhook-dispatch to run after its commit (pg_net); read by the wake-up.';
-insert into webhooks.wake_requests default values;
+-- =============================================================================================
+-- Functions: fan-out
+-- =============================================================================================
+
+-- Turns up to p_limit committed outbox rows, oldest transaction first, into their events
+-- (webhooks.render_event) and one delivery per enabled endpoint of the organization subscribed to
+-- the type (an empty list means every type), and deletes them from the outbox, in one statement.
+-- One fan-out runs at a time: with p_wait false (claims) it returns 0 when another is running,
+-- with p_wait true (subscription changes) it waits for it. An endpoint being deleted right now is
+-- skipped (its deliveries would go with it), and so are the rows of an organization deleted since
+-- they were written. Returns the number of outbox rows fanned out.
+create function webhooks.fan_out(p_limit integer default 2000, p_wait boolean default false)
+returns integer
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_fanned_out integer;
+begin
+  if p_wait then
+    perform pg_advisory_xact_lock(hashtext('webhooks.fan_out'));
+  elsif not pg_try_advisory_xact_lock(hashtext('webhooks.fan_out')) then
+    return 0;
+  end if;
+  with taken as (
+    delete from webhooks.outbox o
+     using (select x.txid, x.id from webhooks.outbox x order by x.txid, x.id limit p_limit) x
+     where o.txid = x.txid
+       and o.id = x.id
+    returning o.id, o.org_id, o.event_type, o.data, o.created_at
+  ),
+  -- An organization deleted since (or being deleted: this waits for it) takes its events with it.
+  organizations as (
+    select o.id from public.organizations o where o.id in (select t.org_id from taken t) for key share of o
+  ),
+  subscribers as (
+    select e.id, e.org_id, e.event_types
+      from webhooks.endpoints e
+     where e.enabled
+       and e.org_id in (select t.org_id from taken t)
+       for key share of e skip locked
+  ),
+  rendered as (
+    insert into webhooks.events (id, org_id, event_type, payload, created_at)
+    select v.event_id, t.org_id, t.event_type,
+           webhooks.render_event(v.event_id, t.event_type, t.org_id, t.created_at, t.data), t.created_at
+      from taken t
+      join organizations o on o.id = t.org_id
+     cross join lateral (select webhooks.outbox_event_id(t.id, t.created_at) as event_id) v
+    returning id, org_id, event_type
+  ),
+  fanned_out as (
+    insert into webhooks.deliveries (org_id, event_id, endpoint_id)
+    select r.org_id, r.id, s.id
+      from rendered r
+      join subscribers s
+        on s.org_id = r.org_id
+       and (cardinality(s.event_types) = 0 or r.event_type = any (s.event_types))
+  )
+  select count(*) into v_fanned_out from taken;
+  return v_fanned_out;
+end
+$$;
+comment on function webhooks.fan_out(integer, boolean) is
+  'Renders committed outbox rows into events and their deliveries (one fan-out at a time); returns how many.';
+
+-- Everything committed so far, in batches, waiting for a fan-out in progress.
+create function webhooks.fan_out_committed()
+returns integer
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_total integer := 0;
+  v_batch integer;
+begin
+  loop
+    v_batch := webhooks.fan_out(10000, true);
+    v_total := v_total + v_batch;
+    exit when v_batch < 10000;
+  end loop;
+  return v_total;
+end
+$$;
 
 -- =============================================================================================
 -- Functions: claiming and recording
 -- =============================================================================================
 
--- Claims up to p_limit deliveries that are due, first those whose lease expired (a crashed
--- dispatcher's), then pending ones in next_attempt_at order, and leases them to one token. Each
--- row also says whether loopback destinations are allowed, so the dispatcher's SSRF check always
--- follows the current setting without a query of its own.
-create function webhooks.claim_due_deliveries(p_limit integer, p_lease_seconds integer default 60)
+-- Fans out what has committed, then claims up to p_limit due deliveries and leases them to one
+-- token for p_lease_seconds. Fair by construction:
+--   1. it finds the endpoints with due work (pending and due, or leased with the lease expired),
+--      walking the pending index one endpoint at a time, and locks each for the rest of the
+--      transaction, skipping those another claim holds;
+--   2. in a new statement (so that claims committed before those locks are visible), it counts
+--      each endpoint's deliveries in flight and takes its oldest due ones up to
+--      settings.endpoint_concurrency in flight, expired leases first;
+--   3. it interleaves endpoints (every endpoint's first, then every endpoint's second, …) up to
+--      p_limit.
+-- Each row also says when and for how long it was leased by the database's clock (lease_seconds,
+-- claimed_at), so the dispatcher never compares its own clock with the lease, and whether loopback
+-- destinations are allowed, so its SSRF check follows the current setting.
+create function webhooks.claim_due_deliveries(p_limit integer, p_lease_seconds integer default 30)
 returns table (
   delivery_id bigint,
   lease_token uuid,
-  lease_expires_at timestamptz,
+  lease_seconds integer,
+  claimed_at timestamptz,
   event_id text,
   endpoint_id uuid,
   url text,
@@ -78,40 +156,98 @@ set search_path = ''
 as $$
 declare
   v_token uuid := gen_random_uuid();
-  v_lease_expires_at timestamptz := now() + make_interval(secs => p_lease_seconds);
+  v_endpoint_concurrency integer;
+  v_endpoints uuid[];
   v_ids bigint[];
 begin
   if p_limit not between 1 and 5000 or p_lease_seconds not between 1 and 3600 then
     raise exception 'claim between 1 and 5000 deliveries for 1 to 3600 seconds' using errcode = '22023';
   end if;
 
-  select array_agg(d.id) into v_ids
-    from (
-      select x.id
-        from webhooks.deliveries x
-       where x.status = 'sending'
-         and x.lease_expires_at <= now()
-         and exists (select from webhooks.endpoints e where e.id = x.endpoint_id and e.enabled)
-       order by x.lease_expires_at
-       limit p_limit
-         for update of x skip locked
-    ) d;
+  perform webhooks.fan_out(greatest(p_limit, 2000));
+  select s.endpoint_concurrency into v_endpoint_concurrency from webhooks.settings s;
 
-  v_ids := coalesce(v_ids, '{}') || array(
-    select x.id
-      from webhooks.deliveries x
-     where x.status = 'pending'
-       and x.next_attempt_at <= now()
-       and exists (select from webhooks.endpoints e where e.id = x.endpoint_id and e.enabled)
-     order by x.next_attempt_at
-     limit p_limit - coalesce(cardinality(v_ids), 0)
-       for update of x skip locked
+  v_endpoints := array(
+    with recursive pending (endpoint_id) as (
+      (select d.endpoint_id from webhooks.deliveries d where d.status = 'pending' order by d.endpoint_id limit 1)
+      union all
+      select (
+        select d.endpoint_id
+          from webhooks.deliveries d
+         where d.status = 'pending'
+           and d.endpoint_id > p.endpoint_id
+         order by d.endpoint_id
+         limit 1
+      )
+        from pending p
+       where p.endpoint_id is not null
+    )
+    select w.endpoint_id
+      from (
+        select p.endpoint_id
+          from pending p
+         where p.endpoint_id is not null
+           and exists (
+             select from webhooks.deliveries d
+              where d.endpoint_id = p.endpoint_id
+                and d.status = 'pending'
+                and d.next_attempt_at <= now()
+           )
+        union
+        select d.endpoint_id
+          from webhooks.deliveries d
+         where d.status = 'sending'
+           and d.lease_expires_at <= now()
+      ) w
+     where pg_try_advisory_xact_lock(hashtext('webhooks.claim'), hashtext(w.endpoint_id::text))
   );
 
-  if cardinality(v_ids) > 0 then
+  v_ids := array(
+    select c.id
+      from unnest(v_endpoints) as w (endpoint_id)
+      join webhooks.endpoints e on e.id = w.endpoint_id and e.enabled
+     cross join lateral (
+       select greatest(0, v_endpoint_concurrency - count(*))::integer as room
+         from webhooks.deliveries s
+        where s.endpoint_id = w.endpoint_id
+          and s.status = 'sending'
+          and s.lease_expires_at > now()
+     ) f
+     cross join lateral (
+       select x.id, x.due_at, row_number() over (order by x.expired desc, x.due_at) as turn
+         from (
+           (select d.id, d.lease_expires_at as due_at, true as expired
+              from webhooks.deliveries d
+             where d.endpoint_id = w.endpoint_id
+               and d.status = 'sending'
+               and d.lease_expires_at <= now()
+             order by d.lease_expires_at
+             limit f.room)
+           union all
+           (select d.id, d.next_attempt_at, false
+              from webhooks.deliveries d
+             where d.endpoint_id = w.endpoint_id
+               and d.status = 'pending'
+               and d.next_attempt_at <= now()
+             order by d.next_attempt_at
+             limit f.room)
+         ) x
+        order by x.expired desc, x.due_at
+        limit f.room
+     ) c
+     order by c.turn, c.due_at
+     limit p_limit
+  );
+
+  -- Announce the drain even when nothing was due: it claims again within milliseconds.
+  update webhooks.dispatcher_heartbeat h
+     set draining_until = clock_timestamp() + interval '2 seconds'
+    from (select x.singleton from webhooks.dispatcher_heartbeat x for update skip locked) free
+   where h.singleton = free.singleton;
+  if not found and not exists (select from webhooks.dispatcher_heartbeat) then
     insert into webhooks.dispatcher_heartbeat (singleton, draining_until)
     values (true, clock_timestamp() + interval '2 seconds')
-    on conflict (singleton) do update set draining_until = excluded.draining_until;
+    on conflict (singleton) do nothing;
   end if;
 
   return query
@@ -119,22 +255,27 @@ begin
     update webhooks.deliveries d
        set status = 'sending',
            lease_token = v_token,
-           lease_expires_at = v_lease_expires_at,
+           lease_expires_at = now() + make_interval(secs => p_lease_seconds),
            first_attempt_at = coalesce(d.first_attempt_at, now())
      where d.id = any (v_ids)
+       -- Rechecked on the row's latest version: a resend, a recording or the minute job may have
+       -- changed it since the statement above read it.
+       and ((d.status = 'pending' and d.next_attempt_at <= now())
+            or (d.status = 'sending' and d.lease_expires_at <= now()))
     returning d.id, d.event_id, d.endpoint_id, d.attempt_count
   )
-  select c.id, v_token, v_lease_expires_at, c.event_id, c.endpoint_id, e.url, c.attempt_count, ev.payload::text,
+  select c.id, v_token, p_lease_seconds, clock_timestamp(), c.event_id, c.endpoint_id, e.url, c.attempt_count,
+         ev.payload::text,
          concat_ws(':', e.secret_id, case when e.previous_secret_expires_at > now() then e.previous_secret_id end),
          (select st.allow_loopback_endpoints from webhooks.settings st)
     from claimed c
     join webhooks.endpoints e on e.id = c.endpoint_id
     join webhooks.events ev on ev.id = c.event_id
-   order by c.id;
+   order by array_position(v_ids, c.id);
 end
 $$;
 comment on function webhooks.claim_due_deliveries(integer, integer) is
-  'Leases up to p_limit due deliveries to a new token and returns what is needed to send them.';
+  'Fans out, then leases up to p_limit due deliveries fairly across endpoints; returns what is needed to send them.';
 
 -- The secrets that sign for each endpoint: the current one, then the previous one while its
 -- rotation overlap lasts. secrets_version (from the claim) changes whenever this list does, so
@@ -322,24 +463,11 @@ comment on function webhooks.record_attempts(jsonb) is
   'Records a batch of attempt outcomes (lease holder only): attempts, retries, exhaustion, endpoint health.';
 
 -- =============================================================================================
--- Functions: wake-ups
+-- Functions: waking the dispatcher
 -- =============================================================================================
 
--- The lock that makes skipping a wake-up safe. A transaction holds it shared from before it reads
--- the heartbeat and wake_requests until it ends; a drain about to stop clears the heartbeat, waits
--- for the transactions holding it then (await_skipped_wake_ups), and claims once more: whatever
--- those transactions committed is in that claim. Transactions that read the cleared heartbeat
--- wake a dispatcher themselves.
-create function webhooks.wake_lock_key()
-returns bigint
-language sql immutable
-set search_path = ''
-as $$
-  select 7302191418337652001::bigint
-$$;
-
--- Step 1 of stopping: no longer announce a drain, and record when: requests made before it have
--- been taken up. An upsert, so that a first drain (or one after a crash emptied the unlogged
+-- A drain stops: no longer announced, and the time recorded (a wake-up asked for before it has
+-- been taken up). An upsert, so that a first drain (or one after a crash emptied the unlogged
 -- heartbeat) records it.
 create function webhooks.stop_draining()
 returns void
@@ -349,45 +477,6 @@ as $$
   insert into webhooks.dispatcher_heartbeat (singleton, draining_until, stopped_at)
   values (true, '-infinity', clock_timestamp())
   on conflict (singleton) do update set draining_until = excluded.draining_until, stopped_at = excluded.stopped_at
-$$;
-
--- Step 2 of stopping: wait (at most p_timeout_ms) until every transaction that may have skipped
--- its wake-up because of the announcement has ended. True when the drain may now claim one last
--- time and stop; false when a long transaction still holds on (keep draining and try again).
--- Only the transactions holding the wake lock when the announcement was cleared can have read
--- it: a writer takes the lock before it reads, and one that reads later sees the cleared state and
--- wakes a dispatcher itself. So this notes those holders (pg_locks) and waits for them alone.
--- Polling for the lock in exclusive mode instead starved under steady writers (some writer
--- nearly always holds it shared): drains sat 1.6–1.9 s here and commit → receiver p50 was 2.2 s.
-create function webhooks.await_skipped_wake_ups(p_timeout_ms integer default 5000)
-returns boolean
-language plpgsql volatile security definer
-set search_path = ''
-as $$
-declare
-  v_deadline timestamptz := clock_timestamp() + make_interval(secs => p_timeout_ms / 1000.0);
-  v_key bigint := webhooks.wake_lock_key();
-  v_waiting text[];
-begin
-  loop
-    -- The holders now, the first time; then those of them still holding it. (pg_locks shows a
-    -- bigint advisory key as two 32-bit halves.)
-    v_waiting := array(
-      select l.virtualtransaction
-        from pg_catalog.pg_locks l
-       where l.locktype = 'advisory'
-         and l.classid = (v_key >> 32)::oid
-         and l.objid = (v_key & 4294967295)::oid
-         and l.objsubid = 1
-         and l.granted
-         and l.pid <> pg_catalog.pg_backend_pid()
-         and (v_waiting is null or l.virtualtransaction = any (v_waiting))
-    );
-    exit when cardinality(v_waiting) = 0 or clock_timestamp() >= v_deadline;
-    perform pg_catalog.pg_sleep(0.002);
-  end loop;
-  return cardinality(v_waiting) = 0;
-end
 $$;
 
 -- Asks webhook-dispatch to run, through pg_net: the request leaves only if the calling
@@ -421,89 +510,145 @@ begin
   );
 end
 $$;
-comment on function webhooks.await_skipped_wake_ups(integer) is
-  'Waits (at most p_timeout_ms) for the transactions that held the wake lock when called; true once all have ended.';
-comment on function webhooks.wake_lock_key() is
-  'Held shared by a transaction from before it reads the heartbeat and wake_requests until it ends; a stopping drain waits for the holders it finds (await_skipped_wake_ups).';
-
 comment on function webhooks.request_dispatch(text) is
   'Wakes webhook-dispatch after the current transaction commits (pg_net); null when not configured.';
 
--- How long a transaction trusts another's wake-up to be on its way. pg_net sends a request within
--- milliseconds of its commit here; the bound only limits the harm of one that is lost.
-create function webhooks.wake_request_ttl()
-returns interval
-language sql immutable
+-- What the scheduler looks at: whether anything is waiting for a dispatcher (committed events not
+-- fanned out, due deliveries, expired leases; nothing while an operator has paused dispatch), when the next retry or lease falls due, and whether
+-- a drain is running or when the last one stopped. Index probes only.
+create function webhooks.dispatch_due_state()
+returns table (work_due boolean, next_due_at timestamptz, draining boolean, stopped_at timestamptz)
+language sql stable security definer
 set search_path = ''
 as $$
-  select interval '2 seconds'
+  select not (select s.dispatch_paused from webhooks.settings s)
+         and (exists (select from webhooks.outbox)
+              or exists (select from webhooks.deliveries d where d.status = 'pending' and d.next_attempt_at <= now())
+              or exists (select from webhooks.deliveries d where d.status = 'sending' and d.lease_expires_at <= now())),
+         least(
+           (select min(d.next_attempt_at) from webhooks.deliveries d where d.status = 'pending'),
+           (select min(d.lease_expires_at) from webhooks.deliveries d where d.status = 'sending')
+         ),
+         coalesce((select h.draining_until > clock_timestamp() from webhooks.dispatcher_heartbeat h), false),
+         (select h.stopped_at from webhooks.dispatcher_heartbeat h)
 $$;
 
--- At most one wake-up per transaction, however many statements create or requeue deliveries: the
--- first sets a transaction-local flag (set_config(…, true) is undone at commit, rollback, and with
--- a rolled-back savepoint together with its request). None while a drain is running or a wake-up
--- is on its way.
-create function webhooks.wake_dispatcher_after_commit(p_reason text)
-returns void
+-- The scheduler: wakes webhook-dispatch (pg_net) as soon as anything waits for it and no drain is
+-- running, so a new event goes out milliseconds after its commit and a retry the moment it falls
+-- due, although pg_cron starts jobs at most once a minute (1.4; 1.6's second schedules would
+-- still be up to a second late). pg_cron starts a run every minute (webhooks.scheduler_command());
+-- it runs until one second into the next minute, and the next run takes over (pg_cron starts a
+-- run queued while the previous one was still going as soon as it ends), so one is always
+-- watching. The run is a loop of this step, committing after each (so every wake-up leaves at
+-- once and no snapshot is held) and sleeping as long as the step says: until the next retry
+-- falls due, but at most 1 ms while there was work in the last second, 10 ms after that, and
+-- 50 ms while a drain runs (the drain claims new work itself). One run watches at a time (a
+-- session advisory lock); another waits for it to end. A wake-up that brought no drain within
+-- 2 s is asked for again.
+--
+-- One look: wakes the dispatcher if work waits, no drain runs and no wake-up is on its way, and
+-- says how long to sleep. p_state is what the previous look returned (null for the first):
+-- {requested_at, active_at, sleep (seconds), woke}.
+create function webhooks.dispatch_scheduler_look(p_state jsonb default null)
+returns jsonb
 language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare
-  v_heartbeat record;
+  v_now timestamptz := clock_timestamp();
+  v_requested_at timestamptz := (p_state ->> 'requested_at')::timestamptz;
+  v_active_at timestamptz := coalesce((p_state ->> 'active_at')::timestamptz, v_now);
+  v_due record;
+  v_woke boolean := false;
+  v_sleep double precision;
 begin
-  if current_setting('webhooks.dispatch_requested', true) = 'on' then
-    return;
+  select * into v_due from webhooks.dispatch_due_state();
+  if v_due.work_due or v_due.draining then
+    v_active_at := v_now;
   end if;
-  -- Shared first, then read: see webhooks.wake_lock_key().
-  perform pg_advisory_xact_lock_shared(webhooks.wake_lock_key());
-  select h.draining_until, h.stopped_at into v_heartbeat from webhooks.dispatcher_heartbeat h;
-  if v_heartbeat.draining_until > clock_timestamp() then
-    null; -- a drain is running: it claims this transaction's deliveries
-  elsif v_heartbeat.stopped_at is not null and exists (
-    select from webhooks.wake_requests r
-     where r.requested_at > v_heartbeat.stopped_at
-       and r.requested_at > clock_timestamp() - webhooks.wake_request_ttl()
-  ) then
-    null; -- a wake-up is on its way: the drain it starts claims them
-  elsif webhooks.request_dispatch(p_reason) is not null then
-    update webhooks.wake_requests r
-       set requested_at = clock_timestamp()
-      from (select w.singleton from webhooks.wake_requests w for update skip locked) free
-     where r.singleton = free.singleton;
+  if v_due.work_due and not v_due.draining
+     and (v_requested_at is null or v_due.stopped_at > v_requested_at or v_now - v_requested_at > interval '2 seconds') then
+    if webhooks.request_dispatch('scheduler') is not null then
+      v_requested_at := v_now;
+      v_woke := true;
+    end if;
   end if;
-  perform set_config('webhooks.dispatch_requested', 'on', true);
+  v_sleep := case
+    when v_due.draining then 0.05
+    when v_now - v_active_at < interval '1 second' then 0.001
+    else 0.01
+  end;
+  if v_due.next_due_at > v_now then
+    v_sleep := least(v_sleep, extract(epoch from v_due.next_due_at - v_now)::double precision);
+  end if;
+  return jsonb_build_object('requested_at', v_requested_at, 'active_at', v_active_at, 'sleep', v_sleep, 'woke', v_woke);
 end
 $$;
-comment on function webhooks.wake_dispatcher_after_commit(text) is
-  'Asks for one dispatcher run after this transaction commits, unless one was asked already, one is on its way or a drain is running.';
+comment on function webhooks.dispatch_scheduler_look(jsonb) is
+  'One look of the scheduler: wakes webhook-dispatch if work waits and no drain runs; says how long to sleep.';
 
-create function webhooks.tg_deliveries__wake_dispatcher()
-returns trigger
-language plpgsql security definer
+-- A step of a run: the look, once this run holds the scheduler's lock, until the run's end
+-- (p_state.until; by default one second into the next minute). Returns null when the run is over.
+create function webhooks.dispatch_scheduler_step(p_state jsonb default null)
+returns jsonb
+language plpgsql volatile security definer
 set search_path = ''
 as $$
+declare
+  v_until timestamptz := coalesce(
+    (p_state ->> 'until')::timestamptz,
+    date_trunc('minute', clock_timestamp()) + interval '61 seconds'
+  );
+  v_holds_lock boolean := coalesce((p_state ->> 'holds_lock')::boolean, false);
 begin
-  if current_setting('webhooks.dispatch_requested', true) = 'on' then
+  if clock_timestamp() >= v_until then
+    if v_holds_lock then
+      perform pg_advisory_unlock(hashtext('webhooks.scheduler'));
+    end if;
     return null;
   end if;
-  if exists (select from new_rows) then
-    perform webhooks.wake_dispatcher_after_commit('commit');
+  if not v_holds_lock and not pg_try_advisory_lock(hashtext('webhooks.scheduler')) then
+    return jsonb_build_object('until', v_until, 'holds_lock', false, 'sleep', 0.01);
   end if;
-  return null;
+  return webhooks.dispatch_scheduler_look(p_state)
+      || jsonb_build_object('until', v_until, 'holds_lock', true);
 end
 $$;
+comment on function webhooks.dispatch_scheduler_step(jsonb) is
+  'A step of the scheduler''s run: the look, while this run holds the scheduler lock; null once the run is over.';
 
-create trigger _900_wake_dispatcher
-  after insert on webhooks.deliveries
-  referencing new table as new_rows
-  for each statement execute function webhooks.tg_deliveries__wake_dispatcher();
+-- What pg_cron runs every minute: the scheduler's loop. A DO block, because committing between
+-- steps needs a top-level statement (a procedure that commits can carry no search_path).
+create function webhooks.scheduler_command(p_until timestamptz default null)
+returns text
+language sql immutable
+set search_path = ''
+as $body$
+  select format($command$do $scheduler$
+declare
+  v_state jsonb := %s;
+begin
+  loop
+    v_state := webhooks.dispatch_scheduler_step(v_state);
+    exit when v_state is null;
+    commit;
+    perform pg_catalog.pg_sleep((v_state ->> 'sleep')::double precision);
+  end loop;
+end
+$scheduler$$command$,
+    case when p_until is null then 'null' else quote_literal(jsonb_build_object('until', p_until)::text) || '::jsonb' end)
+$body$;
 
 -- =============================================================================================
 -- Functions: housekeeping (pg_cron)
 -- =============================================================================================
 
--- Every minute: give up on what can no longer be delivered, drop rotation secrets past their
--- overlap, and wake the dispatcher if anything is due (retries, expired leases, missed wake-ups).
+-- Every minute: give up on what can no longer be delivered and drop rotation secrets past their
+-- overlap. (Waking the dispatcher is the scheduler's job: webhooks.dispatch_scheduler_step.)
+-- It never waits on a delivery another transaction has locked: one being claimed or recorded right
+-- now is about to change anyway, and two multi-row updates of the same deliveries, each locking in
+-- its own scan order, could deadlock with a dispatcher recording a slow batch. It sees such a row
+-- again a minute later if it still qualifies.
 create function webhooks.run_every_minute()
 returns void
 language plpgsql volatile security definer
@@ -553,7 +698,7 @@ begin
     select e.id, e.previous_secret_id
       from webhooks.endpoints e
      where e.previous_secret_expires_at <= now()
-       for update
+       for no key update
   ),
   cleared as (
     update webhooks.endpoints e
@@ -566,17 +711,10 @@ begin
    using expired x
    where s.id = x.previous_secret_id;
 
-  if exists (
-    select from webhooks.deliveries d
-     where (d.status = 'pending' and d.next_attempt_at <= now())
-        or (d.status = 'sending' and d.lease_expires_at <= now())
-  ) then
-    perform webhooks.request_dispatch('schedule');
-  end if;
 end
 $$;
 comment on function webhooks.run_every_minute() is
-  'pg_cron, every minute: exhaustion, disabled endpoints, expired rotation secrets, dispatcher wake-up.';
+  'pg_cron, every minute: exhaustion, disabled endpoints, expired rotation secrets.';
 
 -- Daily: events and attempts older than settings.retention go, in chunks so the purge never holds
 -- long locks. Events with a delivery still in progress stay.
@@ -619,10 +757,13 @@ $$;
 comment on function webhooks.purge_expired() is
   'pg_cron, daily: deletes events (with their deliveries) and attempts older than settings.retention.';
 
--- What an operator checks when nothing arrives: whether wake-ups can be sent, and the backlog.
+-- What an operator checks when nothing arrives: whether wake-ups can be sent and the scheduler is
+-- running, and what waits.
 create function webhooks.dispatch_health()
 returns table (
   wake_ups_configured boolean,
+  scheduler_running boolean,
+  undispatched_events bigint,
   due_deliveries bigint,
   expired_leases bigint,
   oldest_due_at timestamptz
@@ -632,6 +773,14 @@ set search_path = ''
 as $$
   select
     (select count(*) = 2 from vault.secrets s where s.name in ('project_url', 'webhook_dispatch_secret')),
+    exists (
+      select from pg_catalog.pg_locks l
+       where l.locktype = 'advisory'
+         and l.objid = pg_catalog.hashtext('webhooks.scheduler')::oid
+         and l.objsubid = 1
+         and l.granted
+    ),
+    (select count(*) from webhooks.outbox),
     (select count(*) from webhooks.deliveries d where d.status = 'pending' and d.next_attempt_at <= now()),
     (select count(*) from webhooks.deliveries d where d.status = 'sending' and d.lease_expires_at <= now()),
     (select min(d.next_attempt_at) from webhooks.deliveries d where d.status = 'pending' and d.next_attempt_at <= now())
@@ -655,6 +804,7 @@ begin
 end
 $$;
 
+select cron.schedule('webhooks-dispatch-scheduler', '* * * * *', webhooks.scheduler_command());
 select cron.schedule('webhooks-every-minute', '* * * * *', 'select webhooks.run_every_minute()');
 select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.purge_expired()');
 
@@ -665,32 +815,29 @@ select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.pu
 alter table webhooks.dispatcher_heartbeat enable row level security;
 alter table webhooks.dispatcher_heartbeat force row level security;
 revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated;
-alter table webhooks.wake_requests enable row level security;
-alter table webhooks.wake_requests force row level security;
-revoke all on table webhooks.wake_requests from public, anon, authenticated;
 
 revoke all on function
-  webhooks.wake_lock_key(),
-  webhooks.stop_draining(),
-  webhooks.await_skipped_wake_ups(integer),
+  webhooks.fan_out(integer, boolean),
+  webhooks.fan_out_committed(),
   webhooks.claim_due_deliveries(integer, integer),
   webhooks.endpoint_signing_secrets(uuid[]),
   webhooks.retry_delay(integer),
   webhooks.record_attempts(jsonb),
+  webhooks.stop_draining(),
   webhooks.request_dispatch(text),
-  webhooks.wake_request_ttl(),
-  webhooks.wake_dispatcher_after_commit(text),
-  webhooks.tg_deliveries__wake_dispatcher(),
+  webhooks.dispatch_due_state(),
+  webhooks.dispatch_scheduler_look(jsonb),
+  webhooks.dispatch_scheduler_step(jsonb),
+  webhooks.scheduler_command(timestamptz),
   webhooks.run_every_minute(),
   webhooks.purge_expired(),
   webhooks.dispatch_health()
   from public, anon, authenticated;
 grant execute on function
-  webhooks.stop_draining(),
-  webhooks.await_skipped_wake_ups(integer),
   webhooks.claim_due_deliveries(integer, integer),
   webhooks.endpoint_signing_secrets(uuid[]),
   webhooks.record_attempts(jsonb),
+  webhooks.stop_draining(),
   webhooks.request_dispatch(text),
   webhooks.dispatch_health()
   to service_role;

@@ -5,8 +5,8 @@
 --   - resending one delivery now, and recovering every failed or exhausted delivery of an
 --     endpoint in a time range (idempotent);
 --   - the audit trail of endpoint changes, resends and recoveries (audit.entries).
--- Resends and recoveries wake the dispatcher the way new deliveries do: at most one wake-up per
--- transaction, none while a drain is running (see webhooks.wake_lock_key()).
+-- A resent or recovered delivery is due at once; the scheduler (webhooks.dispatch_scheduler_step)
+-- wakes the dispatcher for it within milliseconds of the commit.
 -- =============================================================================================
 
 -- =============================================================================================
@@ -102,7 +102,6 @@ begin
   returning d.* into v_delivery;
   perform audit.record(v_delivery.org_id, 'delivery.resent', 'delivery', v_delivery.id::text,
                        jsonb_build_object('event_id', v_delivery.event_id, 'endpoint_id', v_delivery.endpoint_id));
-  perform webhooks.wake_dispatcher_after_commit('resend');
   return v_delivery;
 end
 $$;
@@ -139,9 +138,6 @@ begin
   get diagnostics v_recovered = row_count;
   perform audit.record(v_endpoint.org_id, 'endpoint.deliveries_recovered', 'endpoint', p_endpoint_id::text,
                        jsonb_build_object('since', p_since, 'until', p_until, 'recovered', v_recovered));
-  if v_recovered > 0 then
-    perform webhooks.wake_dispatcher_after_commit('recover');
-  end if;
   return v_recovered;
 end
 $$;

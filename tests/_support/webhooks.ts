@@ -21,10 +21,20 @@ export async function registerEndpoint(
   return { endpointId: row.endpoint_id, secret: row.signing_secret };
 }
 
+/**
+ * Fans out everything committed so far (webhooks.fan_out_committed), as the dispatcher's next claim
+ * would: afterwards the events and deliveries of what the test committed exist.
+ */
+export async function fanOut(sql: postgres.Sql): Promise<void> {
+  await sql`select webhooks.fan_out_committed()`;
+}
+
+/** Inserts a job as the tenant's user and fans it out: its event and deliveries exist on return. */
 export async function insertJob(sql: postgres.Sql, tenant: { userId: string; orgId: string }, title: string) {
   const [job] = await asUser(sql, tenant.userId, (tx) =>
     tx<{ id: string; job_no: string }[]>`
       insert into public.jobs (org_id, title) values (${tenant.orgId}, ${title}) returning id, job_no`);
+  await fanOut(sql);
   return job;
 }
 
@@ -65,6 +75,19 @@ export async function makeRetriesDue(sql: postgres.Sql, endpointId: string): Pro
   const rows = await sql`update webhooks.deliveries set next_attempt_at = now()
                           where endpoint_id = ${endpointId} and status = 'pending' returning id`;
   return rows.length;
+}
+
+/**
+ * Runs `work` with the scheduler's wake-ups paused (webhooks.settings.dispatch_paused), so that
+ * deliveries wait for the test's own dispatch requests; serial tests only (it pauses everyone's).
+ */
+export async function withDispatchPaused<T>(sql: postgres.Sql, work: () => Promise<T>): Promise<T> {
+  await sql`update webhooks.settings set dispatch_paused = true`;
+  try {
+    return await work();
+  } finally {
+    await sql`update webhooks.settings set dispatch_paused = false`;
+  }
 }
 
 /** Asks webhook-dispatch to drain now and waits for its summary. */

@@ -3,7 +3,7 @@
 // dispatcher may take the deliveries while this one is measured.
 import assert from "node:assert/strict";
 import { asUser, connect, createTenant, eventually, integrationTest, startReceiver } from "../_support/stack.ts";
-import { deliveriesOf, dispatchNow, registerEndpoint } from "../_support/webhooks.ts";
+import { deliveriesOf, dispatchNow, registerEndpoint, withDispatchPaused } from "../_support/webhooks.ts";
 
 integrationTest("a drain stops at its time budget, finishes what it started and hands back the rest", async () => {
   const sql = connect(2);
@@ -15,27 +15,27 @@ integrationTest("a drain stops at its time budget, finishes what it started and 
   const count = 200;
   try {
     const { endpointId } = await registerEndpoint(sql, tenant, receiver.url);
-    await asUser(sql, tenant.userId, async (tx) => {
-      // No wake-up for this transaction: a background drain must not start on them first.
-      await tx`select set_config('webhooks.dispatch_requested', 'on', true)`;
-      await tx`insert into public.jobs (org_id, title) select ${tenant.orgId}, 'Job ' || n from generate_series(1, ${count}) n`;
+    // The scheduler wakes nobody meanwhile: a background drain must not take them first.
+    const summary = await withDispatchPaused(sql, async () => {
+      await asUser(sql, tenant.userId, async (tx) => {
+        await tx`insert into public.jobs (org_id, title) select ${tenant.orgId}, 'Job ' || n from generate_series(1, ${count}) n`;
+      });
+      const summary = await (await dispatchNow({ time_budget_ms: 500 })).json();
+      assert.equal(summary.stopped_because, "time_budget");
+      assert.ok(summary.succeeded > 0, "it delivered what it started");
+      assert.ok(summary.succeeded < count, "but not everything");
+      const rows = await deliveriesOf(sql, endpointId);
+      assert.equal(rows.filter((row) => row.status === "sending").length, 0, "nothing is left leased");
+      assert.equal(rows.filter((row) => row.status === "succeeded").length, summary.succeeded);
+      assert.ok(rows.filter((row) => row.status === "pending").every((row) => row.attempt_count === 0));
+      return summary;
     });
+    assert.ok(summary.claimed > 0);
 
-    const response = await dispatchNow({ time_budget_ms: 500 });
-    const summary = await response.json();
-    assert.equal(summary.stopped_because, "time_budget");
-    assert.ok(summary.succeeded > 0, "it delivered what it started");
-    assert.ok(summary.succeeded < count, "but not everything");
-    const rows = await deliveriesOf(sql, endpointId);
-    assert.equal(rows.filter((row) => row.status === "sending").length, 0, "nothing is left leased");
-    assert.equal(rows.filter((row) => row.status === "succeeded").length, summary.succeeded);
-    assert.ok(rows.filter((row) => row.status === "pending").every((row) => row.attempt_count === 0));
-
-    await dispatchNow();
     await eventually(async () => {
       const current = await deliveriesOf(sql, endpointId);
       return current.every((row) => row.status === "succeeded") || undefined;
-    }, { what: "the next drain to deliver the rest" });
+    }, { what: "the drain the scheduler wakes to deliver the rest" });
     assert.equal(receiver.requests.length, count);
   } finally {
     await receiver.close();

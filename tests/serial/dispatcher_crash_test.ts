@@ -29,7 +29,8 @@ integrationTest(
       return new Response("ok");
     });
     const tenant = await createTenant(sql, "crash");
-    const jobs = 40;
+    // Fewer than an endpoint's concurrency limit (32), so that all of them are in flight at once.
+    const jobs = 20;
     try {
       const { endpointId } = await registerEndpoint(sql, tenant, receiver.url);
       await asUser(

@@ -13,7 +13,7 @@ import {
   startReceiver,
 } from "../_support/stack.ts";
 import { deliveriesOf, dispatchNow, registerEndpoint } from "../_support/webhooks.ts";
-import { LEASE_SECONDS } from "../../supabase/functions/webhook-dispatch/dispatcher.ts";
+import { LEASE_SECONDS } from "../../supabase/functions/webhook-dispatch/drain.ts";
 
 async function restartPostgresLikeACrash() {
   const command = new Deno.Command("node", {

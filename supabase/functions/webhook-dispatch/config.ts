@@ -18,17 +18,27 @@ const DispatchEnvironment = z.object({
       return z.NEVER;
     }
   }),
-  /** Deliveries claimed per round trip, and what one instance's drains queue or send at most together. */
+  /** Deliveries one claim takes at most, and outcomes a worker lets wait unrecorded. */
   WEBHOOK_DISPATCH_BATCH_SIZE: integer(1, 5000, 500),
-  /** Requests in flight per function instance (all its drains together), all endpoints together. */
-  WEBHOOK_DISPATCH_CONCURRENCY: integer(1, 1024, 128),
-  /** Requests in flight per function instance (all its drains together) to any one endpoint. */
-  WEBHOOK_DISPATCH_ENDPOINT_CONCURRENCY: integer(1, 1024, 64),
-  /** How long one invocation keeps claiming work; hosted functions stop at 150 s (free) / 400 s. */
-  WEBHOOK_DISPATCH_TIME_BUDGET_MS: integer(1000, 350_000, 60_000),
-  /** Background drains one function instance runs at once; further wake-ups join them. */
+  /**
+   * Requests in flight per worker, all its drains and endpoints together (what one endpoint may
+   * hold of them, for every worker together, is the database's settings.endpoint_concurrency).
+   */
+  WEBHOOK_DISPATCH_CONCURRENCY: integer(1, 4096, 512),
+  /**
+   * How long one drain claims at most (ms). A waited drain answers within it, well inside the
+   * runtime's 150 s request idle timeout.
+   */
+  WEBHOOK_DISPATCH_TIME_BUDGET_MS: integer(1000, 120_000, 60_000),
+  /**
+   * The wall clock the edge runtime gives a worker (ms): 150 s on the free plan, 400 s on paid
+   * ones. A worker stops starting requests a request's timeout before it ends; a worker on a
+   * longer plan learns so from the requests it is still given.
+   */
+  WEBHOOK_DISPATCH_WORKER_WALL_CLOCK_MS: integer(10_000, 400_000, 150_000),
+  /** Background drains one worker runs at once; further wake-ups join them. */
   WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS: integer(1, 64, 2),
-  /** Database connections per function instance. */
+  /** Database connections per worker. */
   WEBHOOK_DISPATCH_DB_POOL_SIZE: integer(1, 64, 4),
 });
 

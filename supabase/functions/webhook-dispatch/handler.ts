@@ -1,18 +1,25 @@
 // The HTTP side of webhook-dispatch: who may drive it, what a request asks for, and how drains
-// run. pg_net (after commit) and pg_cron (every minute) ask for a background drain ("wait": false)
-// and get 202 at once; an operator or a benchmark can wait for the drain's summary.
+// run. The scheduler (pg_net, the moment work waits and no drain runs) and a drain handing over
+// ask for a background drain ("wait": false) and get 202 at once; an operator or a benchmark can
+// wait for the drain's summary.
 import { z } from "npm:zod@4.6.7";
 import { HttpError, jsonResponse, parseJson } from "../_shared/http.ts";
 import { requirePlatformCaller } from "../_shared/platform-auth.ts";
+import { WebhookSigner } from "../_shared/signing.ts";
+import { DestinationGuard } from "../_shared/ssrf.ts";
+import { WorkerCapacity } from "./capacity.ts";
 import type { DispatchConfig } from "./config.ts";
-import { drainDueDeliveries, type DrainOptions } from "./dispatcher.ts";
+import { DatabaseClock } from "./database-clock.ts";
+import { type DrainContext, drainDueDeliveries } from "./drain.ts";
+import { SigningSecretCache } from "./signing-secrets.ts";
 import type { DeliveryStore } from "./store.ts";
+import { WorkerLimits } from "./worker-limits.ts";
 
 /** The request body (all optional). Exported for the OpenAPI document. */
 export const DispatchRequest = z.object({
   reason: z.string().max(100).optional(),
   wait: z.boolean().default(true),
-  time_budget_ms: z.number().int().min(100).max(350_000).optional(),
+  time_budget_ms: z.number().int().min(100).max(120_000).optional(),
 }).strict();
 
 /** The answer to `wait: false` (202): a background drain started, or one already running takes the work. */
@@ -28,7 +35,10 @@ export const DispatchSummary = z.object({
   failed: z.number().int(),
   released: z.number().int().describe("Claimed but handed back unattempted (out of time budget or lease)"),
   duration_ms: z.number(),
-  stopped_because: z.enum(["idle", "time_budget"]),
+  stopped_because: z.enum(["idle", "time_budget", "worker_limit"]).describe(
+    "idle: nothing was due for a moment; time_budget: the drain's budget ended; worker_limit: the " +
+      "worker is near an edge-runtime limit (a fresh invocation carries on)",
+  ),
 });
 
 /** The Vault dispatch secret is read at most this often (it changes only when an operator rotates it). */
@@ -36,10 +46,33 @@ const DISPATCH_SECRET_TTL_MS = 60_000;
 
 declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
-export function dispatchHandler(config: DispatchConfig, store: DeliveryStore) {
+/** What one worker's drains share, from its configuration (tests replace pieces). */
+export function dispatchWorker(
+  config: DispatchConfig,
+  store: DeliveryStore,
+  overrides: Partial<DrainContext> = {},
+): DrainContext {
+  const guards = new Map<boolean, DestinationGuard>();
+  return {
+    store,
+    capacity: new WorkerCapacity(config.WEBHOOK_DISPATCH_CONCURRENCY, config.WEBHOOK_DISPATCH_BATCH_SIZE),
+    limits: new WorkerLimits(config.WEBHOOK_DISPATCH_WORKER_WALL_CLOCK_MS),
+    clock: new DatabaseClock(),
+    secrets: new SigningSecretCache(),
+    signer: new WebhookSigner(),
+    guardFor(allowLoopback) {
+      let guard = guards.get(allowLoopback);
+      if (!guard) guards.set(allowLoopback, guard = new DestinationGuard({ allowLoopback }));
+      return guard;
+    },
+    ...overrides,
+  };
+}
+
+export function dispatchHandler(config: DispatchConfig, worker: DrainContext) {
+  const { store, limits } = worker;
   let dispatchSecret: { value: string | null; readAt: number } | null = null;
   let backgroundDrains = 0;
-  let wakeUpsWhileBusy = false;
 
   const acceptedKeys = async (forceRefresh: boolean) => {
     if (forceRefresh || !dispatchSecret || Date.now() - dispatchSecret.readAt > DISPATCH_SECRET_TTL_MS) {
@@ -58,47 +91,25 @@ export function dispatchHandler(config: DispatchConfig, store: DeliveryStore) {
     }
   };
 
-  const drainOptions = (timeBudgetMs?: number): DrainOptions => ({
-    batchSize: config.WEBHOOK_DISPATCH_BATCH_SIZE,
-    concurrency: config.WEBHOOK_DISPATCH_CONCURRENCY,
-    endpointConcurrency: config.WEBHOOK_DISPATCH_ENDPOINT_CONCURRENCY,
-    timeBudgetMs: Math.min(
-      timeBudgetMs ?? config.WEBHOOK_DISPATCH_TIME_BUDGET_MS,
-      config.WEBHOOK_DISPATCH_TIME_BUDGET_MS,
-    ),
-  });
+  const timeBudget = (requested?: number) =>
+    Math.min(requested ?? config.WEBHOOK_DISPATCH_TIME_BUDGET_MS, config.WEBHOOK_DISPATCH_TIME_BUDGET_MS);
 
   const drainInBackground = async (timeBudgetMs?: number) => {
     backgroundDrains++;
     try {
-      const summary = await drainDueDeliveries(store, {
-        ...drainOptions(timeBudgetMs),
-        moreWorkAnnounced: () => {
-          const announced = wakeUpsWhileBusy;
-          wakeUpsWhileBusy = false;
-          return announced;
-        },
-      });
-      // Out of time with work left (or writers that counted on this drain): a fresh invocation
-      // carries on now rather than at the next minute's pg_cron wake-up.
-      if (summary.stoppedBecause === "time_budget") await store.requestDispatch("continue after time budget");
+      const summary = await drainDueDeliveries(worker, { timeBudgetMs: timeBudget(timeBudgetMs) });
+      // Stopped with work possibly left: a fresh invocation carries on at once. Near a worker
+      // limit the runtime has retired this worker already, so the request reaches a fresh one.
+      if (summary.stoppedBecause !== "idle") await store.requestDispatch(`hand-over (${summary.stoppedBecause})`);
     } catch (error) {
-      console.error("webhook-dispatch: background drain failed; the next wake-up retries", error);
+      console.error("webhook-dispatch: background drain failed; the scheduler wakes another", error);
     } finally {
       backgroundDrains--;
-      // A wake-up that joined this drain after its last look would otherwise wait for pg_cron.
-      if (wakeUpsWhileBusy && backgroundDrains === 0) {
-        wakeUpsWhileBusy = false;
-        startBackgroundDrain();
-      }
     }
-  };
-  const startBackgroundDrain = (timeBudgetMs?: number) => {
-    const drain = drainInBackground(timeBudgetMs);
-    if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(drain);
   };
 
   return async (request: Request): Promise<Response> => {
+    limits.noteRequest();
     if (request.method !== "POST") {
       throw new HttpError(405, "method_not_allowed", "Use POST.", undefined, { Allow: "POST, OPTIONS" });
     }
@@ -111,18 +122,18 @@ export function dispatchHandler(config: DispatchConfig, store: DeliveryStore) {
     const { wait, time_budget_ms: timeBudgetMs } = parsed.data;
 
     if (!wait) {
-      // Wake-ups arrive once per committing transaction; running drains absorb them.
-      if (backgroundDrains >= config.WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS) {
-        wakeUpsWhileBusy = true;
+      // A worker the runtime is about to stop starts nothing more; the scheduler asks again.
+      if (backgroundDrains >= config.WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS || limits.stopReason() !== null) {
         const joined: z.infer<typeof DispatchAccepted> = { accepted: true, joined_running_drain: true };
         return jsonResponse(joined, 202);
       }
-      startBackgroundDrain(timeBudgetMs);
+      const drain = drainInBackground(timeBudgetMs);
+      if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(drain);
       const started: z.infer<typeof DispatchAccepted> = { accepted: true, joined_running_drain: false };
       return jsonResponse(started, 202);
     }
 
-    const summary = await drainDueDeliveries(store, drainOptions(timeBudgetMs));
+    const summary = await drainDueDeliveries(worker, { timeBudgetMs: timeBudget(timeBudgetMs) });
     const answer: z.infer<typeof DispatchSummary> = {
       claimed: summary.claimed,
       succeeded: summary.succeeded,

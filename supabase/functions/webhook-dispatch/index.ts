@@ -1,10 +1,10 @@
-// webhook-dispatch: delivers due webhook deliveries (SPEC §4). Only the platform may drive it:
-// pg_net after commit and pg_cron present the Vault dispatch secret, an operator the service key.
+// webhook-dispatch: delivers due webhook deliveries. Only the platform may drive it: the
+// scheduler's pg_net requests present the Vault dispatch secret, an operator the secret key.
 // The gateway therefore lets requests through (verify_jwt = false) and the handler checks them.
 import { databasePool } from "../_shared/database.ts";
 import { withHttpConventions } from "../_shared/http.ts";
 import { loadDispatchConfig } from "./config.ts";
-import { dispatchHandler } from "./handler.ts";
+import { dispatchHandler, dispatchWorker } from "./handler.ts";
 import { postgresDeliveryStore } from "./store.ts";
 
 const config = loadDispatchConfig();
@@ -13,4 +13,4 @@ const store = postgresDeliveryStore(databasePool(config.SUPABASE_DB_URL, {
   applicationName: "webhook-dispatch",
 }));
 
-Deno.serve(withHttpConventions("webhook-dispatch", dispatchHandler(config, store)));
+Deno.serve(withHttpConventions("webhook-dispatch", dispatchHandler(config, dispatchWorker(config, store))));

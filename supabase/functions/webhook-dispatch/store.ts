@@ -2,16 +2,13 @@
 // (supabase/migrations/20261128000700_webhook_dispatch.sql), which does the set-based work.
 import type { Sql } from "../_shared/database.ts";
 
-/**
- * How long one attempt to stop waits for a writer that counted on the drain; while a long
- * transaction keeps it from stopping, the drain claims again between attempts.
- */
-const STOP_WAIT_MS = 250;
-
 export interface ClaimedDelivery {
   deliveryId: string;
   leaseToken: string;
-  leaseExpiresAt: Date;
+  /** How long the lease lasts from the claim's start, by the database's clock. */
+  leaseSeconds: number;
+  /** The database's time as it answered the claim. */
+  claimedAt: Date;
   eventId: string;
   endpointId: string;
   url: string;
@@ -41,12 +38,8 @@ export interface DeliveryStore {
   claimDueDeliveries(limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]>;
   signingSecrets(endpointIds: string[]): Promise<Map<string, { version: string; secrets: string[] }>>;
   recordAttempts(results: AttemptResult[]): Promise<void>;
-  /**
-   * Stops announcing this drain, then waits for the transactions that skipped their wake-up
-   * because of it. True: claim once more, and stop if nothing is due. False: a long transaction
-   * still holds on; keep draining.
-   */
-  stopDraining(): Promise<boolean>;
+  /** No longer announces a drain (the scheduler wakes a new one when work arrives). */
+  stopDraining(): Promise<void>;
   dispatchSecret(): Promise<string | null>;
   /** Asks for another invocation through pg_net (webhooks.request_dispatch), sent at once. */
   requestDispatch(reason: string): Promise<void>;
@@ -59,7 +52,8 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
         {
           delivery_id: string;
           lease_token: string;
-          lease_expires_at: Date;
+          lease_seconds: number;
+          claimed_at: Date;
           event_id: string;
           endpoint_id: string;
           url: string;
@@ -72,7 +66,8 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
       return rows.map((row) => ({
         deliveryId: row.delivery_id,
         leaseToken: row.lease_token,
-        leaseExpiresAt: row.lease_expires_at,
+        leaseSeconds: row.lease_seconds,
+        claimedAt: row.claimed_at,
         eventId: row.event_id,
         endpointId: row.endpoint_id,
         url: row.url,
@@ -96,9 +91,6 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
     },
     async stopDraining() {
       await sql`select webhooks.stop_draining()`;
-      const [row] = await sql<{ clear: boolean }[]>`
-        select webhooks.await_skipped_wake_ups(${STOP_WAIT_MS}) as clear`;
-      return row.clear;
     },
     async requestDispatch(reason) {
       await sql`select webhooks.request_dispatch(${reason})`;

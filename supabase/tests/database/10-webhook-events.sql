@@ -1,8 +1,9 @@
--- The webhook outbox: business changes write their events and deliveries in the same
--- transaction (a rolled-back change writes nothing), fan-out follows subscriptions, job.updated
--- only fires on meaningful changes, and each event type fires exactly on its transition.
+-- The webhook outbox: business changes write their events in the same transaction (a rolled-back
+-- change writes nothing), the fan-out renders them and follows subscriptions as they stood when
+-- the event was written, job.updated only fires on meaningful changes, and each event type fires
+-- exactly on its transition. The read helpers fan out first, as the dispatcher does after commit.
 begin;
-select plan(43);
+select plan(48);
 
 \ir _helpers.psql
 
@@ -29,13 +30,16 @@ update webhooks.endpoints set enabled = false where id = :'disabled_id';
 
 -- The checks read the outbox as the test's superuser: members cannot see it (see 12-webhook-views.sql).
 create function pg_temp.events(p_type text) returns bigint language sql security definer as $$
+  select pg_temp.fan_out();
   select count(*) from webhooks.events where org_id = pg_temp.id('org a') and event_type = p_type
 $$;
 create function pg_temp.last_event(p_type text) returns jsonb language sql security definer as $$
+  select pg_temp.fan_out();
   select payload from webhooks.events where org_id = pg_temp.id('org a') and event_type = p_type
    order by created_at desc, payload->>'timestamp' desc limit 1
 $$;
 create function pg_temp.delivered_to(p_type text) returns uuid[] language sql security definer as $$
+  select pg_temp.fan_out();
   select coalesce(array_agg(d.endpoint_id order by d.endpoint_id), '{}')
     from webhooks.deliveries d join webhooks.events e on e.id = d.event_id
    where e.org_id = pg_temp.id('org a') and e.event_type = p_type
@@ -124,6 +128,7 @@ values (pg_temp.id('lowered'), pg_temp.id('org a'), pg_temp.id('client'), 100, '
 insert into public.payments (org_id, invoice_id, amount, method) values (pg_temp.id('org a'), pg_temp.id('lowered'), 60, 'ach');
 update public.invoices set total = 60 where id = pg_temp.id('lowered');
 select pg_temp.act_as_postgres();
+select pg_temp.fan_out();
 select is((select count(*) from webhooks.events where event_type = 'invoice.paid' and payload -> 'invoice' ->> 'invoice_no' = 'INV-1002'),
           1::bigint, 'lowering the total to the amount paid also writes invoice.paid');
 select is((select payload -> 'payment' from webhooks.events where event_type = 'invoice.paid' and payload -> 'invoice' ->> 'invoice_no' = 'INV-1002'),
@@ -138,6 +143,42 @@ select is(pg_temp.events('inspection.submitted'), 1::bigint, 'submitting it writ
 insert into public.inspections (org_id, job_id, status, answers) values (pg_temp.id('org a'), pg_temp.id('job'), 'submitted', '{}');
 select is(pg_temp.events('inspection.submitted'), 2::bigint, 'so does inserting one already submitted');
 select is(pg_temp.last_event('inspection.submitted') -> 'inspection' ->> 'job_no', 'J-1', 'with the job number');
+
+-- Subscriptions as they stood when the event was written ------------------------------------
+-- Events are fanned out after commit, so every change to a subscription fans out what was
+-- written before it first. (Helpers are created as the test's superuser, whose rights they use.)
+select pg_temp.act_as_postgres();
+create function pg_temp.delivery_status(p_title text, p_endpoint uuid) returns text language sql security definer as $$
+  select pg_temp.fan_out();
+  select coalesce(string_agg(d.status::text, ','), 'none')
+    from webhooks.deliveries d join webhooks.events e on e.id = d.event_id
+   where e.payload -> 'job' ->> 'title' = p_title and d.endpoint_id = p_endpoint
+$$;
+select pg_temp.act_as('a_member');
+insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'Before the new endpoint');
+select pg_temp.act_as_postgres();
+select pg_temp.endpoint('org a', 'late', '{}') as late_id \gset
+select is(pg_temp.delivery_status('Before the new endpoint', :'late_id'), 'none',
+          'an endpoint created after an event was written does not get it, though it was fanned out later');
+select is(pg_temp.delivery_status('Before the new endpoint', :'all_id'), 'pending',
+          'the endpoints subscribed when it was written do');
+select pg_temp.act_as('a_member');
+insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'Before disabling');
+select pg_temp.act_as_postgres();
+update webhooks.endpoints set enabled = false where id = :'jobs_id';
+select is(pg_temp.delivery_status('Before disabling', :'jobs_id'), 'failed',
+          'an endpoint disabled after the event was written gets it, failed as disabling fails what was queued');
+select pg_temp.act_as('a_member');
+insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'While disabled');
+select pg_temp.act_as_postgres();
+update webhooks.endpoints set enabled = true where id = :'jobs_id';
+select is(pg_temp.delivery_status('While disabled', :'jobs_id'), 'none',
+          'one enabled after the event was written does not');
+update webhooks.endpoints set event_types = '{invoice.paid}' where id = :'all_id';
+select pg_temp.act_as('a_member');
+insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'After unsubscribing');
+select is(pg_temp.delivery_status('After unsubscribing', :'all_id'), 'none',
+          'and an event written after an endpoint unsubscribed from its type does not reach it');
 
 -- Other organizations ---------------------------------------------------------------------
 select pg_temp.act_as_postgres();

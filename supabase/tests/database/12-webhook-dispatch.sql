@@ -1,9 +1,10 @@
 -- Dispatch on the database side: claims lease due deliveries exactly once, outcomes are recorded
 -- by the lease holder only, failures back off exponentially (Retry-After honoured within its cap),
--- 410 and sustained failure disable an endpoint, nothing is retried past 24 h, one wake-up per
--- transaction, and the cron jobs that keep it all moving are scheduled.
+-- 410 and sustained failure disable an endpoint, nothing is retried past 24 h, writers queue no
+-- wake-up of their own (the scheduler sees their events), and the cron jobs that keep it all
+-- moving are scheduled.
 begin;
-select plan(50);
+select plan(67);
 
 \ir _helpers.psql
 
@@ -23,15 +24,27 @@ delete from webhooks.dispatcher_heartbeat; -- and no running drain of theirs
 select endpoint_id as ep from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a') \gset
 select endpoint_id as ep2 from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/b', '', '{job.updated}') \gset
 
--- One wake-up per transaction -------------------------------------------------------------------
+-- Writers pay for their outbox rows only --------------------------------------------------------
 select coalesce(max(id), 0) as queue_before from net.http_request_queue \gset
 select pg_temp.act_as('a_member');
 insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'One');
 insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'Two');
 insert into public.jobs (org_id, title) select pg_temp.id('org a'), 'Bulk ' || n from generate_series(1, 10) n;
 select pg_temp.act_as_postgres();
-select is((select count(*) from net.http_request_queue where id > :queue_before and url like '%/functions/v1/webhook-dispatch'),
-          1::bigint, 'three statements creating deliveries request one dispatcher wake-up');
+select is((select count(*) from net.http_request_queue where id > :queue_before), 0::bigint,
+          'three statements writing events queue no request: the scheduler wakes the dispatcher after commit');
+select is((select count(*) from webhooks.outbox where org_id = pg_temp.id('org a')), 12::bigint,
+          'they wrote one outbox row per event');
+select is((select work_due from webhooks.dispatch_due_state()), true, 'which the scheduler sees as work waiting');
+update webhooks.settings set dispatch_paused = true;
+select is((select work_due from webhooks.dispatch_due_state()), false, 'unless an operator paused dispatch');
+update webhooks.settings set dispatch_paused = false;
+select webhooks.dispatch_scheduler_look(null) as look \gset
+select is((:'look'::jsonb ->> 'woke')::boolean, true, 'the scheduler wakes the dispatcher when work waits and no drain runs');
+select is((:'look'::jsonb ->> 'sleep')::float8, 0.001::float8, 'and looks again a millisecond later');
+select webhooks.dispatch_scheduler_look(:'look'::jsonb) as look \gset
+select is((:'look'::jsonb ->> 'woke')::boolean, false, 'but does not ask again while its wake-up is on its way');
+select is((select count(*) from net.http_request_queue where id > :queue_before), 1::bigint, 'one wake-up, through pg_net');
 select is((select headers ->> 'Authorization' from net.http_request_queue where id > :queue_before),
           'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'webhook_dispatch_secret'),
           'authorized with the dispatch secret from Vault');
@@ -39,13 +52,21 @@ select is((select url from net.http_request_queue where id > :queue_before),
           (select decrypted_secret from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/webhook-dispatch',
           'at the project URL from Vault');
 select is((select convert_from(body, 'utf8')::jsonb from net.http_request_queue where id > :queue_before),
-          '{"reason": "commit", "wait": false}'::jsonb, 'asking for a background drain');
-select is((select count(*) from webhooks.deliveries where endpoint_id = :'ep' and status = 'pending'), 12::bigint, '12 deliveries are pending');
+          '{"reason": "scheduler", "wait": false}'::jsonb, 'asking for a background drain');
+select pg_temp.fan_out();
+select is((select count(*) from webhooks.deliveries where endpoint_id = :'ep' and status = 'pending'), 12::bigint,
+          'fanned out, 12 deliveries are pending');
+select is((select count(*) from webhooks.outbox where org_id = pg_temp.id('org a')), 0::bigint, 'and the outbox is empty');
 
 -- Claims ------------------------------------------------------------------------------------------
 create temporary table claim1 on commit drop as select * from webhooks.claim_due_deliveries(5, 60);
 select is((select count(*) from claim1), 5::bigint, 'a claim takes up to its limit');
 select is((select count(distinct lease_token) from claim1), 1::bigint, 'under one lease token');
+select is((select distinct lease_seconds from claim1), 60, 'saying how long the lease lasts');
+select ok((select bool_and(claimed_at between now() and clock_timestamp()) from claim1),
+          'and the database''s time, so the dispatcher never compares its own clock with the lease');
+select is((select bool_and(lease_expires_at = now() + interval '60 seconds') from webhooks.deliveries
+            where id in (select delivery_id from claim1)), true, 'the lease runs from the claim, by the database''s clock');
 select is((select count(*) from webhooks.deliveries where id in (select delivery_id from claim1) and status = 'sending'), 5::bigint,
           'and marks them sending');
 select is((select payload::jsonb ->> 'event' from claim1 limit 1), 'job.created', 'returning the exact payload to send');
@@ -56,26 +77,13 @@ select is((select count(*) from claim1 join claim2 using (delivery_id)), 0::bigi
 select is((select count(*) from webhooks.claim_due_deliveries(100, 60)), 0::bigint, 'then nothing is due');
 select throws_ok($$select webhooks.claim_due_deliveries(0, 60)$$, '22023', null, 'a claim of nothing is refused');
 select cmp_ok((select draining_until from webhooks.dispatcher_heartbeat), '>', clock_timestamp(),
-              'a claim that finds work announces a running drain');
-
--- No wake-up while a drain runs -----------------------------------------------------------------
-select coalesce(max(id), 0) as queue_before from net.http_request_queue \gset
-select set_config('webhooks.dispatch_requested', '', true);
-select pg_temp.act_as('a_member');
-insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'While draining');
-select pg_temp.act_as_postgres();
-select is((select count(*) from net.http_request_queue where id > :queue_before), 0::bigint,
-          'a transaction creating deliveries while a drain runs sends no wake-up (the drain claims them)');
+              'a claim announces a running drain, even one that found nothing');
+select is((select draining from webhooks.dispatch_due_state()), true, 'which the scheduler sees');
+select webhooks.dispatch_scheduler_look(:'look'::jsonb) as look \gset
+select is((:'look'::jsonb ->> 'sleep')::float8, 0.05::float8, 'and lets it work, looking only every 50 ms');
 select webhooks.stop_draining();
-select set_config('webhooks.dispatch_requested', '', true);
-select pg_temp.act_as('a_member');
-insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'After the drain');
-select pg_temp.act_as_postgres();
-select is((select count(*) from net.http_request_queue where id > :queue_before), 1::bigint,
-          'once the drain has stopped, the next one wakes a dispatcher');
-select ok(webhooks.await_skipped_wake_ups(100), 'a stopping drain waits for no one when nobody skipped a wake-up');
-update webhooks.deliveries set next_attempt_at = 'infinity'
- where event_id in (select id from webhooks.events where payload -> 'job' ->> 'title' in ('While draining', 'After the drain'));
+select is((select draining from webhooks.dispatch_due_state()), false, 'a drain that stops says so');
+select cmp_ok((select stopped_at from webhooks.dispatch_due_state()), '<=', clock_timestamp(), 'and when');
 
 -- Recording outcomes ----------------------------------------------------------------------------
 create function pg_temp.result(p_claim text, p_n integer, p_status integer, p_error text default null,
@@ -128,6 +136,22 @@ select is((select failing_since from webhooks.endpoints where id = :'ep'), null,
           'failures alongside a success in one batch do not start a failure streak');
 
 -- The retry is claimed with the next X-Retry-Count, and a success ends the streak ---------------
+select is((select next_due_at from webhooks.dispatch_due_state()),
+          least((pg_temp.delivery('claim1', 2)).next_attempt_at, (pg_temp.delivery('claim1', 3)).next_attempt_at),
+          'the scheduler knows when the next retry falls due');
+update webhooks.deliveries set next_attempt_at = clock_timestamp() + interval '0.4 seconds'
+ where id = (pg_temp.delivery('claim1', 2)).id;
+update webhooks.deliveries set status = 'succeeded', completed_at = now(), lease_token = null, lease_expires_at = null
+ where status = 'sending' and id in (select delivery_id from claim2);
+select webhooks.dispatch_scheduler_look(jsonb_build_object('active_at', now() - interval '1 minute')) as look \gset
+select ok((:'look'::jsonb ->> 'sleep')::float8 <= 0.01, 'an idle scheduler looks every 10 ms at most');
+update webhooks.deliveries set next_attempt_at = clock_timestamp() + interval '4 milliseconds'
+ where id = (pg_temp.delivery('claim1', 2)).id;
+select webhooks.dispatch_scheduler_look(jsonb_build_object('active_at', now() - interval '1 minute')) as look \gset
+select ok((:'look'::jsonb ->> 'sleep')::float8 < 0.005, 'and wakes up when the next retry falls due, if that is sooner');
+update webhooks.deliveries set status = 'sending', completed_at = null, lease_token = gen_random_uuid(),
+       lease_expires_at = now() + interval '60 seconds'
+ where id in (select delivery_id from claim2);
 update webhooks.deliveries set next_attempt_at = now() where id = (pg_temp.delivery('claim1', 2)).id;
 create temporary table claim3 on commit drop as select * from webhooks.claim_due_deliveries(100, 60);
 select is((select retry_count from claim3), 1, 'the retry carries retry count 1');
@@ -178,7 +202,10 @@ select ok((select disabled_reason from webhooks.endpoints where id = :'ep2') lik
           'saying since when');
 
 -- Schedules -----------------------------------------------------------------------------------------
-select is((select schedule from cron.job where jobname = 'webhooks-every-minute'), '* * * * *', 'the dispatcher sweep runs every minute');
+select is((select command from cron.job where jobname = 'webhooks-dispatch-scheduler'), webhooks.scheduler_command(),
+          'the scheduler is started by pg_cron');
+select is((select schedule from cron.job where jobname = 'webhooks-dispatch-scheduler'), '* * * * *', 'every minute');
+select is((select schedule from cron.job where jobname = 'webhooks-every-minute'), '* * * * *', 'the housekeeping runs every minute');
 select is((select schedule from cron.job where jobname = 'webhooks-purge-expired'), '17 3 * * *', 'the purge runs daily');
 
 select * from finish();

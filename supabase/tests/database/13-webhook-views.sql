@@ -21,6 +21,7 @@ insert into public.organization_members (org_id, user_id, role) values
 select endpoint_id as ep_a from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a') \gset
 select endpoint_id as ep_b from webhooks.create_endpoint(pg_temp.id('org b'), 'https://hooks.example.com/b') \gset
 insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'A job'), (pg_temp.id('org b'), 'B job');
+select pg_temp.fan_out();
 
 -- Four attempts on A's delivery: 3 failures (100, 200, 300 ms) and a success (400 ms).
 insert into webhooks.attempts (org_id, delivery_id, endpoint_id, retry_count, started_at, duration_ms, response_status, error, payload_sha256)

@@ -20,6 +20,7 @@ select pg_temp.act_as('a_owner');
 select endpoint_id as ep from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a') \gset
 insert into public.jobs (org_id, title) values (pg_temp.id('org a'), 'One');
 select pg_temp.act_as_postgres();
+select pg_temp.fan_out();
 select d.id as delivery, d.event_id as event from webhooks.deliveries d where d.endpoint_id = :'ep' \gset
 
 -- Loading for admins ------------------------------------------------------------------------------
@@ -56,8 +57,8 @@ select results_eq(
             from webhooks.deliveries where id = %s', :delivery),
   $$values ('pending', 9, true, true, true)$$,
   'it is pending now, keeps its attempt count, and starts a new delivery window');
-select is((select count(*) from net.http_request_queue where id > :queue_before), 1::bigint,
-  'and the dispatcher is asked to run after commit');
+select is((select work_due from webhooks.dispatch_due_state()), true,
+  'and the scheduler sees it due, to wake the dispatcher after commit');
 select is((select actor_id from audit.entries where action = 'delivery.resent' and target_id = :'delivery'),
   pg_temp.id('a_admin'), 'the resend is audited with its actor');
 
@@ -74,6 +75,7 @@ update webhooks.deliveries set status = 'succeeded', lease_token = null, lease_e
 select pg_temp.act_as('a_owner');
 insert into public.jobs (org_id, title) select pg_temp.id('org a'), 'Bulk ' || n from generate_series(1, 4) n;
 select pg_temp.act_as_postgres();
+select pg_temp.fan_out();
 create temporary table bulk on commit drop as
   select id, row_number() over (order by id) as n from webhooks.deliveries where endpoint_id = :'ep' and id <> :delivery;
 update webhooks.deliveries d
@@ -175,7 +177,7 @@ select pg_temp.act_as_postgres();
 select throws_ok('update audit.entries set action = ''endpoint.created''', '42501',
   'audit entries cannot be changed or deleted', 'not even the owner edits an entry');
 select pg_temp.act_as('a_owner');
-select throws_ok($$select webhooks.wake_dispatcher_after_commit('x')$$, '42501', null,
+select throws_ok($$select webhooks.request_dispatch('x')$$, '42501', null,
   'tenants may not wake the dispatcher directly');
 
 -- Deleting the organization takes its endpoints and its log with it ---------------------------------

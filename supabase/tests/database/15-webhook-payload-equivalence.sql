@@ -1,7 +1,8 @@
--- The busiest publishing triggers (20261128000600_webhook_events.sql) build their envelopes inline
--- (for speed); the helpers they replaced (webhooks.envelope, job_resource, property_resource,
--- iso_time, new_event_id) still define the payload. Every event those triggers write must equal
--- what the helpers build for the same row, with and without the optional parts.
+-- The busiest publishing triggers store the row itself (to_jsonb), and the fan-out renders it
+-- (webhooks.render_event, through jsonb_populate_record and the resource helpers). Every event
+-- rendered that way must equal what the helpers (webhooks.envelope, job_resource,
+-- property_resource) build from the row as it is, with and without the optional parts: the round
+-- trip through JSON loses nothing (time zones, decimals, quotes, accents).
 begin;
 select plan(8);
 
@@ -32,16 +33,20 @@ create function pg_temp.expected(p_event webhooks.events) returns jsonb language
     end)
 $$;
 create function pg_temp.mismatches(p_type text) returns bigint language sql security definer as $$
+  select pg_temp.fan_out();
   select count(*) from webhooks.events e
    where e.org_id = pg_temp.id('org e') and e.event_type = p_type and e.payload is distinct from pg_temp.expected(e)
 $$;
 create function pg_temp.events(p_type text) returns bigint language sql security definer as $$
+  select pg_temp.fan_out();
   select count(*) from webhooks.events e where e.org_id = pg_temp.id('org e') and e.event_type = p_type
 $$;
 create function pg_temp.deliveries(p_endpoint_id uuid) returns bigint language sql security definer as $$
+  select pg_temp.fan_out();
   select count(*) from webhooks.deliveries d where d.endpoint_id = p_endpoint_id
 $$;
 create function pg_temp.bad_ids() returns bigint language sql security definer as $$
+  select pg_temp.fan_out();
   select count(*) from webhooks.events e
    where e.org_id = pg_temp.id('org e') and (e.id !~ '^evt_[0-9a-f]{32}$' or e.payload ->> 'id' <> e.id)
 $$;
