@@ -1,5 +1,5 @@
 -- =============================================================================================
--- Webhook events from business changes (SPEC §3). Statement-level triggers with transition
+-- Webhook events from business changes (docs/events.md). Statement-level triggers with transition
 -- tables turn each statement's rows into events with one set-based insert (the events table's
 -- own trigger fans them out to deliveries with another), so a bulk import of 10,000 jobs costs
 -- two statements, not 20,000. They run in the business transaction: a rollback takes the events
@@ -412,7 +412,7 @@ create trigger _800_publish_submitted_on_update
 -- Grants
 -- =============================================================================================
 
-revoke all on all functions in schema webhooks from public, anon, authenticated;
+revoke all on all functions in schema webhooks from public, anon, authenticated, service_role;
 grant execute on function
   webhooks.create_endpoint(uuid, text, text, text[]),
   webhooks.rotate_endpoint_secret(uuid),

@@ -1,5 +1,5 @@
 -- =============================================================================================
--- Webhook dispatch (SPEC §4): how the webhook-dispatch function claims due deliveries and records
+-- Webhook dispatch (docs/webhooks.md, docs/retries.md): how the webhook-dispatch function claims due deliveries and records
 -- their attempts, how it is woken (pg_net after each committing transaction that created
 -- deliveries, pg_cron every minute), and housekeeping (exhaustion, expired rotation secrets,
 -- retention).
@@ -664,10 +664,10 @@ select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.pu
 
 alter table webhooks.dispatcher_heartbeat enable row level security;
 alter table webhooks.dispatcher_heartbeat force row level security;
-revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated;
+revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated, service_role;
 alter table webhooks.wake_requests enable row level security;
 alter table webhooks.wake_requests force row level security;
-revoke all on table webhooks.wake_requests from public, anon, authenticated;
+revoke all on table webhooks.wake_requests from public, anon, authenticated, service_role;
 
 revoke all on function
   webhooks.wake_lock_key(),
@@ -684,7 +684,7 @@ revoke all on function
   webhooks.run_every_minute(),
   webhooks.purge_expired(),
   webhooks.dispatch_health()
-  from public, anon, authenticated;
+  from public, anon, authenticated, service_role;
 grant execute on function
   webhooks.stop_draining(),
   webhooks.await_skipped_wake_ups(integer),

@@ -294,7 +294,7 @@ revoke all on function
   app_private.tg_organization_members__guard_service_accounts(),
   app_private.tg_organization_members__revoke_service_accounts(),
   app_private.tg_organizations__refuse_service_accounts()
-  from public, anon, authenticated;
+  from public, anon, authenticated, service_role;
 grant usage on schema authz to service_role;
 grant execute on function
   authz.scope_catalog(),

@@ -1,4 +1,4 @@
-// How PostgREST runs a request with a bearer token (PLATFORM.md), for tests that prove what a
+// How PostgREST runs a request with a bearer token (docs/platform.md), for tests that prove what a
 // token can reach through the REST API: the JWT is verified with the project's secret (a bad or
 // expired one is a 401 before any SQL), then one transaction sets the role from the token's
 // `role` claim and the claims themselves transaction-locally, and runs the query. PostgREST is
