@@ -541,7 +541,7 @@ async function releaseBacklog() {
 const dispatch = (body: Record<string, unknown>) =>
   fetch(`${stack.SUPABASE_URL}/functions/v1/webhook-dispatch`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${stack.SUPABASE_SERVICE_ROLE_KEY}`, "Content-Type": "application/json" },
+    headers: { apikey: stack.secretKey, "Content-Type": "application/json" },
     body: JSON.stringify(body),
   }).then(async (response) => {
     if (!response.ok) throw new Error(`webhook-dispatch answered ${response.status}: ${await response.text()}`);
