@@ -110,7 +110,8 @@ export function restartPostgres(mode = "fast") {
 /**
  * A brand-new project on port `port`: a throwaway cluster with only the platform bootstrap (no
  * pg_cron, no pg_net: the migrations enable them), optionally with hosted's former default
- * privileges, and the migrations and seed pushed with the CLI. Returns its DB URL and push output.
+ * privileges, and the migrations and seed pushed with the CLI; then the local platform settings.
+ * Returns its DB URL, the extensions it had before the push, and the push's output.
  */
 export async function startFreshProject(port, { hostedDefaultPrivileges = false } = {}) {
   const major = prepare();
@@ -119,8 +120,11 @@ export async function startFreshProject(port, { hostedDefaultPrivileges = false 
   cluster.init(major);
   await cluster.start(major);
   cluster.bootstrap({ hostedDefaultPrivileges });
+  const extensionsBeforePush = cluster.query("select string_agg(extname, ',' order by extname) from pg_extension");
   const output = cluster.push();
-  return { url: cluster.url, socketDir: cluster.socketDir, output };
+  // What an operator stores in Vault, so that the whole pgTAP suite can run against it.
+  configureLocalPlatform(cluster);
+  return { url: cluster.url, socketDir: cluster.socketDir, extensionsBeforePush: extensionsBeforePush.split(","), output };
 }
 
 export function stopFreshProject(port) {
