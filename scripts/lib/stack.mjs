@@ -124,7 +124,12 @@ export async function startFreshProject(port, { hostedDefaultPrivileges = false 
   const output = cluster.push();
   // What an operator stores in Vault, so that the whole pgTAP suite can run against it.
   configureLocalPlatform(cluster);
-  return { url: cluster.url, socketDir: cluster.socketDir, extensionsBeforePush: extensionsBeforePush.split(","), output };
+  return {
+    url: cluster.url,
+    socketDir: cluster.socketDir,
+    extensionsBeforePush: extensionsBeforePush.split(","),
+    output,
+  };
 }
 
 export function stopFreshProject(port) {
