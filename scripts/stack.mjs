@@ -15,7 +15,7 @@ import {
   stopFreshProject,
   stopStack,
 } from "./lib/stack.mjs";
-import { ROOT, testEnvironment } from "./lib/platform.mjs";
+import { newSigningKey, ROOT, testEnvironment } from "./lib/platform.mjs";
 
 const [command = "start", ...options] = process.argv.slice(2);
 
@@ -76,6 +76,9 @@ const commands = {
     });
     console.log(`FRESH_PROJECT ${JSON.stringify(project)}`);
   },
+  // `signing-key`: a new private ES256 JWK (with a UUID kid) for an operator to import into a
+  // project as a standby signing key and store in Vault (docs/deploying.md, "Service accounts").
+  "signing-key": () => console.log(JSON.stringify(newSigningKey())),
   "gen-types": () => {
     const target = join(ROOT, "types/database.ts");
     if (options.includes("--stdout")) {

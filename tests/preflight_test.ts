@@ -54,16 +54,19 @@ integrationTest("a project without its Vault settings fails each check with the 
   assertEquals(byName.get("pg_cron")!.fix, null);
 });
 
-integrationTest("service account signing on the legacy secret alone is a warning, with no key at all a failure", async () => {
-  const checks = await sql.begin(async (tx) => {
-    await tx`delete from vault.secrets where name = 'service_account_signing_key'`;
-    const legacyOnly = await tx<
-      Check[]
-    >`select * from ops.preflight() where check_name = 'service_account_signing_key'`;
-    throw Object.assign(new Error("roll back"), { rows: legacyOnly });
-  }).catch((error) => error.rows as Check[]);
-  const [check] = checks;
-  const [{ legacy }] = await sql`select exists (select from vault.secrets where name = 'jwt_secret') as legacy`;
-  // With the legacy secret still there it works, but will stop; without it nothing signs tokens.
-  assertEquals(check.status, legacy ? "warn" : "fail");
-});
+integrationTest(
+  "service account signing on the legacy secret alone is a warning, with no key at all a failure",
+  async () => {
+    const checks = await sql.begin(async (tx) => {
+      await tx`delete from vault.secrets where name = 'service_account_signing_key'`;
+      const legacyOnly = await tx<
+        Check[]
+      >`select * from ops.preflight() where check_name = 'service_account_signing_key'`;
+      throw Object.assign(new Error("roll back"), { rows: legacyOnly });
+    }).catch((error) => error.rows as Check[]);
+    const [check] = checks;
+    const [{ legacy }] = await sql`select exists (select from vault.secrets where name = 'jwt_secret') as legacy`;
+    // With the legacy secret still there it works, but will stop; without it nothing signs tokens.
+    assertEquals(check.status, legacy ? "warn" : "fail");
+  },
+);

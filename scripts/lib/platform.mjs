@@ -101,13 +101,15 @@ export const SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
  */
 export const SIGNING_KEYS_FILE = join(STATE_DIR, "signing-keys.json");
 
+/** A new private ES256 signing key as a JWK, with a UUID `kid` (what a project accepts to import). */
+export function newSigningKey() {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return { ...privateKey.export({ format: "jwk" }), kid: randomUUID(), alg: "ES256", use: "sig" };
+}
+
 export function signingKeys() {
   if (existsSync(SIGNING_KEYS_FILE)) return JSON.parse(readFileSync(SIGNING_KEYS_FILE, "utf8"));
-  const generate = () => {
-    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    return { ...privateKey.export({ format: "jwk" }), kid: randomUUID(), alg: "ES256", use: "sig", key_ops: ["sign"] };
-  };
-  const keys = { session: generate(), service_accounts: generate() };
+  const keys = { session: newSigningKey(), service_accounts: newSigningKey() };
   mkdirSync(STATE_DIR, { recursive: true });
   writeFileSync(SIGNING_KEYS_FILE, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
   return keys;
