@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DB_PORT, DENO, LEGACY_KEYS, ROOT, STATE_DIR, testEnvironment } from "./lib/platform.mjs";
+import { DENO, LEGACY_KEYS, pgProveArgs, ROOT, STATE_DIR, testEnvironment } from "./lib/platform.mjs";
 import { StackError, startStack, step, stopStack, switchLegacyKeys } from "./lib/stack.mjs";
 
 /**
@@ -56,18 +56,7 @@ async function runPgTap() {
   step("pgTAP: pg_prove over supabase/tests/database");
   const { status, output } = await runStreaming("pg_prove", [
     "--verbose",
-    "--ext",
-    ".sql",
-    "--recurse",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(DB_PORT),
-    "--username",
-    "postgres",
-    "--dbname",
-    "postgres",
-    "supabase/tests/database",
+    ...pgProveArgs(),
   ], { PGPASSWORD: "postgres" });
   const lines = output.split("\n");
   const failed = lines.filter((line) => /^\s*not ok \d+/.test(line) && !/# TODO/.test(line)).length;

@@ -2,15 +2,8 @@
 // with `supabase db query` creates an organization, an endpoint and a test event, and the Node
 // receiver example, started with the secret it printed, verifies the delivery.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { connect, deleteOrganization, eventually, integrationTest, ROOT, stack } from "./_support/stack.ts";
+import { connect, deleteOrganization, eventually, freePort, integrationTest, ROOT, stack } from "./_support/stack.ts";
 import { dispatchNow, makeRetriesDue } from "./_support/webhooks.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 integrationTest("docs/examples/first-delivery.sql gets a test event verified by the receiver example", async () => {
   const sql = connect(1);

@@ -5,14 +5,8 @@
 // pgTAP test (the privilege tests included) must pass on the result.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import postgres from "npm:postgres@3.4.9";
-import { integrationTest, ROOT } from "./_support/stack.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+import { freePort, integrationTest, ROOT } from "./_support/stack.ts";
+import { pgProveArgs } from "../scripts/lib/platform.mjs";
 
 async function stackCommand(args: string[]): Promise<string> {
   const { code, stdout, stderr } = await new Deno.Command("node", { args: [`${ROOT}/scripts/stack.mjs`, ...args] })
@@ -69,20 +63,7 @@ integrationTest("a brand-new project takes the migrations unchanged, and every p
     }
 
     const prove = await new Deno.Command("pg_prove", {
-      args: [
-        "--ext",
-        ".sql",
-        "--recurse",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--username",
-        "postgres",
-        "--dbname",
-        "postgres",
-        `${ROOT}/supabase/tests/database`,
-      ],
+      args: pgProveArgs(port),
       env: { PGPASSWORD: "postgres" },
       cwd: ROOT,
     }).output();

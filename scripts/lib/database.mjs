@@ -128,16 +128,7 @@ export class Cluster {
     step(`starting PostgreSQL ${major} on port ${this.port}`);
     mkdirSync(this.socketDir, { recursive: true, mode: 0o700 });
     giveToPostgres(this.socketDir);
-    runAsPostgres(pgBin(major, "pg_ctl"), [
-      "start",
-      "--pgdata",
-      this.data,
-      "--log",
-      this.log,
-      "--wait",
-      "--timeout",
-      "60",
-    ], { capture: true });
+    this.pgCtl(major, "start");
     return true;
   }
 
@@ -148,12 +139,16 @@ export class Cluster {
   restart(major, mode = "fast") {
     if (!this.running(major)) throw new StackError("PostgreSQL is not running");
     step(`restarting PostgreSQL (${mode})`);
+    this.pgCtl(major, "restart", ["--mode", mode]);
+  }
+
+  /** pg_ctl start or restart, logging to the cluster's log and waiting up to a minute. */
+  pgCtl(major, action, options = []) {
     runAsPostgres(pgBin(major, "pg_ctl"), [
-      "restart",
+      action,
       "--pgdata",
       this.data,
-      "--mode",
-      mode,
+      ...options,
       "--log",
       this.log,
       "--wait",

@@ -149,6 +149,24 @@ export function testEnvironment(legacyKeys = LEGACY_KEYS) {
   };
 }
 
+/** pg_prove over every pgTAP file, as `supabase test db` runs them, against the database on `port`. */
+export function pgProveArgs(port = DB_PORT) {
+  return [
+    "--ext",
+    ".sql",
+    "--recurse",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--username",
+    "postgres",
+    "--dbname",
+    "postgres",
+    join(ROOT, "supabase/tests/database"),
+  ];
+}
+
 export const DENO = join(ROOT, "node_modules/.bin/deno");
 export const SUPABASE_CLI = join(ROOT, "node_modules/.bin/supabase");
 

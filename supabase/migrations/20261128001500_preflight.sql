@@ -89,6 +89,10 @@ declare
   v_probe record;
   v_missing text[];
   v_stuck bigint;
+  v_function text;
+  v_secret_name text;
+  v_body jsonb;
+  v_expected integer;
 begin
   -- Extensions -------------------------------------------------------------------------------
   return query select 'extensions', 'pg_cron',
@@ -180,37 +184,30 @@ begin
     return;
   end if;
 
-  select * into v_probe from ops.preflight_probe('webhook-dispatch', 'POST',
-    v_project_url || '/functions/v1/webhook-dispatch',
-    jsonb_build_object('Content-Type', 'application/json',
-                       'Authorization', 'Bearer ' || coalesce(v_secrets ->> 'webhook_dispatch_secret', '')),
-    '{"reason": "preflight", "wait": false}'::jsonb);
-  return query select 'functions', 'webhook-dispatch',
-    case when v_probe.pending then 'pending' when v_probe.status_code = 202 then 'ok' else 'fail' end,
-    case when v_probe.pending then 'a probe is on its way; run the preflight again in a few seconds'
-         when v_probe.status_code = 202 then 'reached with the dispatch secret'
-         when v_probe.status_code is null then 'pg_net could not reach it: ' || coalesce(v_probe.error_msg, '')
-         else 'answered ' || v_probe.status_code || ': ' || left(coalesce(v_probe.content, ''), 200) end,
-    case when v_probe.pending or v_probe.status_code = 202 then null
-         when v_probe.status_code = 404 then 'supabase functions deploy'
-         when v_probe.status_code = 401 then 'deploy the functions to this project (they read the secret from its Vault)'
-         else 'check project_url and the function''s logs' end;
-
-  select * into v_probe from ops.preflight_probe('mapbox-geocode', 'POST',
-    v_project_url || '/functions/v1/mapbox-geocode',
-    jsonb_build_object('Content-Type', 'application/json',
-                       'Authorization', 'Bearer ' || coalesce(v_secrets ->> 'auto_geocoding_secret', '')),
-    '{}'::jsonb);
-  -- An empty body is refused as invalid (400) once the caller is recognised as the platform.
-  return query select 'functions', 'mapbox-geocode',
-    case when v_probe.pending then 'pending' when v_probe.status_code = 400 then 'ok' else 'fail' end,
-    case when v_probe.pending then 'a probe is on its way; run the preflight again in a few seconds'
-         when v_probe.status_code = 400 then 'reached with the automatic-geocoding secret'
-         when v_probe.status_code is null then 'pg_net could not reach it: ' || coalesce(v_probe.error_msg, '')
-         else 'answered ' || v_probe.status_code || ': ' || left(coalesce(v_probe.content, ''), 200) end,
-    case when v_probe.pending or v_probe.status_code = 400 then null
-         when v_probe.status_code = 404 then 'supabase functions deploy'
-         else 'check project_url and the function''s logs' end;
+  -- Each function with the credential the database presents to it, and the answer that proves the
+  -- credential was accepted: 202 for a dispatch wake-up, 400 for a geocoding request without a
+  -- property (the body is refused only once the caller is recognised as the platform).
+  for v_function, v_secret_name, v_body, v_expected in
+    values ('webhook-dispatch', 'webhook_dispatch_secret', '{"reason": "preflight", "wait": false}'::jsonb, 202),
+           ('mapbox-geocode', 'auto_geocoding_secret', '{}'::jsonb, 400)
+  loop
+    select * into v_probe from ops.preflight_probe(v_function, 'POST',
+      v_project_url || '/functions/v1/' || v_function,
+      jsonb_build_object('Content-Type', 'application/json',
+                         'Authorization', 'Bearer ' || coalesce(v_secrets ->> v_secret_name, '')),
+      v_body);
+    return query select 'functions', v_function,
+      case when v_probe.pending then 'pending' when v_probe.status_code = v_expected then 'ok' else 'fail' end,
+      case when v_probe.pending then 'a probe is on its way; run the preflight again in a few seconds'
+           when v_probe.status_code = v_expected then 'reached with ' || v_secret_name
+           when v_probe.status_code is null then 'pg_net could not reach it: ' || coalesce(v_probe.error_msg, '')
+           else 'answered ' || v_probe.status_code || ': ' || left(coalesce(v_probe.content, ''), 200) end,
+      case when v_probe.pending or v_probe.status_code = v_expected then null
+           when v_probe.status_code = 404 then 'supabase functions deploy'
+           when v_probe.status_code = 401 then 'deploy the functions to this project (they read ' || v_secret_name
+             || ' from its Vault)'
+           else 'check project_url and the function''s logs' end;
+  end loop;
 
   if v_signing_key ? 'kid' then
     select * into v_probe from ops.preflight_probe('jwks', 'GET',

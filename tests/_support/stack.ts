@@ -96,6 +96,14 @@ export async function mintJwt(payload: Record<string, unknown>, options: MintOpt
   return await token.setProtectedHeader({ alg: "ES256", typ: "JWT", kid: key.kid }).sign(await importJWK(key, "ES256"));
 }
 
+/** A loopback port nothing listens on right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
 /** Polls until `probe` returns a value other than undefined; fails after `timeoutMs`. */
 export async function eventually<T>(
   probe: () => Promise<T | undefined> | T | undefined,
