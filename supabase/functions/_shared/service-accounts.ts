@@ -10,6 +10,7 @@
 // legacy HS256 secret (Vault `jwt_secret`). docs/deploying.md walks the operator through it.
 import { importJWK, type JWK, SignJWT } from "npm:jose@6.2.17";
 import { z } from "npm:zod@4.6.7";
+import { LEGACY_JWT_SECRET_NAME } from "./caller.ts";
 import type { Sql } from "./database.ts";
 
 /** The same catalog as authz.scope_catalog() (a test keeps them equal). */
@@ -37,7 +38,6 @@ export const SERVICE_ACCOUNT_TOKEN_TTL_SECONDS = 900;
 
 const API_KEY = /^cjh_sk_[A-Za-z0-9_-]{43}$/;
 const SIGNING_KEY_NAME = "service_account_signing_key";
-const LEGACY_SECRET_NAME = "jwt_secret";
 const TOKEN_ISSUER = "cjh-integrations";
 const ASYMMETRIC_ALGORITHMS = ["ES256", "RS256"];
 
@@ -75,7 +75,7 @@ export async function authenticateServiceAccount(sql: Sql, apiKey: string): Prom
 export async function loadTokenSigningKey(sql: Sql): Promise<TokenSigningKey> {
   const rows = await sql<{ name: string; secret: string }[]>`
     select name, decrypted_secret as secret from vault.decrypted_secrets
-     where name in (${SIGNING_KEY_NAME}, ${LEGACY_SECRET_NAME})`;
+     where name in (${SIGNING_KEY_NAME}, ${LEGACY_JWT_SECRET_NAME})`;
   const secrets = new Map(rows.map((row) => [row.name, row.secret]));
   const jwkText = secrets.get(SIGNING_KEY_NAME);
   if (jwkText) {
@@ -86,9 +86,9 @@ export async function loadTokenSigningKey(sql: Sql): Promise<TokenSigningKey> {
     }
     return { alg: alg as "ES256" | "RS256", kid: jwk.kid, key: await importJWK(jwk, alg) };
   }
-  const legacySecret = secrets.get(LEGACY_SECRET_NAME);
+  const legacySecret = secrets.get(LEGACY_JWT_SECRET_NAME);
   if (legacySecret) return { alg: "HS256", key: new TextEncoder().encode(legacySecret) };
-  throw new Error(`neither ${SIGNING_KEY_NAME} nor ${LEGACY_SECRET_NAME} is in Vault (docs/deploying.md)`);
+  throw new Error(`neither ${SIGNING_KEY_NAME} nor ${LEGACY_JWT_SECRET_NAME} is in Vault (docs/deploying.md)`);
 }
 
 /** A JWT that PostgREST and the functions accept as the account, valid for the TTL. */
