@@ -3,9 +3,8 @@
 // supabase/functions that has an index.ts, checks the JWT where config.toml says verify_jwt
 // (local/gateway-auth.ts; OPTIONS passes), serves the project's JWKS as Auth does, and forwards
 // to the function running in its own process (local/function-host.ts) with the edge runtime's
-// environment. A function that throws or
-// crashes gives a 500 and the gateway stays up; changed function files are picked up on the next
-// request. Started by scripts/stack.mjs; local only.
+// environment. A function that throws or crashes gives a 500 and the gateway stays up; changed
+// function files are picked up on the next request. Started by scripts/stack.mjs; local only.
 import { parse as parseToml } from "npm:smol-toml@1.9.1";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
