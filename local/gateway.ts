@@ -1,15 +1,15 @@
 // The local functions gateway: what Kong plus the edge runtime's main worker do for
 // `supabase functions serve`. It serves /functions/v1/<name>[/…] for every folder in
-// supabase/functions that has an index.ts, checks the JWT where config.toml says verify_jwt (HS256
-// with the project's secret; OPTIONS passes), and forwards to the function running in its own
-// process (local/function-host.ts) with the edge runtime's environment. A function that throws or
-// crashes gives a 500 and the gateway stays up; changed function files are picked up on the next
-// request. Started by scripts/stack.mjs; local only.
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "npm:jose@6.2.17";
+// supabase/functions that has an index.ts, checks the JWT where config.toml says verify_jwt
+// (local/gateway-auth.ts; OPTIONS passes), serves the project's JWKS as Auth does, and forwards
+// to the function running in its own process (local/function-host.ts) with the edge runtime's
+// environment. A function that throws or crashes gives a 500 and the gateway stays up; changed
+// function files are picked up on the next request. Started by scripts/stack.mjs; local only.
 import { parse as parseToml } from "npm:smol-toml@1.9.1";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { HOST_READY_PREFIX } from "./function-host-protocol.ts";
+import { JWKS_PATH, loadGatewayAuth } from "./gateway-auth.ts";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -34,40 +34,24 @@ function requiredEnv(name: string): string {
 
 const settings = {
   port: Number(requiredEnv("CJH_API_PORT")),
-  jwtSecret: new TextEncoder().encode(requiredEnv("CJH_JWT_SECRET")),
   supabaseDir: Deno.env.get("CJH_SUPABASE_DIR") ?? join(ROOT, "supabase"),
   wallClockMs: Number(Deno.env.get("CJH_FUNCTION_WALL_CLOCK_MS") ?? DEFAULT_WALL_CLOCK_MS),
-  functionEnv: Object.fromEntries(
-    [
-      "SUPABASE_URL",
-      "SUPABASE_ANON_KEY",
-      "SUPABASE_SERVICE_ROLE_KEY",
-      "SUPABASE_DB_URL",
-      "SUPABASE_PUBLISHABLE_KEYS",
-      "SUPABASE_SECRET_KEYS",
-    ]
-      .map((name) => [name, requiredEnv(name)]),
-  ),
+  functionEnv: {
+    ...Object.fromEntries(
+      ["SUPABASE_URL", "SUPABASE_DB_URL", "SUPABASE_PUBLISHABLE_KEYS", "SUPABASE_SECRET_KEYS"]
+        .map((name) => [name, requiredEnv(name)]),
+    ),
+    // The legacy keys only while the project has them.
+    ...Object.fromEntries(
+      ["SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY"].flatMap((name) => {
+        const value = Deno.env.get(name);
+        return value === undefined ? [] : [[name, value]];
+      }),
+    ),
+  } as Record<string, string>,
 };
 const functionsDir = join(settings.supabaseDir, "functions");
-const opaqueKeys = {
-  publishable: JSON.parse(settings.functionEnv.SUPABASE_PUBLISHABLE_KEYS).default as string,
-  secret: JSON.parse(settings.functionEnv.SUPABASE_SECRET_KEYS).default as string,
-};
-
-/**
- * The Authorization header the function gets, as the local API gateway (Kong) computes it: a
- * caller's own header unless it carries an opaque `sb_` key; otherwise the JWT that the `apikey`
- * header's publishable or secret key stands for; otherwise the apikey as it is.
- */
-function effectiveAuthorization(headers: Headers): string | null {
-  const authorization = headers.get("authorization");
-  if (authorization !== null && !authorization.startsWith("Bearer sb_")) return authorization;
-  const apikey = headers.get("apikey");
-  if (apikey === opaqueKeys.secret) return `Bearer ${settings.functionEnv.SUPABASE_SERVICE_ROLE_KEY}`;
-  if (apikey === opaqueKeys.publishable) return `Bearer ${settings.functionEnv.SUPABASE_ANON_KEY}`;
-  return apikey;
-}
+const auth = loadGatewayAuth();
 
 function json(body: unknown, status: number): Response {
   return Response.json(body, { status });
@@ -78,29 +62,6 @@ async function verifyJwtSetting(name: string): Promise<boolean> {
   const text = await Deno.readTextFile(join(settings.supabaseDir, "config.toml"));
   const config = parseToml(text) as { functions?: Record<string, { verify_jwt?: boolean }> };
   return config.functions?.[name]?.verify_jwt ?? true;
-}
-
-/** Returns a 401 response when the request's JWT is missing or invalid, with the edge runtime's bodies. */
-async function rejectUnauthorized(headers: Headers): Promise<Response | null> {
-  const header = headers.get("authorization");
-  if (!header) return json({ msg: "Error: Missing authorization header" }, 401);
-  const [scheme, token] = header.split(" ");
-  if (scheme !== "Bearer") return json({ msg: "Error: Auth header is not 'Bearer {token}'" }, 401);
-  let algorithm: string | undefined;
-  try {
-    algorithm = decodeProtectedHeader(token ?? "").alg;
-  } catch (error) {
-    // The runtime reports an undecodable token by its error, as jose words it.
-    return json({ msg: String(error) }, 401);
-  }
-  if (algorithm !== "HS256") return json({ msg: "Invalid JWT" }, 401);
-  try {
-    await jwtVerify(token, settings.jwtSecret, { algorithms: ["HS256"] });
-    return null;
-  } catch (error) {
-    if (error instanceof joseErrors.JOSEError) return json({ msg: "Invalid JWT" }, 401);
-    throw error;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,6 +207,7 @@ async function forward(
 async function handle(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/_cjh/health") return json({ status: "ok" }, 200);
+  if (url.pathname === JWKS_PATH) return json(auth.jwks, 200);
   const match = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
   if (!match) return json({ message: "no Route matched with those values" }, 404);
   const [, name, rest = ""] = match;
@@ -254,11 +216,8 @@ async function handle(request: Request): Promise<Response> {
     return new Response("Function not found", { status: 404, headers: { "Content-Type": "text/plain" } });
   }
   const headers = new Headers(request.headers);
-  const authorization = effectiveAuthorization(headers);
-  if (authorization === null) headers.delete("authorization");
-  else headers.set("authorization", authorization);
   if (request.method !== "OPTIONS" && await verifyJwtSetting(name)) {
-    const rejection = await rejectUnauthorized(headers);
+    const rejection = await auth.rejectUnauthorized(headers);
     if (rejection) return rejection;
   }
   return await forward(request, headers, name, entry, rest);

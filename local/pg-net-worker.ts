@@ -1,14 +1,15 @@
 // The pg_net stand-in's worker (see local/bootstrap/30-pg-net-stand-in.sql). Like pg_net's background
 // worker it takes committed rows from net.http_request_queue, sends them, and records each outcome
-// in net._http_response under the request's id: any HTTP status is a response; a transport failure
-// sets error_msg, and a timeout also sets timed_out. It is woken by NOTIFY when a transaction that
+// in net._http_response under the request's id: any HTTP status is a response, after following
+// redirects as pg_net's libcurl does; a transport failure sets error_msg, and a timeout also sets
+// timed_out. Requests queued with null headers go out with none at all, User-Agent included. It is woken by NOTIFY when a transaction that
 // queued requests commits, and polls as a fallback. Started by scripts/stack.mjs; local only.
 import postgres from "npm:postgres@3.4.9";
 
 const BATCH_SIZE = 200; // pg_net.batch_size's default
 const POLL_INTERVAL_MS = 1000;
 const TTL_SWEEP_INTERVAL_MS = 60_000;
-const USER_AGENT = "pg_net/0.20 (cjh-integrations stand-in)";
+const USER_AGENT = "pg_net/0.20.4";
 const CONTENT_LIMIT_BYTES = 1024 * 1024;
 
 function requiredEnv(name: string): string {
@@ -31,7 +32,7 @@ interface QueuedRequest {
   id: string;
   method: string;
   url: string;
-  headers: Record<string, string>;
+  headers: Record<string, string> | null;
   body: Uint8Array<ArrayBuffer> | null;
   timeout_milliseconds: number;
 }
@@ -58,14 +59,14 @@ function describeTransportError(error: unknown): string {
 
 async function send(request: QueuedRequest): Promise<RecordedResponse> {
   const startedAt = performance.now();
-  const headers = new Headers({ "User-Agent": USER_AGENT });
+  const headers = new Headers(request.headers === null ? {} : { "User-Agent": USER_AGENT });
   for (const [name, value] of Object.entries(request.headers ?? {})) headers.set(name, String(value));
   try {
     const response = await fetch(request.url, {
       method: request.method.toUpperCase(),
       headers,
       body: request.body,
-      redirect: "manual",
+      redirect: "follow",
       signal: AbortSignal.timeout(request.timeout_milliseconds),
     });
     const bytes = new Uint8Array(await response.arrayBuffer());

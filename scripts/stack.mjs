@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start | stop | status | run db:reset | run gen:types`: the local stack's command line.
+// `npm start | stop | status | run env | run db:reset | run gen:types`: the local stack's command line.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -9,11 +9,13 @@ import {
   resetDatabase,
   restartPostgres,
   StackError,
+  startFreshProject,
   startStack,
   step,
+  stopFreshProject,
   stopStack,
 } from "./lib/stack.mjs";
-import { ROOT, testEnvironment } from "./lib/platform.mjs";
+import { newSigningKey, ROOT, testEnvironment } from "./lib/platform.mjs";
 
 const [command = "start", ...options] = process.argv.slice(2);
 
@@ -62,6 +64,21 @@ const commands = {
   },
   // `db-restart --immediate` simulates a database crash (no checkpoint; WAL recovery on start).
   "db-restart": () => restartPostgres(options.includes("--immediate") ? "immediate" : "fast"),
+  // `fresh-project start|stop --port N [--hosted-default-privileges]`: a brand-new project beside the
+  // stack (tests/fresh_project_test.ts); `start` prints its DB URL and socket directory as JSON.
+  "fresh-project": async () => {
+    const [action] = options;
+    const port = Number(options[options.indexOf("--port") + 1]);
+    if (!Number.isInteger(port) || port <= 0) throw new StackError("fresh-project needs --port N");
+    if (action === "stop") return stopFreshProject(port);
+    const project = await startFreshProject(port, {
+      hostedDefaultPrivileges: options.includes("--hosted-default-privileges"),
+    });
+    console.log(`FRESH_PROJECT ${JSON.stringify(project)}`);
+  },
+  // `signing-key`: a new private ES256 JWK (with a UUID kid) for an operator to import into a
+  // project as a standby signing key and store in Vault (docs/deploying.md, "Service accounts").
+  "signing-key": () => console.log(JSON.stringify(newSigningKey())),
   "gen-types": () => {
     const target = join(ROOT, "types/database.ts");
     if (options.includes("--stdout")) {

@@ -1,21 +1,39 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite on a fresh clone. Installs and starts what it needs (scripts/lib/stack.mjs),
-// runs the pgTAP tests with pg_prove and the Deno tests against the running stack, stops what it
-// started, and ends with one line `N passed, N failed` counting every pgTAP and Deno test.
+// runs the pgTAP tests with pg_prove and the Deno tests against the running stack, then the caller
+// tests once more as a project whose legacy JWT secret and keys are revoked, stops what it started,
+// and ends with one line `N passed, N failed` counting every pgTAP and Deno test.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DB_PORT, DENO, ROOT, STATE_DIR, testEnvironment } from "./lib/platform.mjs";
-import { StackError, startStack, step, stopStack } from "./lib/stack.mjs";
+import { DENO, LEGACY_KEYS, pgProveArgs, ROOT, STATE_DIR, testEnvironment } from "./lib/platform.mjs";
+import { StackError, startStack, step, stopStack, switchLegacyKeys } from "./lib/stack.mjs";
+
+/**
+ * Every test of who may call what: run a second time with the legacy keys revoked (the mode a new
+ * project ends up in), so each caller check is seen to hold without them.
+ */
+const CALLER_TESTS = [
+  "tests/function_callers_test.ts",
+  "tests/functions_shared_test.ts",
+  "tests/gateway_test.ts",
+  "tests/geocode_member_test.ts",
+  "tests/service_accounts_test.ts",
+  "tests/stack_status_test.ts",
+  "tests/webhook_admin_access_test.ts",
+  "tests/webhook_delivery_test.ts",
+];
 
 const extraDenoArgs = process.argv.slice(2);
 
 /** Runs a command with its output shown live and captured for counting. */
-function runStreaming(command, args, env = {}) {
+function runStreaming(command, args, env = {}, unset = []) {
+  const inherited = { ...process.env };
+  for (const name of unset) delete inherited[name];
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd: ROOT,
-      env: { ...process.env, ...env },
+      env: { ...inherited, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -38,18 +56,7 @@ async function runPgTap() {
   step("pgTAP: pg_prove over supabase/tests/database");
   const { status, output } = await runStreaming("pg_prove", [
     "--verbose",
-    "--ext",
-    ".sql",
-    "--recurse",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(DB_PORT),
-    "--username",
-    "postgres",
-    "--dbname",
-    "postgres",
-    "supabase/tests/database",
+    ...pgProveArgs(),
   ], { PGPASSWORD: "postgres" });
   const lines = output.split("\n");
   const failed = lines.filter((line) => /^\s*not ok \d+/.test(line) && !/# TODO/.test(line)).length;
@@ -58,16 +65,21 @@ async function runPgTap() {
   return { suite: "pgTAP", passed, failed: status !== 0 && failed === 0 ? failed + 1 : failed };
 }
 
-async function runDenoTests({ suite, description, args }) {
+async function runDenoTests({ suite, description, args, legacyKeys = LEGACY_KEYS }) {
   step(`Deno tests: ${description}`);
-  const { status, output } = await runStreaming(DENO, [
-    "test",
-    "--allow-all",
-    "--config",
-    join(ROOT, "deno.json"),
-    ...extraDenoArgs,
-    ...args,
-  ], { ...testEnvironment(), NO_COLOR: "1" });
+  const { status, output } = await runStreaming(
+    DENO,
+    [
+      "test",
+      "--allow-all",
+      "--config",
+      join(ROOT, "deno.json"),
+      ...extraDenoArgs,
+      ...args,
+    ],
+    { ...testEnvironment(legacyKeys), NO_COLOR: "1" },
+    ["SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "CJH_JWT_SECRET"],
+  );
   const summary = output.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
   const passed = summary ? Number(summary[1]) : 0;
   const failed = summary ? Number(summary[2]) : 0;
@@ -95,6 +107,20 @@ try {
       args: ["tests/serial/"],
     }),
   );
+  const otherMode = LEGACY_KEYS === "on" ? "off" : "on";
+  await switchLegacyKeys(otherMode);
+  try {
+    results.push(
+      await runDenoTests({
+        suite: `Deno (callers, legacy keys ${otherMode})`,
+        description: `the caller tests again with the legacy JWT secret and keys ${otherMode}`,
+        args: ["--parallel", ...CALLER_TESTS],
+        legacyKeys: otherMode,
+      }),
+    );
+  } finally {
+    await switchLegacyKeys(LEGACY_KEYS);
+  }
 } catch (error) {
   console.error(`\x1b[31m✗\x1b[0m ${error instanceof StackError ? error.message : error?.stack ?? error}`);
   results.push({ suite: "stack start-up", passed: 0, failed: 1 });

@@ -1,9 +1,12 @@
-// The HTTP conventions every function shares (supabase/functions/_shared), called without a server,
-// and the platform-only guard of webhook-dispatch through the stack's gateway.
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+// The HTTP conventions every function shares (supabase/functions/_shared), called without a server:
+// CORS, errors, JSON bodies, the platform guard, the environment and the database connection.
+import { deepStrictEqual as assertEquals, ok as assert, throws as assertThrows } from "node:assert/strict";
+import { corsHeaders as supabaseCorsHeaders } from "npm:@supabase/supabase-js@2.119.0/cors";
+import { databasePool, MAX_CONNECTIONS_PER_WORKER } from "../supabase/functions/_shared/database.ts";
+import { databaseUrl, loadEdgeEnvironment } from "../supabase/functions/_shared/environment.ts";
 import { HttpError, readJson, withHttpConventions } from "../supabase/functions/_shared/http.ts";
 import { requirePlatformCaller } from "../supabase/functions/_shared/platform-auth.ts";
-import { integrationTest, stack } from "./_support/stack.ts";
+import { loadDispatchConfig } from "../supabase/functions/webhook-dispatch/config.ts";
 
 const request = (method = "POST", body?: string, headers: HeadersInit = {}) =>
   new Request("http://functions.local/fn/path", { method, body, headers });
@@ -15,9 +18,10 @@ Deno.test("a CORS preflight is answered without reaching the handler", async () 
   const response = await handler(request("OPTIONS"));
   assertEquals(response.status, 200);
   assertEquals(response.headers.get("access-control-allow-origin"), "*");
+  // Every header supabase-js sends, as its own CORS module lists them.
   assertEquals(
     response.headers.get("access-control-allow-headers"),
-    "authorization, x-client-info, apikey, content-type",
+    supabaseCorsHeaders["Access-Control-Allow-Headers"],
   );
 });
 
@@ -60,28 +64,59 @@ Deno.test("an empty or malformed JSON body is a 400 invalid_json", async () => {
   assertEquals(await readJson(request("POST", '{"a":1}')), { a: 1 });
 });
 
-Deno.test("the platform guard accepts only an exact key", () => {
-  const withToken = (token: string) => request("POST", "{}", { Authorization: `Bearer ${token}` });
-  requirePlatformCaller(withToken("service-key"), ["service-key"]);
-  for (const token of ["service-ke", "service-key2", "SERVICE-KEY", ""]) {
-    const error = (() => {
-      try {
-        requirePlatformCaller(withToken(token), ["service-key"]);
-      } catch (caught) {
-        return caught;
-      }
-    })();
-    assert(error instanceof HttpError && error.status === 401, `token ${JSON.stringify(token)} must be refused`);
+Deno.test("the platform guard accepts only an exact key, each in its own header", () => {
+  const credentials = { secretKeys: ["sb_secret_key"], platformSecrets: ["vault-secret", null] };
+  const guard = (headers: Record<string, string>) => () =>
+    requirePlatformCaller(new Request("http://functions.local/fn", { headers }), credentials);
+  guard({ apikey: "sb_secret_key" })();
+  guard({ Authorization: "Bearer vault-secret" })();
+  const refused: Record<string, string>[] = [
+    { apikey: "sb_secret_ke" },
+    { apikey: "SB_SECRET_KEY" },
+    { apikey: "" },
+    { Authorization: "Bearer sb_secret_key" },
+    { Authorization: "Bearer vault-secret2" },
+    { Authorization: "Bearer " },
+    { apikey: "vault-secret" },
+  ];
+  for (const headers of refused) {
+    assertThrows(
+      guard(headers),
+      (error) => error instanceof HttpError && error.status === 401,
+      JSON.stringify(headers),
+    );
   }
 });
 
-integrationTest("webhook-dispatch refuses a user's JWT and the anon key, and accepts the service key", async () => {
-  const url = `${stack.SUPABASE_URL}/functions/v1/webhook-dispatch`;
-  const post = (key: string) => fetch(url, { method: "POST", headers: { Authorization: `Bearer ${key}` }, body: "{}" });
-  const anon = await post(stack.SUPABASE_ANON_KEY);
-  assertEquals(anon.status, 401);
-  assertEquals((await anon.json()).error.code, "unauthorized");
-  const service = await post(stack.SUPABASE_SERVICE_ROLE_KEY);
-  await service.body?.cancel();
-  assert(service.status !== 401, "the service key is the platform's credential");
+const EDGE_ENV = {
+  SUPABASE_URL: "https://project.supabase.co",
+  SUPABASE_DB_URL: "postgresql://postgres:pw@db.project.supabase.co:5432/postgres",
+};
+
+Deno.test("functions boot without the legacy keys, which a project may have disabled", () => {
+  const environment = loadEdgeEnvironment(EDGE_ENV);
+  assertEquals([environment.SUPABASE_ANON_KEY, environment.SUPABASE_SERVICE_ROLE_KEY], [undefined, undefined]);
+  assertEquals(environment.SUPABASE_SECRET_KEYS, []);
+  const withKeys = loadEdgeEnvironment({
+    ...EDGE_ENV,
+    SUPABASE_SECRET_KEYS: '{"default":"sb_secret_x","ci":"sb_secret_y"}',
+  });
+  assertEquals(withKeys.SUPABASE_SECRET_KEYS, ["sb_secret_x", "sb_secret_y"]);
+  assertThrows(() => loadEdgeEnvironment({ ...EDGE_ENV, SUPABASE_SECRET_KEYS: "sb_secret_x" }), /SUPABASE_SECRET_KEYS/);
+});
+
+Deno.test("the transaction pooler URL, when set, is preferred over the direct SUPABASE_DB_URL", () => {
+  const pooler = "postgresql://postgres.project:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres";
+  assertEquals(databaseUrl(loadEdgeEnvironment(EDGE_ENV)), EDGE_ENV.SUPABASE_DB_URL);
+  assertEquals(databaseUrl(loadEdgeEnvironment({ ...EDGE_ENV, DB_POOLER_URL: pooler })), pooler);
+  assertEquals(databaseUrl(loadDispatchConfig({ ...EDGE_ENV, DB_POOLER_URL: pooler })), pooler);
+  assertThrows(() => loadEdgeEnvironment({ ...EDGE_ENV, DB_POOLER_URL: "https://not-a-database" }), /DB_POOLER_URL/);
+});
+
+Deno.test("a worker's pool is capped, whatever a function's settings ask for", () => {
+  assertThrows(() => databasePool(EDGE_ENV.SUPABASE_DB_URL, { maxConnections: MAX_CONNECTIONS_PER_WORKER + 1 }));
+  assertThrows(
+    () => loadDispatchConfig({ ...EDGE_ENV, WEBHOOK_DISPATCH_DB_POOL_SIZE: String(MAX_CONNECTIONS_PER_WORKER + 1) }),
+    /WEBHOOK_DISPATCH_DB_POOL_SIZE/,
+  );
 });

@@ -1,18 +1,34 @@
-// The local functions gateway (local/gateway.ts): routing, verify_jwt per config.toml, the edge
-// runtime's 401 bodies and environment, and staying up when a function throws or crashes. A second
-// gateway serves the fixture functions in tests/fixtures/supabase; the stack's own gateway is
-// checked against the project's config.toml and with the real supabase-js client.
-import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert/strict";
+// The local functions gateway (local/gateway.ts, local/gateway-auth.ts): routing, verify_jwt per
+// config.toml with the edge runtime's 401 bodies (HS256 sessions with the legacy secret while the
+// project has one, ES256 against the JWKS it publishes, API keys refused), the runtime's
+// environment, and staying up when a function throws or crashes. Fixture gateways serve the
+// functions in tests/fixtures/supabase: one whose project has a legacy JWT secret, one whose
+// project has revoked it.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { createClient } from "npm:@supabase/supabase-js@2.119.0";
-import { eventually, integrationTest, mintJwt, ROOT, stack } from "./_support/stack.ts";
+import { exportJWK, generateKeyPair } from "npm:jose@6.2.17";
+import { eventually, integrationTest, mintJwt, ROOT, signingKeys, stack } from "./_support/stack.ts";
 
-async function startFixtureGateway(): Promise<{ url: string; kill: () => void }> {
+/** The fixture project's legacy JWT secret (the revoked fixture has none). */
+const FIXTURE_SECRET = "fixture-legacy-jwt-secret-of-at-least-32-characters";
+
+async function startFixtureGateway(
+  { legacySecret }: { legacySecret: string | null },
+): Promise<{ url: string; kill: () => void }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--config", `${ROOT}/deno.json`, `${ROOT}/local/gateway.ts`],
+    clearEnv: true,
     env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "",
       CJH_API_PORT: "0",
-      CJH_JWT_SECRET: stack.CJH_JWT_SECRET,
       CJH_SUPABASE_DIR: `${ROOT}/tests/fixtures/supabase`,
+      CJH_SIGNING_KEYS_FILE: stack.CJH_SIGNING_KEYS_FILE,
+      ...(legacySecret === null ? {} : { CJH_JWT_SECRET: legacySecret, SUPABASE_ANON_KEY: "fixture-anon-key" }),
+      SUPABASE_URL: stack.SUPABASE_URL,
+      SUPABASE_DB_URL: stack.SUPABASE_DB_URL,
+      SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: stack.publishableKey }),
+      SUPABASE_SECRET_KEYS: JSON.stringify({ default: stack.secretKey }),
       // A short wall-clock limit, so the limit's response can be seen without waiting 400 s.
       CJH_FUNCTION_WALL_CLOCK_MS: "1000",
     },
@@ -37,15 +53,25 @@ async function startFixtureGateway(): Promise<{ url: string; kill: () => void }>
   };
 }
 
-const gateway = await startFixtureGateway();
-globalThis.addEventListener("unload", () => gateway.kill());
+const gateway = await startFixtureGateway({ legacySecret: FIXTURE_SECRET });
+const revokedGateway = await startFixtureGateway({ legacySecret: null });
+globalThis.addEventListener("unload", () => {
+  gateway.kill();
+  revokedGateway.kill();
+});
 
-async function call(path: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${gateway.url}/functions/v1/${path}`, init);
+async function call(
+  path: string,
+  init: RequestInit = {},
+  url = gateway.url,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${url}/functions/v1/${path}`, init);
   return { status: response.status, body: await response.json() };
 }
 
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+const legacySession = () => mintJwt({ sub: crypto.randomUUID() }, { secret: FIXTURE_SECRET });
+const asymmetricSession = () => mintJwt({ sub: crypto.randomUUID() }, { algorithm: "ES256" });
 
 integrationTest("a function with verify_jwt = false is reached without a token", async () => {
   const { status, body } = await call("echo");
@@ -70,8 +96,10 @@ integrationTest("a JWT signed with another secret is refused as Invalid JWT", as
 });
 
 integrationTest("an expired JWT is refused as Invalid JWT", async () => {
-  const expired = await mintJwt({ sub: crypto.randomUUID() }, { expiresInSeconds: -60 });
+  const expired = await mintJwt({ sub: crypto.randomUUID() }, { secret: FIXTURE_SECRET, expiresInSeconds: -60 });
   assertEquals(await call("protected", bearer(expired)), { status: 401, body: { msg: "Invalid JWT" } });
+  const expiredEs256 = await mintJwt({ sub: crypto.randomUUID() }, { algorithm: "ES256", expiresInSeconds: -60 });
+  assertEquals(await call("protected", bearer(expiredEs256)), { status: 401, body: { msg: "Invalid JWT" } });
 });
 
 integrationTest("an undecodable token is refused with the decoder's error", async () => {
@@ -87,30 +115,41 @@ integrationTest("a token with alg none is refused as Invalid JWT", async () => {
   assertEquals(await call("protected", bearer(`${header}.${payload}.`)), { status: 401, body: { msg: "Invalid JWT" } });
 });
 
-integrationTest("a valid user JWT and the anon key both pass verify_jwt", async () => {
-  const user = await mintJwt({ sub: crypto.randomUUID() });
-  assertEquals((await call("protected", bearer(user))).status, 200);
-  assertEquals((await call("protected", bearer(stack.SUPABASE_ANON_KEY))).status, 200);
+integrationTest("a legacy HS256 session and an ES256 session signed with the project's key both pass", async () => {
+  assertEquals((await call("protected", bearer(await legacySession()))).status, 200);
+  assertEquals((await call("protected", bearer(await asymmetricSession()))).status, 200);
 });
 
-integrationTest("the publishable key in apikey stands for the anon JWT, as Kong maps it", async () => {
-  const publishable = JSON.parse(Deno.env.get("SUPABASE_PUBLISHABLE_KEYS")!).default;
-  const { status } = await call("protected", { headers: { apikey: publishable } });
-  assertEquals(status, 200);
-  const { body } = await call("echo", { headers: { apikey: publishable } });
-  assertEquals(body.authorization, `Bearer ${stack.SUPABASE_ANON_KEY}`);
+integrationTest("an ES256 session signed with a key the JWKS does not hold is refused", async () => {
+  const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const stranger = { ...(await exportJWK(privateKey)), kid: signingKeys.session.kid };
+  const forged = await mintJwt({ sub: crypto.randomUUID() }, { algorithm: "ES256", key: stranger });
+  assertEquals(await call("protected", bearer(forged)), { status: 401, body: { msg: "Invalid JWT" } });
 });
 
-integrationTest("the secret key stands for the service_role JWT, even beside a Bearer sb_ header", async () => {
-  const secret = JSON.parse(Deno.env.get("SUPABASE_SECRET_KEYS")!).default;
-  const { body } = await call("echo", { headers: { apikey: secret, Authorization: `Bearer ${secret}` } });
-  assertEquals(body.authorization, `Bearer ${stack.SUPABASE_SERVICE_ROLE_KEY}`);
+integrationTest("once the legacy secret is revoked, HS256 sessions are refused and ES256 ones pass", async () => {
+  const legacy = await call("protected", bearer(await legacySession()), revokedGateway.url);
+  assertEquals(legacy, { status: 401, body: { msg: "Invalid JWT" } });
+  assertEquals((await call("protected", bearer(await asymmetricSession()), revokedGateway.url)).status, 200);
 });
 
-integrationTest("an opaque key in Authorization alone is not a credential", async () => {
-  const secret = JSON.parse(Deno.env.get("SUPABASE_SECRET_KEYS")!).default;
-  const result = await call("protected", bearer(secret));
-  assertEquals(result, { status: 401, body: { msg: "Error: Missing authorization header" } });
+integrationTest("API keys are not JWTs: verify_jwt refuses them, and functions get them unchanged", async () => {
+  for (const key of [stack.publishableKey, stack.secretKey]) {
+    assertEquals(await call("protected", { headers: { apikey: key } }), {
+      status: 401,
+      body: { msg: "Error: Missing authorization header" },
+    });
+    assertEquals((await call("protected", bearer(key))).status, 401);
+    const { body } = await call("echo", { headers: { apikey: key } });
+    assertEquals([body.apikey, body.authorization], [key, null]);
+  }
+});
+
+integrationTest("the gateway publishes the project's JWKS: the public halves of its signing keys", async () => {
+  const response = await fetch(`${gateway.url}/auth/v1/.well-known/jwks.json`);
+  const { keys } = await response.json() as { keys: Record<string, unknown>[] };
+  assertEquals(keys.map((key) => key.kid).sort(), [signingKeys.session.kid, signingKeys.service_accounts.kid].sort());
+  assert(keys.every((key) => key.d === undefined && key.kty === "EC" && key.alg === "ES256"), JSON.stringify(keys));
 });
 
 integrationTest("OPTIONS preflight passes verify_jwt without a token", async () => {
@@ -130,12 +169,18 @@ integrationTest("functions get the edge runtime's environment and functions/.env
   const { body } = await call("echo");
   const env = body.env as Record<string, string | null>;
   assertEquals(env.SUPABASE_URL, stack.SUPABASE_URL);
-  assertEquals(env.SUPABASE_ANON_KEY, stack.SUPABASE_ANON_KEY);
-  assertEquals(env.SUPABASE_SERVICE_ROLE_KEY, stack.SUPABASE_SERVICE_ROLE_KEY);
   assertEquals(env.SUPABASE_DB_URL, stack.SUPABASE_DB_URL);
+  assertEquals(env.SUPABASE_SECRET_KEYS, JSON.stringify({ default: stack.secretKey }));
+  assertEquals(env.SUPABASE_ANON_KEY, "fixture-anon-key");
   assertEquals(env.CJH_FIXTURE_GREETING, "hello from .env");
   assertEquals(env.CJH_JWT_SECRET, null);
-  assertEquals(env.CJH_PG_SOCKET_DIR, null);
+  assertEquals(env.CJH_SIGNING_KEYS_FILE, null);
+});
+
+integrationTest("a project without legacy keys gives its functions no SUPABASE_ANON_KEY", async () => {
+  const { body } = await call("echo", {}, revokedGateway.url);
+  const env = body.env as Record<string, string | null>;
+  assertEquals([env.SUPABASE_ANON_KEY, env.SUPABASE_SERVICE_ROLE_KEY], [null, null]);
 });
 
 integrationTest(
@@ -194,24 +239,12 @@ integrationTest("an unknown function or a malformed name is the runtime's plain-
   }
 });
 
-integrationTest("supabase-js functions.invoke reaches a function through the gateway", async () => {
-  const client = createClient(gateway.url, stack.SUPABASE_ANON_KEY, { auth: { persistSession: false } });
+integrationTest("supabase-js functions.invoke reaches a function, the publishable key in apikey only", async () => {
+  const client = createClient(gateway.url, stack.publishableKey, { auth: { persistSession: false } });
   const { data, error } = await client.functions.invoke("echo/ping", { body: { hello: "world" } });
   assertEquals(error, null);
   assertEquals(data.method, "POST");
   assertEquals(data.path, "/echo/ping");
   assertEquals(JSON.parse(data.body), { hello: "world" });
-  assertEquals(data.authorization, `Bearer ${stack.SUPABASE_ANON_KEY}`);
-});
-
-integrationTest("the stack's gateway applies the project's verify_jwt settings", async () => {
-  for (const name of ["mapbox-geocode", "webhook-admin"]) {
-    const response = await fetch(`${stack.SUPABASE_URL}/functions/v1/${name}`, { method: "POST", body: "{}" });
-    assertEquals(response.status, 401, `${name} requires a JWT`);
-    assertMatch(await response.text(), /Missing authorization header/);
-  }
-  // webhook-dispatch authenticates its callers itself (service key or dispatch secret), not the gateway.
-  const dispatch = await fetch(`${stack.SUPABASE_URL}/functions/v1/webhook-dispatch`, { method: "POST", body: "{}" });
-  const text = await dispatch.text();
-  assert(!text.includes("Missing authorization header"), `the gateway let the request through: ${text}`);
+  assertEquals([data.apikey, data.authorization], [stack.publishableKey, null]);
 });

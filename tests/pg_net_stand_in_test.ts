@@ -1,12 +1,13 @@
 // The pg_net interface the migrations rely on (real pg_net on hosted, the stand-in locally):
 // requests leave only after the calling transaction commits, never after a rollback, and every
 // outcome - status, body, transport error, timeout - lands in net._http_response.
-import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert/strict";
+import assert, { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { connect, eventually, integrationTest, startReceiver } from "./_support/stack.ts";
 
 const sql = connect(4);
 const receiver = startReceiver(async (request) => {
   if (request.path === "/slow") await new Promise((resolve) => setTimeout(resolve, 2_000));
+  if (request.path === "/moved") return new Response(null, { status: 302, headers: { Location: "/moved-here" } });
   if (request.path === "/created") {
     return Response.json({ stored: JSON.parse(request.body) }, { status: 201, headers: { "X-Receiver": "yes" } });
   }
@@ -128,4 +129,51 @@ integrationTest("a 5xx answer is a response, not an error", async () => {
   } finally {
     await failing.close();
   }
+});
+
+integrationTest(
+  "headers without a Content-Type get application/json added; another Content-Type is refused",
+  async () => {
+    const path = `/content-type-${crypto.randomUUID()}`;
+    const [{ id }] = await sql`
+    select net.http_post(${receiver.url + path}, '{"a":1}'::jsonb, headers => '{"X-Only": "this"}'::jsonb) as id`;
+    await responseFor(id);
+    const [request] = receivedAt(path);
+    assertEquals([request.headers.get("content-type"), request.headers.get("x-only")], ["application/json", "this"]);
+    await assert.rejects(
+      () =>
+        sql`select net.http_post(${
+          receiver.url + path
+        }, '{}'::jsonb, headers => '{"content-type": "text/plain"}'::jsonb)`,
+      /Content-Type header must be "application\/json"/,
+    );
+  },
+);
+
+integrationTest("null headers and a null body are sent as nothing, as pg_net sends them", async () => {
+  const path = `/nulls-${crypto.randomUUID()}`;
+  const [{ id }] = await sql`select net.http_post(${receiver.url + path}, null::jsonb, headers => null::jsonb) as id`;
+  await responseFor(id);
+  const [queued] = receivedAt(path);
+  assertEquals([
+    queued.body,
+    queued.headers.get("content-type"),
+    queued.headers.get("user-agent")?.startsWith("pg_net"),
+  ], [
+    "",
+    null,
+    false,
+  ]);
+  const [{ headersNull }] = await sql`select net.http_get(${
+    receiver.url + path
+  }, headers => null) is not null as "headersNull"`;
+  assert(headersNull);
+});
+
+integrationTest("redirects are followed, as pg_net's libcurl follows them", async () => {
+  const before = receivedAt("/moved-here").length;
+  const [{ id }] = await sql`select net.http_post(${receiver.url + "/moved"}, '{"n":1}'::jsonb) as id`;
+  const response = await responseFor(id);
+  assertEquals([response.status_code, response.content], [200, "ok"]);
+  assertEquals(receivedAt("/moved-here").length, before + 1);
 });

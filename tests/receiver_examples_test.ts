@@ -3,15 +3,8 @@
 // duplicate, and refuse a forged request.
 import assert from "node:assert/strict";
 import { receiver as denoReceiver } from "../docs/examples/verify-deno.ts";
-import { connect, createTenant, eventually, integrationTest, ROOT } from "./_support/stack.ts";
+import { connect, createTenant, eventually, freePort, integrationTest, ROOT } from "./_support/stack.ts";
 import { insertJob, registerEndpoint } from "./_support/webhooks.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 integrationTest("the Node and Deno receiver examples verify real deliveries and refuse forged ones", async () => {
   const sql = connect(2);

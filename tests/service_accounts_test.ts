@@ -2,22 +2,25 @@
 // webhook-admin, the integrator exchanges its key for a token with supabase-js, and the token is
 // used the way PostgREST uses it. It reads its organization's jobs and nothing else, cannot write,
 // and stops working the moment the account is revoked, token and key alike.
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert, rejects as assertRejects } from "node:assert/strict";
 import { createClient } from "npm:@supabase/supabase-js@2.119.0";
-import { jwtVerify } from "npm:jose@6.2.17";
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "npm:jose@6.2.17";
 import {
+  loadTokenSigningKey,
+  mintServiceAccountToken,
   SERVICE_ACCOUNT_SCOPES,
   SERVICE_ACCOUNT_TOKEN_TTL_SECONDS,
 } from "../supabase/functions/_shared/service-accounts.ts";
 import { type AdminFixture, callAdmin, callAdminOk, createAdminFixture } from "./_support/admin.ts";
 import { asPostgrest } from "./_support/postgrest.ts";
-import { asUser, connect, integrationTest, mintJwt, stack } from "./_support/stack.ts";
+import { asUser, connect, integrationTest, mintJwt, signingKeys, stack } from "./_support/stack.ts";
 import { insertJob } from "./_support/webhooks.ts";
 
 const sql = connect(4);
+const projectJwks = createRemoteJWKSet(new URL("/auth/v1/.well-known/jwks.json", stack.SUPABASE_URL));
 globalThis.addEventListener("unload", () => void sql.end());
 
-const anonClient = createClient(stack.SUPABASE_URL, stack.SUPABASE_ANON_KEY, {
+const anonClient = createClient(stack.SUPABASE_URL, stack.publishableKey, {
   auth: { persistSession: false, autoRefreshToken: false },
 });
 
@@ -60,9 +63,11 @@ integrationTest(
       const { data: token, error } = await exchange(api_key);
       assertEquals(error, null);
       assertEquals([token.token_type, token.expires_in], ["bearer", SERVICE_ACCOUNT_TOKEN_TTL_SECONDS]);
-      const { payload } = await jwtVerify(token.access_token, new TextEncoder().encode(stack.CJH_JWT_SECRET), {
+      // Signed with the imported key, which the project's JWKS lists: it needs no legacy secret.
+      const { payload, protectedHeader } = await jwtVerify(token.access_token, projectJwks, {
         audience: "authenticated",
       });
+      assertEquals([protectedHeader.alg, protectedHeader.kid], ["ES256", signingKeys.service_accounts.kid]);
       assertEquals([payload.sub, payload.role], [service_account.id, "authenticated"]);
       assertEquals(payload.exp! - payload.iat!, SERVICE_ACCOUNT_TOKEN_TTL_SECONDS);
 
@@ -201,4 +206,32 @@ integrationTest("the scope catalog is the same in the database, the function and
   } finally {
     await fixture.remove();
   }
+});
+
+/** A stand-in for the function's pool that answers the Vault query with `secrets`. */
+function vaultWith(secrets: Record<string, string>) {
+  return (() => Promise.resolve(Object.entries(secrets).map(([name, secret]) => ({ name, secret })))) as never;
+}
+
+Deno.test("tokens are signed with the imported key when Vault has it, else with the legacy secret, else not at all", async () => {
+  const identity = { accountId: crypto.randomUUID(), orgId: crypto.randomUUID(), scopes: ["jobs:read"] };
+  const legacySecret = "a-legacy-jwt-secret-of-at-least-32-characters";
+  const both = await loadTokenSigningKey(vaultWith({
+    service_account_signing_key: JSON.stringify(signingKeys.service_accounts),
+    jwt_secret: legacySecret,
+  }));
+  const asymmetric = await mintServiceAccountToken(identity, both);
+  assertEquals(decodeProtectedHeader(asymmetric.access_token).kid, signingKeys.service_accounts.kid);
+
+  const legacyOnly = await loadTokenSigningKey(vaultWith({ jwt_secret: legacySecret }));
+  const legacy = await mintServiceAccountToken(identity, legacyOnly);
+  const { payload } = await jwtVerify(legacy.access_token, new TextEncoder().encode(legacySecret));
+  assertEquals(payload.sub, identity.accountId);
+
+  await assertRejects(() => loadTokenSigningKey(vaultWith({})), /service_account_signing_key/);
+  const { d: _private, ...publicOnly } = signingKeys.service_accounts;
+  await assertRejects(
+    () => loadTokenSigningKey(vaultWith({ service_account_signing_key: JSON.stringify(publicOnly) })),
+    /private ES256 or RS256 JWK/,
+  );
 });

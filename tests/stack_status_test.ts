@@ -1,30 +1,40 @@
 // `npm start` / `npm run status` print the stack's URLs and keys like `supabase status`; what they
-// print must be true: the keys verify with the printed secret and carry their roles, the DB URL
-// logs in as postgres, and the API URL serves the functions.
+// print must be true (the keys verify, the DB URL logs in as postgres, the URLs serve), must be
+// the running stack's whatever ports it was started on, and README's example must be what they print.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { jwtVerify } from "npm:jose@6.2.17";
+import { createRemoteJWKSet, jwtVerify } from "npm:jose@6.2.17";
 import postgres from "npm:postgres@3.4.9";
-import { integrationTest, ROOT } from "./_support/stack.ts";
+import { integrationTest, legacyKeysTest, mintJwt, ROOT, stack } from "./_support/stack.ts";
 
-async function printedStatus(): Promise<Record<string, string>> {
+const STATUS_LINE = /^\s*([A-Za-z_ ]+): (\S+)$/;
+
+async function printedStatus(env: Record<string, string> = {}, clearEnv = false): Promise<Record<string, string>> {
   const { code, stdout } = await new Deno.Command("node", {
     args: [`${ROOT}/scripts/stack.mjs`, "status"],
-    env: { NO_COLOR: "1" },
+    clearEnv,
+    env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "", ...env },
   }).output();
   assertEquals(code, 0);
   const entries = new TextDecoder().decode(stdout).split("\n")
-    .map((line) => line.match(/^\s*([A-Za-z_ ]+): (\S+)$/))
+    .map((line) => line.match(STATUS_LINE))
     .filter((match) => match !== null)
     .map((match) => [match![1].trim(), match![2]]);
   return Object.fromEntries(entries);
 }
 
-integrationTest("the status print's keys are signed with its JWT secret and carry their roles", async () => {
+legacyKeysTest("the status print's legacy keys are signed with its JWT secret and carry their roles", async () => {
   const status = await printedStatus();
   const secret = new TextEncoder().encode(status["JWT secret"]);
   const anon = await jwtVerify(status["anon key"], secret);
   const service = await jwtVerify(status["service_role key"], secret);
   assertEquals([anon.payload.role, service.payload.role], ["anon", "service_role"]);
+});
+
+integrationTest("the status print's JWKS URL publishes the keys the stack's sessions are signed with", async () => {
+  const status = await printedStatus();
+  const session = await mintJwt({ sub: crypto.randomUUID() }, { algorithm: "ES256" });
+  const { payload } = await jwtVerify(session, createRemoteJWKSet(new URL(status["JWKS URL"])));
+  assertEquals(payload.role, "authenticated");
 });
 
 integrationTest("the status print's DB URL logs in as postgres", async () => {
@@ -38,12 +48,33 @@ integrationTest("the status print's DB URL logs in as postgres", async () => {
   }
 });
 
-integrationTest("the status print's Functions URL serves the project's functions", async () => {
+integrationTest("the status print's Functions URL serves the project's functions to its secret key", async () => {
   const status = await printedStatus();
   const response = await fetch(`${status["Functions URL"]}/webhook-admin/event-types`, {
-    headers: { Authorization: `Bearer ${status["service_role key"]}` },
+    headers: { apikey: status["Secret key"] },
   });
   const body = await response.json();
   assertEquals(response.status, 200, JSON.stringify(body));
   assert(Array.isArray(body.data) && body.data.length > 0, "the function itself answered");
+});
+
+integrationTest("without the port variables, the status print names the running stack's ports", async () => {
+  const status = await printedStatus({}, true);
+  assertEquals([status["API URL"], status["DB URL"]], [stack.SUPABASE_URL, stack.SUPABASE_DB_URL]);
+});
+
+integrationTest("README's status example is what `npm start` prints on the default ports", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  const block = readme.match(/```\nCJH Integrations local stack\n([\s\S]*?)```/);
+  assert(block, "README shows the status block");
+  const documented = block[1].split("\n").map((line) => line.match(STATUS_LINE)).filter((m) => m !== null)
+    .map((m) => [m![1].trim(), m![2]]);
+  const defaults = {
+    CJH_API_PORT: "54321",
+    CJH_DB_PORT: "54322",
+    CJH_MAPBOX_STAND_IN_PORT: "54331",
+    CJH_LEGACY_KEYS: "on",
+  };
+  const printed = await printedStatus(defaults, true);
+  assertEquals(Object.fromEntries(documented), printed);
 });

@@ -48,7 +48,7 @@ async function deliveryStatus(deliveryId: number) {
 adminTest("the React client creates an endpoint with functions.invoke and gets its secret once", async (fixture) => {
   const receiver = startReceiver();
   try {
-    const supabase = createClient(stack.SUPABASE_URL, stack.SUPABASE_ANON_KEY, {
+    const supabase = createClient(stack.SUPABASE_URL, stack.publishableKey, {
       global: { headers: { Authorization: `Bearer ${fixture.admin.token}` } },
       auth: { persistSession: false, autoRefreshToken: false },
     });

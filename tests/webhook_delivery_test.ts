@@ -11,10 +11,12 @@ import {
   createTenant,
   eventually,
   integrationTest,
+  legacyKey,
   mintJwt,
   stack,
   startReceiver,
 } from "./_support/stack.ts";
+import { SERVICE_ROLE_KEY } from "../scripts/lib/platform.mjs";
 import {
   attemptsOf,
   deliveriesOf,
@@ -103,7 +105,7 @@ integrationTest("a rolled-back job insert sends nothing, the next committed one 
 });
 
 integrationTest(
-  "only the platform can drive the dispatcher: service key, secret key or the Vault dispatch secret",
+  "only the platform can drive the dispatcher: the secret key, the Vault dispatch secret, the legacy service key while it exists",
   async () => {
     const sql = connect(1);
     try {
@@ -113,26 +115,32 @@ integrationTest(
       const noAuth = await fetch(`${stack.SUPABASE_URL}/functions/v1/webhook-dispatch`, { method: "POST", body: "{}" });
       assert.equal(noAuth.status, 401);
       assert.equal((await noAuth.json()).error.code, "unauthorized");
-      for (const refused of [stack.SUPABASE_ANON_KEY, userJwt, `${secret}x`]) {
-        const response = await dispatchNow({}, refused);
-        assert.equal(response.status, 401);
+      const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+      const refused: Record<string, string>[] = [
+        { apikey: stack.publishableKey },
+        bearer(userJwt),
+        bearer(`${secret}x`),
+        // An API key is not a bearer token.
+        bearer(stack.secretKey),
+        // Once the project has revoked its legacy keys, the old service role JWT is nobody's.
+        ...(stack.legacyKeys ? [bearer(legacyKey("anon"))] : [bearer(SERVICE_ROLE_KEY)]),
+      ];
+      for (const headers of refused) {
+        const response = await dispatchNow({}, headers);
+        assert.equal(response.status, 401, JSON.stringify(headers));
         await response.body?.cancel();
       }
-      for (const accepted of [stack.SUPABASE_SERVICE_ROLE_KEY, secret]) {
-        const response = await dispatchNow({}, accepted);
-        assert.equal(response.status, 200);
+      const accepted: Record<string, string>[] = [
+        { apikey: stack.secretKey },
+        bearer(secret),
+        ...(stack.legacyKeys ? [bearer(legacyKey("service_role"))] : []),
+      ];
+      for (const headers of accepted) {
+        const response = await dispatchNow({}, headers);
+        assert.equal(response.status, 200, JSON.stringify(headers));
         const summary = await response.json();
         assert.equal(typeof summary.claimed, "number");
       }
-      // The newer secret key travels in `apikey`; the API gateway turns it into the service role's JWT.
-      const secretKey = Object.values(JSON.parse(Deno.env.get("SUPABASE_SECRET_KEYS")!) as Record<string, string>)[0];
-      const viaApiKey = await fetch(`${stack.SUPABASE_URL}/functions/v1/webhook-dispatch`, {
-        method: "POST",
-        headers: { apikey: secretKey, "Content-Type": "application/json" },
-        body: "{}",
-      });
-      assert.equal(viaApiKey.status, 200);
-      await viaApiKey.body?.cancel();
     } finally {
       await sql.end();
     }
@@ -147,13 +155,13 @@ integrationTest("a dispatch request with a bad body is a 400 with field details,
   assert.ok(body.error.details);
   const notJson = await fetch(`${stack.SUPABASE_URL}/functions/v1/webhook-dispatch`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${stack.SUPABASE_SERVICE_ROLE_KEY}` },
+    headers: { apikey: stack.secretKey },
     body: "{not json",
   });
   assert.equal(notJson.status, 400);
   assert.equal((await notJson.json()).error.code, "invalid_json");
   const get = await fetch(`${stack.SUPABASE_URL}/functions/v1/webhook-dispatch`, {
-    headers: { Authorization: `Bearer ${stack.SUPABASE_SERVICE_ROLE_KEY}` },
+    headers: { apikey: stack.secretKey },
   });
   assert.equal(get.status, 405);
   await get.body?.cancel();

@@ -1,6 +1,7 @@
 -- Platform bootstrap, part 2: database-level objects of Supabase's image: ownership, the
 -- `extensions` schema and the extensions every project has, the `auth` schema's SQL interface,
--- pgTAP for tests, and pg_cron created as on hosted (`with schema pg_catalog`).
+-- and pgTAP for tests. pg_cron and pg_net are not created here: a new hosted project has neither,
+-- and the migrations enable them (15-privileged-extensions.sql lets `postgres` do so).
 -- Runs as supabase_admin in the `postgres` database; idempotent.
 
 alter database postgres owner to postgres;
@@ -14,11 +15,6 @@ create extension if not exists "uuid-ossp" with schema extensions;
 create extension if not exists pgtap with schema extensions;
 -- Hosted lets `postgres` create plpgsql_check (for `supabase db lint`); locally it is pre-created.
 create extension if not exists plpgsql_check with schema extensions;
-
-create extension if not exists pg_cron with schema pg_catalog;
-grant usage on schema cron to postgres;
-grant all privileges on all tables in schema cron to postgres;
-grant all privileges on all sequences in schema cron to postgres;
 
 -- ---------------------------------------------------------------------------------------------
 -- auth: the part of GoTrue's schema that projects reference (auth.users and the claim helpers).

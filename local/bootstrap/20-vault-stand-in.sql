@@ -79,8 +79,9 @@ declare
   v_nonce bytea := extensions.gen_random_bytes(16);
 begin
   insert into vault.secrets (id, name, description, secret, key_id, nonce)
-  values (v_id, new_name, coalesce(new_description, ''), vault._encrypt(new_secret, v_id, v_nonce),
-          new_key_id, v_nonce);
+  -- As in Vault, a null description is inserted as given (and refused by the column's not null);
+  -- the key id is recorded but, as there, nothing encrypts with it.
+  values (v_id, new_name, new_description, vault._encrypt(new_secret, v_id, v_nonce), new_key_id, v_nonce);
   return v_id;
 end
 $$;
@@ -103,7 +104,7 @@ begin
          nonce = case when new_secret is null then s.nonce else v_nonce end,
          name = coalesce(new_name, s.name),
          description = coalesce(new_description, s.description),
-         key_id = coalesce(new_key_id, s.key_id),
+         -- Vault 0.3 ignores new_key_id: the key id stays as it was.
          updated_at = now()
    where s.id = secret_id;
 end

@@ -23,7 +23,7 @@ create unlogged table if not exists net.http_request_queue (
   id bigserial not null,
   method net.http_method not null,
   url text not null,
-  headers jsonb not null,
+  headers jsonb,
   body bytea,
   timeout_milliseconds integer not null
 );
@@ -89,7 +89,7 @@ create or replace function net.http_get(
 language sql volatile set search_path = ''
 as $$
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-  values ('GET', net._url_with_params(url, params), coalesce(headers, '{}'::jsonb), null, timeout_milliseconds)
+  values ('GET', net._url_with_params(url, params), headers, null, timeout_milliseconds)
   returning id
 $$;
 
@@ -100,12 +100,28 @@ create or replace function net.http_post(
   headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
   timeout_milliseconds integer default 5000
 ) returns bigint
-language sql volatile set search_path = ''
+language plpgsql volatile set search_path = ''
 as $$
+declare
+  v_content_type text;
+  v_id bigint;
+begin
+  -- As pg_net does: headers without a Content-Type get application/json added (null headers stay
+  -- null), and any other Content-Type is refused; a null body is sent empty.
+  select h.value into v_content_type
+    from jsonb_each_text(coalesce(headers, '{}'::jsonb)) as h(name, value)
+   where lower(h.name) = 'content-type'
+   limit 1;
+  if v_content_type is null then
+    headers := headers || '{"Content-Type": "application/json"}'::jsonb;
+  elsif v_content_type <> 'application/json' then
+    raise exception 'Content-Type header must be "application/json"';
+  end if;
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-  values ('POST', net._url_with_params(url, params), coalesce(headers, '{}'::jsonb),
-          convert_to(coalesce(body, '{}'::jsonb)::text, 'utf8'), timeout_milliseconds)
-  returning id
+  values ('POST', net._url_with_params(url, params), headers, convert_to(body::text, 'utf8'), timeout_milliseconds)
+  returning id into v_id;
+  return v_id;
+end
 $$;
 
 create or replace function net.http_delete(
@@ -118,8 +134,7 @@ create or replace function net.http_delete(
 language sql volatile set search_path = ''
 as $$
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-  values ('DELETE', net._url_with_params(url, params), coalesce(headers, '{}'::jsonb),
-          case when body is null then null else convert_to(body::text, 'utf8') end, timeout_milliseconds)
+  values ('DELETE', net._url_with_params(url, params), headers, convert_to(body::text, 'utf8'), timeout_milliseconds)
   returning id
 $$;
 

@@ -1,8 +1,8 @@
-// Facts about the local stack shared by scripts/stack.mjs and scripts/test.mjs: where things live,
-// which ports and credentials the Supabase CLI's local defaults use, and the keys derived from them.
-// Node built-ins only: this runs before `npm ci` has installed anything.
-import { createHash, createHmac } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+// Facts about the local stack shared by every script: where things live, the ports (remembered
+// between commands), which credentials the Supabase CLI's local defaults use, the local signing
+// keys, and the environments derived from them. Node built-ins only: this runs before `npm ci`.
+import { createHash, createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,17 +16,54 @@ export const LOG_DIR = join(STATE_DIR, "logs");
 // in a folder named after this checkout so two checkouts never share a database.
 const checkoutId = createHash("sha256").update(ROOT).digest("hex").slice(0, 10);
 export const PG_ROOT = join(tmpdir(), `cjh-integrations-${checkoutId}`);
-export const PG_DATA = join(PG_ROOT, "data");
-export const PG_SOCKET_DIR = join(PG_ROOT, "run");
-export const PG_LOG = join(PG_ROOT, "postgres.log");
+
+// ---------------------------------------------------------------------------------------------
+// Settings a stack keeps between commands
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `npm start` remembers the ports and the key mode it ran with (.local/stack.json), so that
+ * `npm run status`, `npm test`, `npm run env` and `npm stop` reach the same stack without the
+ * variables being exported again. A variable set for a command still wins.
+ */
+const SETTINGS_FILE = join(STATE_DIR, "stack.json");
+const remembered = existsSync(SETTINGS_FILE) ? JSON.parse(readFileSync(SETTINGS_FILE, "utf8")) : {};
+
+function setting(variable, key, fallback) {
+  const value = process.env[variable] ?? remembered[key] ?? fallback;
+  return typeof fallback === "number" ? Number(value) : String(value);
+}
 
 // The Supabase CLI's local ports; CJH_API_PORT / CJH_DB_PORT move a second checkout's stack aside.
-export const API_PORT = Number(process.env.CJH_API_PORT ?? 54321);
-export const DB_PORT = Number(process.env.CJH_DB_PORT ?? 54322);
+export const API_PORT = setting("CJH_API_PORT", "apiPort", 54321);
+export const DB_PORT = setting("CJH_DB_PORT", "dbPort", 54322);
+// The local stand-in for the Mapbox Geocoding API (local/mapbox-stand-in.ts).
+export const MAPBOX_STAND_IN_PORT = setting("CJH_MAPBOX_STAND_IN_PORT", "mapboxStandInPort", API_PORT + 10);
+/**
+ * `on`: the project still has its legacy JWT secret and anon / service_role keys (projects created
+ * before the new keys). `off`: they are revoked, as on a new project once the legacy keys are gone:
+ * sessions are ES256 only, functions get no SUPABASE_ANON_KEY / SUPABASE_SERVICE_ROLE_KEY.
+ */
+export const LEGACY_KEYS = setting("CJH_LEGACY_KEYS", "legacyKeys", "on");
+if (!["on", "off"].includes(LEGACY_KEYS)) throw new Error(`CJH_LEGACY_KEYS must be on or off, not ${LEGACY_KEYS}`);
+
+/** Writes the settings this stack runs with, for the commands that follow. */
+export function rememberSettings(legacyKeys = LEGACY_KEYS) {
+  mkdirSync(STATE_DIR, { recursive: true });
+  const settings = { apiPort: API_PORT, dbPort: DB_PORT, mapboxStandInPort: MAPBOX_STAND_IN_PORT, legacyKeys };
+  writeFileSync(SETTINGS_FILE, `${JSON.stringify(settings, null, 2)}\n`);
+}
+
 export const API_URL = `http://127.0.0.1:${API_PORT}`;
 export const DB_URL = `postgresql://postgres:postgres@127.0.0.1:${DB_PORT}/postgres`;
+export const JWKS_URL = `${API_URL}/auth/v1/.well-known/jwks.json`;
+export const MAPBOX_STAND_IN_URL = `http://127.0.0.1:${MAPBOX_STAND_IN_PORT}`;
 // The local superuser, reachable only through the cluster's private socket directory.
 export const ADMIN_ROLE = "supabase_admin";
+
+// ---------------------------------------------------------------------------------------------
+// Credentials
+// ---------------------------------------------------------------------------------------------
 
 // The Supabase CLI's well-known local JWT secret and the demo keys it signs.
 export const JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -50,40 +87,84 @@ export const SERVICE_ROLE_KEY = signJwt({
   exp: DEMO_KEY_EXPIRY,
 });
 
-// The CLI's local opaque API keys (the newer publishable / secret keys). The gateway maps them to
-// the anon and service_role JWTs, as the local API gateway (Kong) does.
+// The CLI's local opaque API keys (the newer publishable / secret keys). Functions receive them
+// in SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS and compare them with the apikey header.
 export const PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";
 export const SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 
-// The local stand-in for the Mapbox Geocoding API (local/mapbox-stand-in.ts) and the token the stack
-// stores in Vault for it: Mapbox-shaped (`pk.<base64 JSON>.<signature>`, which the SDK parses) and
-// worthless anywhere else.
-export const MAPBOX_STAND_IN_PORT = Number(process.env.CJH_MAPBOX_STAND_IN_PORT ?? API_PORT + 10);
-export const MAPBOX_STAND_IN_URL = `http://127.0.0.1:${MAPBOX_STAND_IN_PORT}`;
+/**
+ * The local project's asymmetric signing keys (private JWKs), made once per checkout like the
+ * CLI's `supabase gen signing-key`: `session` signs users' sessions, as Auth does with a project's
+ * current ES256 key; `service_accounts` is the key an operator imports into the project as a
+ * standby signing key and stores in Vault, with which webhook-admin signs service account tokens.
+ * Both public halves are in the local JWKS.
+ */
+export const SIGNING_KEYS_FILE = join(STATE_DIR, "signing-keys.json");
+
+/** A new private ES256 signing key as a JWK, with a UUID `kid` (what a project accepts to import). */
+export function newSigningKey() {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return { ...privateKey.export({ format: "jwk" }), kid: randomUUID(), alg: "ES256", use: "sig" };
+}
+
+export function signingKeys() {
+  if (existsSync(SIGNING_KEYS_FILE)) return JSON.parse(readFileSync(SIGNING_KEYS_FILE, "utf8"));
+  const keys = { session: newSigningKey(), service_accounts: newSigningKey() };
+  mkdirSync(STATE_DIR, { recursive: true });
+  writeFileSync(SIGNING_KEYS_FILE, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  return keys;
+}
+
+// The token the stack stores in Vault for the Mapbox stand-in: Mapbox-shaped
+// (`pk.<base64 JSON>.<signature>`, which the SDK parses) and worthless anywhere else.
 export const MAPBOX_STAND_IN_TOKEN = `pk.${
   base64url(JSON.stringify({ u: "cjh-local", a: "stand-in" }))
 }.local-stand-in`;
 
-/** The environment the edge runtime gives functions, as `supabase functions serve` sets it. */
-export function functionEnvironment() {
+/**
+ * The environment the edge runtime gives functions, as `supabase functions serve` sets it; the
+ * legacy keys only while the project has them.
+ */
+export function functionEnvironment(legacyKeys = LEGACY_KEYS) {
   return {
     SUPABASE_URL: API_URL,
-    SUPABASE_ANON_KEY: ANON_KEY,
-    SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY,
     SUPABASE_DB_URL: DB_URL,
     SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: PUBLISHABLE_KEY }),
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
+    ...(legacyKeys === "on" ? { SUPABASE_ANON_KEY: ANON_KEY, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY } : {}),
   };
 }
 
 /** What the Deno tests read to reach the stack (tests/_support/stack.ts). */
-export function testEnvironment() {
+export function testEnvironment(legacyKeys = LEGACY_KEYS) {
+  signingKeys();
   return {
-    ...functionEnvironment(),
-    CJH_JWT_SECRET: JWT_SECRET,
-    CJH_PG_SOCKET_DIR: PG_SOCKET_DIR,
+    ...functionEnvironment(legacyKeys),
+    CJH_LEGACY_KEYS: legacyKeys,
+    ...(legacyKeys === "on" ? { CJH_JWT_SECRET: JWT_SECRET } : {}),
+    CJH_SIGNING_KEYS_FILE: SIGNING_KEYS_FILE,
+    CJH_PG_SOCKET_DIR: join(PG_ROOT, "run"),
+    CJH_API_PORT: String(API_PORT),
     CJH_DB_PORT: String(DB_PORT),
   };
+}
+
+/** pg_prove over every pgTAP file, as `supabase test db` runs them, against the database on `port`. */
+export function pgProveArgs(port = DB_PORT) {
+  return [
+    "--ext",
+    ".sql",
+    "--recurse",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--username",
+    "postgres",
+    "--dbname",
+    "postgres",
+    join(ROOT, "supabase/tests/database"),
+  ];
 }
 
 export const DENO = join(ROOT, "node_modules/.bin/deno");

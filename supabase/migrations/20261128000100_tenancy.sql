@@ -419,12 +419,12 @@ create policy "Members can be removed by owners, by admins except owners, or lea
 -- Grants
 -- =============================================================================================
 
-revoke all on table public.organizations, public.organization_members from public, anon;
+revoke all on table public.organizations, public.organization_members from public, anon, authenticated, service_role;
 grant select, insert, update on table public.organizations to authenticated;
 grant select, insert, update, delete on table public.organization_members to authenticated;
 grant all on table public.organizations, public.organization_members to service_role;
 
-revoke all on table app_private.org_counters from public, anon, authenticated;
+revoke all on table app_private.org_counters from public, anon, authenticated, service_role;
 
 grant usage on schema authz to authenticated;
 revoke all on function
@@ -435,7 +435,7 @@ revoke all on function
   authz.has_org_role(uuid, public.org_role[]),
   authz.has_scope(uuid, text),
   authz.require_org_admin(uuid, text)
-  from public, anon, authenticated;
+  from public, anon, authenticated, service_role;
 grant execute on function
   authz.member_org_ids(),
   authz.org_ids_with_role(public.org_role[]),
@@ -446,7 +446,7 @@ grant execute on function
   to authenticated;
 grant execute on function authz.require_org_admin(uuid, text) to authenticated, service_role;
 
-revoke all on function public.create_organization(text, text) from public, anon;
+revoke all on function public.create_organization(text, text) from public, anon, authenticated, service_role;
 grant execute on function public.create_organization(text, text) to authenticated;
 
 -- Trigger functions are invoked by the trigger mechanism, which checks no EXECUTE privilege.
@@ -456,4 +456,4 @@ revoke all on function
   app_private.tg_organizations__create_counters(),
   app_private.tg_organizations__add_creator_as_owner(),
   app_private.tg_organization_members__keep_an_owner()
-  from public, anon, authenticated;
+  from public, anon, authenticated, service_role;

@@ -259,9 +259,9 @@ create policy "Estimates can be deleted by members with estimates:write"
 -- Grants
 -- =============================================================================================
 
-revoke all on table public.clients, public.properties, public.jobs, public.estimates from public, anon;
+revoke all on table public.clients, public.properties, public.jobs, public.estimates from public, anon, authenticated, service_role;
 grant select, insert, update, delete on table public.clients, public.properties, public.jobs, public.estimates
   to authenticated;
 grant all on table public.clients, public.properties, public.jobs, public.estimates to service_role;
 
-revoke all on function app_private.tg_jobs__assign_job_no() from public, anon, authenticated;
+revoke all on function app_private.tg_jobs__assign_job_no() from public, anon, authenticated, service_role;

@@ -277,7 +277,7 @@ create policy "Payments can be recorded by members with payments:write"
 -- Grants
 -- =============================================================================================
 
-revoke all on table public.invoices, public.payments from public, anon;
+revoke all on table public.invoices, public.payments from public, anon, authenticated, service_role;
 grant select, insert, update, delete on table public.invoices to authenticated;
 grant select, insert on table public.payments to authenticated;
 grant all on table public.invoices, public.payments to service_role;
@@ -287,4 +287,4 @@ revoke all on function
   app_private.tg_invoices__enforce_lifecycle(),
   app_private.tg_payments__apply_to_invoice(),
   app_private.tg_payments__forbid_changes()
-  from public, anon, authenticated;
+  from public, anon, authenticated, service_role;

@@ -102,8 +102,8 @@ create policy "Inspections can be deleted by members with inspections:write"
 -- Grants
 -- =============================================================================================
 
-revoke all on table public.inspections from public, anon;
+revoke all on table public.inspections from public, anon, authenticated, service_role;
 grant select, insert, update, delete on table public.inspections to authenticated;
 grant all on table public.inspections to service_role;
 
-revoke all on function app_private.tg_inspections__track_submission() from public, anon, authenticated;
+revoke all on function app_private.tg_inspections__track_submission() from public, anon, authenticated, service_role;

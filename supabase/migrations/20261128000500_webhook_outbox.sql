@@ -1,5 +1,5 @@
 -- =============================================================================================
--- Webhook outbox: endpoints registered by an organization's admins, the events its business
+-- Webhook outbox (docs/webhooks.md): endpoints registered by an organization's admins, the events its business
 -- changes produce, one delivery per subscribed endpoint, and one attempt row per HTTP request.
 -- Everything lives in schema `webhooks`, which PostgREST does not expose; tenant admins read it
 -- through the views in 20261128000800_webhook_views.sql.
@@ -796,9 +796,9 @@ create policy "Attempts are visible to owners and admins"
 -- =============================================================================================
 
 grant usage on schema webhooks to authenticated, service_role;
-revoke all on all tables in schema webhooks from public, anon, authenticated;
-revoke all on all sequences in schema webhooks from public, anon, authenticated;
-revoke all on all functions in schema webhooks from public, anon, authenticated;
+revoke all on all tables in schema webhooks from public, anon, authenticated, service_role;
+revoke all on all sequences in schema webhooks from public, anon, authenticated, service_role;
+revoke all on all functions in schema webhooks from public, anon, authenticated, service_role;
 
 grant select on table webhooks.event_types, webhooks.events, webhooks.deliveries, webhooks.attempts to authenticated;
 -- Not the Vault ids of the secrets: nothing a tenant reads leads to a secret.

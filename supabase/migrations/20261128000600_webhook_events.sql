@@ -1,5 +1,5 @@
 -- =============================================================================================
--- Webhook events from business changes. Statement-level triggers with transition tables turn each
+-- Webhook events from business changes (docs/events.md). Statement-level triggers with transition tables turn each
 -- statement's rows into outbox rows with one set-based insert, so a bulk import of 10,000 jobs
 -- costs one statement, not 10,000. They run in the business transaction: a rollback takes the
 -- events with it. Each writer also holds its organization's publication lock shared until it
@@ -367,7 +367,7 @@ create trigger _800_publish_submitted_on_update
 -- Grants
 -- =============================================================================================
 
-revoke all on all functions in schema webhooks from public, anon, authenticated;
+revoke all on all functions in schema webhooks from public, anon, authenticated, service_role;
 grant execute on function
   webhooks.create_endpoint(uuid, text, text, text[]),
   webhooks.rotate_endpoint_secret(uuid),

@@ -1,7 +1,7 @@
 -- =============================================================================================
--- Webhook dispatch: how committed outbox rows become events and deliveries (the fan-out), how
+-- Webhook dispatch (docs/webhooks.md, docs/retries.md): how committed outbox rows become events and deliveries (the fan-out), how
 -- the webhook-dispatch function claims due deliveries and records their attempts, how it is woken
--- (the scheduler, a procedure pg_cron keeps running), and housekeeping (exhaustion, expired
+-- (the scheduler, which pg_cron keeps running), and housekeeping (exhaustion, expired
 -- rotation secrets, retention).
 --
 -- Claims take, for each endpoint with due work, its oldest due deliveries up to the endpoint's
@@ -814,7 +814,7 @@ select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.pu
 
 alter table webhooks.dispatcher_heartbeat enable row level security;
 alter table webhooks.dispatcher_heartbeat force row level security;
-revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated;
+revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated, service_role;
 
 revoke all on function
   webhooks.fan_out(integer, boolean),
@@ -832,7 +832,7 @@ revoke all on function
   webhooks.run_every_minute(),
   webhooks.purge_expired(),
   webhooks.dispatch_health()
-  from public, anon, authenticated;
+  from public, anon, authenticated, service_role;
 grant execute on function
   webhooks.claim_due_deliveries(integer, integer),
   webhooks.endpoint_signing_secrets(uuid[]),

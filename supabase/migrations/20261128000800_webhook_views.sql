@@ -83,5 +83,5 @@ comment on view public.webhook_endpoint_health is
 -- Grants
 -- =============================================================================================
 
-revoke all on table public.webhook_delivery_log, public.webhook_endpoint_health from public, anon;
+revoke all on table public.webhook_delivery_log, public.webhook_endpoint_health from public, anon, authenticated, service_role;
 grant select on table public.webhook_delivery_log, public.webhook_endpoint_health to authenticated, service_role;

@@ -1,5 +1,5 @@
 -- =============================================================================================
--- Geocoding: the state behind the mapbox-geocode edge function (SPEC §5) and the opt-in automatic
+-- Geocoding: the state behind the mapbox-geocode edge function and the opt-in automatic
 -- geocoding of new properties. Integrator documentation: docs/geocoding.md.
 --
 --   public.organizations.auto_geocode_properties
@@ -14,7 +14,9 @@
 --
 -- Properties inserted without coordinates into an opted-in organization are geocoded after
 -- commit: a trigger posts { property_id, org_id } to the function through pg_net with the
--- service role key from Vault, and the function stores the result on the property.
+-- `auto_geocoding_secret` from Vault (created here), and the function stores the result on the
+-- property. That secret can do nothing but ask for a property to be geocoded: the database never
+-- needs the service role key.
 -- =============================================================================================
 
 create schema geocoding;
@@ -222,8 +224,8 @@ comment on function public.set_auto_geocoding(uuid, boolean) is
 
 -- Asks the mapbox-geocode function to geocode the new properties of opted-in organizations that
 -- arrived without coordinates: one pg_net request per property, sent after commit, carrying the
--- platform's credentials from Vault. Without those secrets (a project not yet configured) the
--- insert goes through and nothing is requested.
+-- auto_geocoding_secret from Vault. Without project_url (a project not yet configured) the insert
+-- goes through and nothing is requested.
 create function app_private.tg_properties__request_geocoding()
 returns trigger
 language plpgsql security definer
@@ -231,7 +233,7 @@ set search_path = ''
 as $$
 declare
   v_project_url text;
-  v_service_role_key text;
+  v_secret text;
 begin
   if not exists (
     select 1
@@ -244,12 +246,12 @@ begin
   end if;
 
   select max(s.decrypted_secret) filter (where s.name = 'project_url'),
-         max(s.decrypted_secret) filter (where s.name = 'service_role_key')
-    into v_project_url, v_service_role_key
+         max(s.decrypted_secret) filter (where s.name = 'auto_geocoding_secret')
+    into v_project_url, v_secret
     from vault.decrypted_secrets s
-   where s.name in ('project_url', 'service_role_key');
-  if v_project_url is null or v_service_role_key is null then
-    raise warning 'automatic geocoding skipped: the project_url and service_role_key Vault secrets are not set';
+   where s.name in ('project_url', 'auto_geocoding_secret');
+  if v_project_url is null or v_secret is null then
+    raise warning 'automatic geocoding skipped: the project_url and auto_geocoding_secret Vault secrets are not set';
     return null;
   end if;
 
@@ -258,7 +260,7 @@ begin
     body := jsonb_build_object('property_id', p.id, 'org_id', p.org_id),
     headers := jsonb_build_object(
       'Content-Type', 'application/json',
-      'Authorization', 'Bearer ' || v_service_role_key
+      'Authorization', 'Bearer ' || v_secret
     ),
     timeout_milliseconds := 15000
   )
@@ -282,8 +284,22 @@ create trigger _800_request_geocoding
   for each statement execute function app_private.tg_properties__request_geocoding();
 
 -- =============================================================================================
--- Scheduled jobs
+-- The automatic-geocoding secret and the schedule
 -- =============================================================================================
+
+-- The credential the trigger presents to mapbox-geocode; the function reads it from Vault to
+-- recognise the platform. Rotate it with vault.update_secret.
+do $$
+begin
+  if not exists (select from vault.secrets s where s.name = 'auto_geocoding_secret') then
+    perform vault.create_secret(
+      encode(extensions.gen_random_bytes(32), 'hex'),
+      'auto_geocoding_secret',
+      'Bearer token with which the automatic-geocoding trigger calls the mapbox-geocode function'
+    );
+  end if;
+end
+$$;
 
 select cron.schedule('geocoding-purge-expired-cache', '17 * * * *', 'select geocoding.purge_expired_cache()');
 
@@ -302,7 +318,7 @@ revoke all on function
   geocoding.mapbox_access_token(text)
   from public, anon, authenticated, service_role;
 
-revoke all on function public.set_auto_geocoding(uuid, boolean) from public, anon;
+revoke all on function public.set_auto_geocoding(uuid, boolean) from public, anon, authenticated, service_role;
 grant execute on function public.set_auto_geocoding(uuid, boolean) to authenticated;
 
-revoke all on function app_private.tg_properties__request_geocoding() from public, anon, authenticated;
+revoke all on function app_private.tg_properties__request_geocoding() from public, anon, authenticated, service_role;

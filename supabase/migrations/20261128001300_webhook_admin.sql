@@ -231,7 +231,7 @@ revoke all on function
   webhooks.resend_delivery(bigint),
   webhooks.recover_deliveries(uuid, timestamptz, timestamptz),
   webhooks.tg_endpoints__audit()
-  from public, anon, authenticated;
+  from public, anon, authenticated, service_role;
 grant execute on function
   webhooks.event_for_admin(text),
   webhooks.delivery_for_admin(bigint),

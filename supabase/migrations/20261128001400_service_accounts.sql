@@ -5,8 +5,8 @@
 -- sign in through Auth) with the `integration` role and explicit scopes in
 -- organization_members. Its credential is an API key (`cjh_sk_` + 43 base64url characters, 256
 -- random bits), shown once and stored only as its SHA-256. The webhook-admin function exchanges a
--- key for a 15-minute JWT whose `sub` is the account, signed with the project's JWT secret (Vault
--- `jwt_secret`). From then on the account is an ordinary `authenticated` caller and the existing
+-- key for a 15-minute JWT whose `sub` is the account, signed with a key the project trusts (Vault
+-- `service_account_signing_key`, or the legacy `jwt_secret`). From then on the account is an ordinary `authenticated` caller and the existing
 -- row-level security, which reads organization_members on every statement, holds it to its
 -- scopes on every path: PostgREST, functions acting as the caller, Realtime.
 --
@@ -112,8 +112,9 @@ begin
     raise exception 'unknown scope: %', v_unknown using errcode = '22023';
   end if;
 
-  insert into auth.users (id, aud, role, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
-  values (v_account_id, 'authenticated', 'authenticated',
+  -- instance_id as Auth writes it for every user: the dashboard lists users by it.
+  insert into auth.users (instance_id, id, aud, role, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+  values ('00000000-0000-0000-0000-000000000000', v_account_id, 'authenticated', 'authenticated',
           jsonb_build_object('provider', 'service_account', 'providers', jsonb_build_array('service_account'),
                              'org_id', p_org_id),
           jsonb_build_object('name', v_name), now(), now());
@@ -294,7 +295,7 @@ revoke all on function
   app_private.tg_organization_members__guard_service_accounts(),
   app_private.tg_organization_members__revoke_service_accounts(),
   app_private.tg_organizations__refuse_service_accounts()
-  from public, anon, authenticated;
+  from public, anon, authenticated, service_role;
 grant usage on schema authz to service_role;
 grant execute on function
   authz.scope_catalog(),

@@ -65,7 +65,7 @@ export interface CallOptions {
   body?: unknown;
   /** Sent as is instead of JSON.stringify(body). */
   rawBody?: string;
-  /** The bearer token; null sends none. Defaults to the anon key. */
+  /** The bearer token (a session); null or absent sends none. */
   token?: string | null;
 }
 
@@ -90,8 +90,9 @@ export async function callAdmin(operationId: OperationId, options: CallOptions =
   const search = new URLSearchParams(
     Object.entries(options.query ?? {}).map(([key, value]) => [key, String(value)]),
   ).toString();
-  const token = options.token === undefined ? stack.SUPABASE_ANON_KEY : options.token;
-  const headers: Record<string, string> = { apikey: stack.SUPABASE_ANON_KEY, "content-type": "application/json" };
+  // As supabase-js sends it: the publishable key in apikey, and the session (if any) as the bearer token.
+  const token = options.token === undefined ? null : options.token;
+  const headers: Record<string, string> = { apikey: stack.publishableKey, "content-type": "application/json" };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   const response = await fetch(

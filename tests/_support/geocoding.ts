@@ -35,7 +35,7 @@ export async function startGeocodeGateway(functionEnv: Record<string, string>): 
   );
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--config", `${ROOT}/deno.json`, `${ROOT}/local/gateway.ts`],
-    env: { CJH_API_PORT: "0", CJH_JWT_SECRET: stack.CJH_JWT_SECRET, CJH_SUPABASE_DIR: dir },
+    env: { CJH_API_PORT: "0", CJH_SUPABASE_DIR: dir },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -80,7 +80,7 @@ export interface Invocation {
 /** supabase-js for a user, as the React client creates it after sign-in. */
 export async function clientFor(url: string, userId: string): Promise<SupabaseClient> {
   const jwt = await mintJwt({ sub: userId });
-  return createClient(url, stack.SUPABASE_ANON_KEY, {
+  return createClient(url, stack.publishableKey, {
     auth: { persistSession: false, autoRefreshToken: false },
     global: { headers: { Authorization: `Bearer ${jwt}` } },
   });

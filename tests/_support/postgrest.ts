@@ -1,11 +1,24 @@
-// How PostgREST runs a request with a bearer token (PLATFORM.md), for tests that prove what a
-// token can reach through the REST API: the JWT is verified with the project's secret (a bad or
-// expired one is a 401 before any SQL), then one transaction sets the role from the token's
+// How PostgREST runs a request with a bearer token (docs/platform.md), for tests that prove what a
+// token can reach through the REST API: the JWT is verified against the project's keys, as hosted
+// configures PostgREST (the JWKS, plus the legacy HS256 secret while the project has one; a bad or
+// expired token is a 401 before any SQL), then one transaction sets the role from the token's
 // `role` claim and the claims themselves transaction-locally, and runs the query. PostgREST is
 // not available without Docker; this is its contract, not a stand-in for its HTTP surface.
 import type postgres from "npm:postgres@3.4.9";
-import { jwtVerify } from "npm:jose@6.2.17";
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "npm:jose@6.2.17";
 import { stack } from "./stack.ts";
+
+const projectJwks = createRemoteJWKSet(new URL("/auth/v1/.well-known/jwks.json", stack.SUPABASE_URL));
+
+/** The token's claims if one of the project's keys signed it; throws otherwise. */
+async function verifiedClaims(bearer: string): Promise<Record<string, unknown>> {
+  if (decodeProtectedHeader(bearer).alg === "HS256") {
+    if (stack.CJH_JWT_SECRET === undefined) throw new Error("the project has no legacy JWT secret");
+    return (await jwtVerify(bearer, new TextEncoder().encode(stack.CJH_JWT_SECRET), { algorithms: ["HS256"] }))
+      .payload;
+  }
+  return (await jwtVerify(bearer, projectJwks, { algorithms: ["ES256", "RS256"] })).payload;
+}
 
 export type PostgrestAnswer<T> = { status: 200; rows: T } | { status: 401; error: string } | {
   status: 403;
@@ -23,7 +36,7 @@ export async function asPostgrest<T>(
 ): Promise<PostgrestAnswer<T>> {
   let claims: Record<string, unknown>;
   try {
-    ({ payload: claims } = await jwtVerify(bearer, new TextEncoder().encode(stack.CJH_JWT_SECRET)));
+    claims = await verifiedClaims(bearer);
   } catch (error) {
     return { status: 401, error: error instanceof Error ? error.message : String(error) };
   }

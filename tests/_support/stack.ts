@@ -1,23 +1,62 @@
 // What the Deno tests need from the running local stack: its settings (set by scripts/test.mjs, or
-// exported by hand from `npm run status`), database connections, JWTs minted with the project's
-// secret, a local HTTP receiver, and a bounded wait for asynchronous outcomes.
+// exported by hand with `eval "$(npm run --silent env)"`), database connections, sessions minted
+// with the project's keys, a local HTTP receiver, and a bounded wait for asynchronous outcomes.
+//
+// The stack runs with the legacy JWT secret and anon / service_role keys (CJH_LEGACY_KEYS=on) or
+// as a project that has revoked them (off); scripts/test.mjs runs the caller tests in both. Tests
+// use credentials that exist in both (the publishable and secret keys, sessions from mintJwt),
+// and `legacyKeysTest` for what only a project with legacy keys has.
 import postgres from "npm:postgres@3.4.9";
-import { SignJWT } from "npm:jose@6.2.17";
+import { importJWK, type JWK, SignJWT } from "npm:jose@6.2.17";
 import { z } from "npm:zod@4.6.7";
+
+const ApiKey = z.string().transform((value) =>
+  z.object({ default: z.string().min(1) }).parse(JSON.parse(value)).default
+);
 
 const StackSettings = z.object({
   SUPABASE_URL: z.url(),
-  SUPABASE_ANON_KEY: z.string().min(1),
-  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1),
   SUPABASE_DB_URL: z.string().startsWith("postgresql://"),
-  CJH_JWT_SECRET: z.string().min(32),
+  SUPABASE_PUBLISHABLE_KEYS: ApiKey,
+  SUPABASE_SECRET_KEYS: ApiKey,
+  CJH_LEGACY_KEYS: z.enum(["on", "off"]).default("on"),
+  CJH_SIGNING_KEYS_FILE: z.string().min(1),
+  // Only while the stack has legacy keys:
+  SUPABASE_ANON_KEY: z.string().min(1).optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+  CJH_JWT_SECRET: z.string().min(32).optional(),
 });
 
 const parsed = StackSettings.safeParse(Deno.env.toObject());
 if (!parsed.success) {
   throw new Error(`the Deno tests run against the local stack; use \`npm test\` (${z.prettifyError(parsed.error)})`);
 }
-export const stack = parsed.data;
+export const stack = {
+  ...parsed.data,
+  legacyKeys: parsed.data.CJH_LEGACY_KEYS === "on",
+  /** The publishable key (`sb_publishable_…`): what a browser client is created with. */
+  publishableKey: parsed.data.SUPABASE_PUBLISHABLE_KEYS,
+  /** The secret key (`sb_secret_…`): what a server sends in `apikey` to act as the platform. */
+  secretKey: parsed.data.SUPABASE_SECRET_KEYS,
+};
+
+/** The local signing keys (private JWKs): `session` as Auth's, `service_accounts` as the imported one. */
+export const signingKeys = JSON.parse(Deno.readTextFileSync(stack.CJH_SIGNING_KEYS_FILE)) as Record<
+  "session" | "service_accounts",
+  JWK & { kid: string }
+>;
+
+/** A test of what only a project that still has its legacy keys accepts; skipped once they are revoked. */
+export function legacyKeysTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, fn, ignore: !stack.legacyKeys, sanitizeOps: false, sanitizeResources: false });
+}
+
+/** The legacy anon / service_role key, for tests that only run while the stack has them. */
+export function legacyKey(role: "anon" | "service_role"): string {
+  const key = role === "anon" ? stack.SUPABASE_ANON_KEY : stack.SUPABASE_SERVICE_ROLE_KEY;
+  if (key === undefined) throw new Error("the stack runs without legacy keys (CJH_LEGACY_KEYS=off)");
+  return key;
+}
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
 /** Integration tests share servers and pools across tests, so Deno's per-test sanitizers are off. */
@@ -30,17 +69,39 @@ export function connect(max = 4): postgres.Sql {
   return postgres(stack.SUPABASE_DB_URL, { max, onnotice: () => {}, prepare: true });
 }
 
-/** A JWT signed with the project's secret, as GoTrue would issue it. */
-export async function mintJwt(
-  payload: Record<string, unknown>,
-  { expiresInSeconds = 3600, secret = stack.CJH_JWT_SECRET } = {},
-): Promise<string> {
+export interface MintOptions {
+  expiresInSeconds?: number;
+  /** HS256 signs with the legacy secret (or `secret`); ES256 with the session key (or `key`). */
+  algorithm?: "HS256" | "ES256";
+  secret?: string;
+  key?: JWK & { kid: string };
+}
+
+/**
+ * A session as Auth issues it: ES256 with the project's signing key, or HS256 with the legacy
+ * secret. The default is what the stack's mode has Auth issue (HS256 while legacy keys are on).
+ */
+export async function mintJwt(payload: Record<string, unknown>, options: MintOptions = {}): Promise<string> {
+  const { expiresInSeconds = 3600, algorithm = options.secret ? "HS256" : stack.legacyKeys ? "HS256" : "ES256" } =
+    options;
   const now = Math.floor(Date.now() / 1000);
-  return await new SignJWT({ aud: "authenticated", role: "authenticated", ...payload })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+  const token = new SignJWT({ aud: "authenticated", role: "authenticated", ...payload })
     .setIssuedAt(now)
-    .setExpirationTime(now + expiresInSeconds)
-    .sign(new TextEncoder().encode(secret));
+    .setExpirationTime(now + expiresInSeconds);
+  if (algorithm === "HS256") {
+    const secret = options.secret ?? stack.CJH_JWT_SECRET ?? "the-legacy-secret-this-project-has-revoked-long-ago";
+    return await token.setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(new TextEncoder().encode(secret));
+  }
+  const key = options.key ?? signingKeys.session;
+  return await token.setProtectedHeader({ alg: "ES256", typ: "JWT", kid: key.kid }).sign(await importJWK(key, "ES256"));
+}
+
+/** A loopback port nothing listens on right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
 }
 
 /** Polls until `probe` returns a value other than undefined; fails after `timeoutMs`. */

@@ -90,14 +90,14 @@ export async function withDispatchPaused<T>(sql: postgres.Sql, work: () => Promi
   }
 }
 
-/** Asks webhook-dispatch to drain now and waits for its summary. */
+/** Asks webhook-dispatch to drain now, as an operator with the secret API key, and waits for its summary. */
 export async function dispatchNow(
   body: Record<string, unknown> = {},
-  key = stack.SUPABASE_SERVICE_ROLE_KEY,
+  headers: Record<string, string> = { apikey: stack.secretKey },
 ): Promise<Response> {
   return await fetch(`${stack.SUPABASE_URL}/functions/v1/webhook-dispatch`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+    headers: { ...headers, "Content-Type": "application/json" },
     body: JSON.stringify({ reason: "test", ...body }),
   });
 }

@@ -1,11 +1,12 @@
-// HTTP conventions shared by every function: CORS for the browser client, JSON errors of the form
+// HTTP conventions shared by every function: CORS for the browser client on every answer (401
+// included, so supabase-js sees the status instead of a failed fetch), JSON errors of the form
 // { "error": { "code", "message", "details"? } }, and a wrapper that turns expected failures into
 // their 4xx and unexpected ones into a logged, generic 500 without internals.
+import { corsHeaders as supabaseCorsHeaders } from "npm:@supabase/supabase-js@2.119.0/cors";
 
+/** supabase-js's own list of the headers and methods its clients send, and a day's preflight cache. */
 export const corsHeaders: Record<string, string> = {
-  "Access-Control-Allow-Origin": "*",
-  "Access-Control-Allow-Headers": "authorization, x-client-info, apikey, content-type",
-  "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+  ...supabaseCorsHeaders,
   "Access-Control-Max-Age": "86400",
 };
 

@@ -67,7 +67,7 @@ export class WebhookSigner {
   }
 }
 
-/** The headers of one delivery attempt (SPEC §4). */
+/** The headers of one delivery attempt (docs/webhooks.md). */
 export function webhookHeaders(
   { messageId, timestampSeconds, signature, retryCount }: {
     messageId: string;

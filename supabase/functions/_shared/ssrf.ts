@@ -1,4 +1,4 @@
-// Where webhooks may go (SPEC §4, SSRF): https to public addresses only. Registration checks the
+// Where webhooks may go (docs/security.md, SSRF): https to public addresses only. Registration checks the
 // URL's form and literal addresses (webhooks.endpoint_url_problem in SQL, same ranges); before
 // every request the dispatcher resolves the host and checks every address again, so a name that
 // later resolves inside the network (DNS rebinding) is still refused. The local stack may allow

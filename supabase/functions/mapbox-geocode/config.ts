@@ -2,7 +2,7 @@
 // start-up beside the edge runtime's environment. Nothing here is secret: the Mapbox token is in
 // Vault, under the name given here.
 import { z } from "npm:zod@4.6.7";
-import { loadEdgeEnvironment } from "../_shared/environment.ts";
+import { type EdgeEnvironment, loadEdgeEnvironment } from "../_shared/environment.ts";
 
 /** Exported so docs/rate-limits.md can be checked against the defaults. */
 export const GeocodeSettings = z.object({
@@ -15,10 +15,7 @@ export const GeocodeSettings = z.object({
   MAPBOX_TOKEN_SECRET_NAME: z.string().regex(/^mapbox_[a-z0-9_]+$/).default("mapbox_access_token"),
 });
 
-export type GeocodeConfig = z.infer<typeof GeocodeSettings> & {
-  SUPABASE_DB_URL: string;
-  SUPABASE_SERVICE_ROLE_KEY: string;
-};
+export type GeocodeConfig = z.infer<typeof GeocodeSettings> & { edge: EdgeEnvironment };
 
 export function loadGeocodeConfig(env: Record<string, string> = Deno.env.toObject()): GeocodeConfig {
   const edge = loadEdgeEnvironment(env);
@@ -26,9 +23,5 @@ export function loadGeocodeConfig(env: Record<string, string> = Deno.env.toObjec
   if (!parsed.success) {
     throw new Error(`mapbox-geocode is misconfigured: ${z.prettifyError(parsed.error)}`);
   }
-  return {
-    ...parsed.data,
-    SUPABASE_DB_URL: edge.SUPABASE_DB_URL,
-    SUPABASE_SERVICE_ROLE_KEY: edge.SUPABASE_SERVICE_ROLE_KEY,
-  };
+  return { ...parsed.data, edge };
 }

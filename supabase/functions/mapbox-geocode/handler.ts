@@ -1,7 +1,7 @@
 // mapbox-geocode's request handling: who is calling, what they may geocode, the per-organization
 // rate limit, the cache, the upstream call, and storing the result on a property. I/O comes in as
 // dependencies (store.ts, mapbox.ts) so this reads as the sequence of decisions it is.
-import { type Caller, identifyCaller } from "../_shared/caller.ts";
+import type { Caller, IdentifyCaller } from "../_shared/caller.ts";
 import { type Handler, HttpError, jsonResponse, readJson } from "../_shared/http.ts";
 import type { Geocoder, GeocodeResult } from "./mapbox.ts";
 import {
@@ -19,7 +19,7 @@ import { type GeocodeStore, type PropertyAddress, propertyNotFound, type Propert
 export interface GeocodeDependencies {
   store: GeocodeStore;
   geocoder: Geocoder;
-  serviceRoleKey: string;
+  identifyCaller: IdentifyCaller;
   tokenSecretName: string;
 }
 
@@ -133,7 +133,7 @@ export function createGeocodeHandler(deps: GeocodeDependencies): Handler {
     if (request.method !== "POST") {
       throw new HttpError(405, "method_not_allowed", "Use POST.", undefined, { Allow: "POST, OPTIONS" });
     }
-    const caller = identifyCaller(request, deps.serviceRoleKey);
+    const caller = await deps.identifyCaller(request);
     const body = await readJson(request);
     const target = caller.kind === "platform"
       ? await platformTarget(deps.store, caller, body)

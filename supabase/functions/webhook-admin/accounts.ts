@@ -1,15 +1,16 @@
 // Integration service accounts: admins create, list and revoke them (authz schema functions, as
 // the caller); integrators exchange an account's API key for a short-lived token. The key check
-// and the token need the platform's view of the database (the key hash, the JWT secret in Vault),
+// and the token need the platform's view of the database (the key hash, the signing key in Vault),
 // so that one operation runs on the function's own connection, never as the caller.
 import type { z } from "npm:zod@4.6.7";
 import type { Sql } from "../_shared/database.ts";
 import { HttpError } from "../_shared/http.ts";
 import {
   authenticateServiceAccount,
-  loadJwtSecret,
+  loadTokenSigningKey,
   mintServiceAccountToken,
   SERVICE_ACCOUNT_SCOPES,
+  type TokenSigningKey,
 } from "../_shared/service-accounts.ts";
 import type { CreateServiceAccountBody } from "./api.ts";
 import { type AdminContext, asAdmin, requireOrgAdmin, type Tx } from "./context.ts";
@@ -82,12 +83,12 @@ export async function issueServiceAccountToken(sql: Sql, apiKey: string) {
   if (identity === null) {
     throw new HttpError(401, "invalid_api_key", "The API key is not valid, or its service account was revoked.");
   }
-  let jwtSecret: string;
+  let signingKey: TokenSigningKey;
   try {
-    jwtSecret = await loadJwtSecret(sql);
+    signingKey = await loadTokenSigningKey(sql);
   } catch (error) {
     console.error("webhook-admin: cannot issue service account tokens", error);
     throw new HttpError(503, "service_unavailable", "Service account tokens are not configured for this project.");
   }
-  return await mintServiceAccountToken(identity, jwtSecret);
+  return await mintServiceAccountToken(identity, signingKey);
 }

@@ -1,8 +1,8 @@
 // webhook-admin's request handling: find the route, check who is calling, run the operation.
-// Admin routes need a signed-in user's JWT (or the service role key); whether that user is an
-// owner or admin of the organization concerned is decided in the database, per operation. The
-// token route only needs a project JWT (the anon key): its credential is the API key in the body.
-import { identifyCaller } from "../_shared/caller.ts";
+// Admin routes need a signed-in user's session (or a platform credential); whether that user is
+// an owner or admin of the organization concerned is decided in the database, per operation. The
+// token route needs no session: its credential is the API key in the body.
+import type { IdentifyCaller } from "../_shared/caller.ts";
 import type { Sql } from "../_shared/database.ts";
 import { EVENT_CATALOG, EVENT_TYPES, eventJsonSchema } from "../_shared/events.ts";
 import { corsHeaders, type Handler, jsonResponse } from "../_shared/http.ts";
@@ -32,7 +32,7 @@ import { createRouter } from "./router.ts";
 
 export interface AdminDependencies {
   sql: Sql;
-  serviceRoleKey: string;
+  identifyCaller: IdentifyCaller;
 }
 
 // deno-lint-ignore no-explicit-any -- each operation reads the parts its own route's schemas produced
@@ -76,14 +76,14 @@ const ADMIN_OPERATIONS: Record<Exclude<OperationId, "issueServiceAccountToken">,
   listAuditEntries: (context, { query }) => listAuditEntries(context, query),
 };
 
-export function createAdminHandler({ sql, serviceRoleKey }: AdminDependencies): Handler {
+export function createAdminHandler({ sql, identifyCaller }: AdminDependencies): Handler {
   const router = createRouter(ROUTES);
   return async (request) => {
     const { route, params, query, body } = await router.parse(request);
     if (route.operationId === "issueServiceAccountToken") {
       return jsonResponse(await issueServiceAccountToken(sql, (body as { api_key: string }).api_key));
     }
-    const caller = identifyCaller(request, serviceRoleKey);
+    const caller = await identifyCaller(request);
     const result = await ADMIN_OPERATIONS[route.operationId]({ sql, claims: caller.claims }, { params, query, body });
     return route.success.status === 204
       ? new Response(null, { status: 204, headers: corsHeaders })

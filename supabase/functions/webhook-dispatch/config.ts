@@ -1,23 +1,19 @@
 // webhook-dispatch's configuration, parsed once at start-up. Every knob has a production default;
 // the local stack and the benchmarks override some through supabase/functions/.env.
 import { z } from "npm:zod@4.6.7";
+import { MAX_CONNECTIONS_PER_WORKER } from "../_shared/database.ts";
+import { EdgeEnvironment } from "../_shared/environment.ts";
 
 const integer = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
-const DispatchEnvironment = z.object({
-  SUPABASE_DB_URL: z.string().min(1),
-  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1),
-  // {"default": "sb_secret_…"} on projects with the newer API keys; absent on older ones.
-  SUPABASE_SECRET_KEYS: z.string().optional().transform((value, context) => {
-    if (!value) return [];
-    try {
-      return Object.values(z.record(z.string(), z.string()).parse(JSON.parse(value)));
-    } catch {
-      context.addIssue({ code: "custom", message: "must be a JSON object of key names to keys" });
-      return z.NEVER;
-    }
-  }),
+// The database (pooler preferred) and the platform's credentials from the runtime's environment.
+const DispatchEnvironment = EdgeEnvironment.pick({
+  SUPABASE_DB_URL: true,
+  DB_POOLER_URL: true,
+  SUPABASE_SECRET_KEYS: true,
+  SUPABASE_SERVICE_ROLE_KEY: true,
+}).extend({
   /** Deliveries one claim takes at most, and outcomes a worker lets wait unrecorded. */
   WEBHOOK_DISPATCH_BATCH_SIZE: integer(1, 5000, 500),
   /**
@@ -39,7 +35,7 @@ const DispatchEnvironment = z.object({
   /** Background drains one worker runs at once; further wake-ups join them. */
   WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS: integer(1, 64, 2),
   /** Database connections per worker. */
-  WEBHOOK_DISPATCH_DB_POOL_SIZE: integer(1, 64, 4),
+  WEBHOOK_DISPATCH_DB_POOL_SIZE: integer(1, MAX_CONNECTIONS_PER_WORKER, 4),
 });
 
 export type DispatchConfig = z.infer<typeof DispatchEnvironment>;

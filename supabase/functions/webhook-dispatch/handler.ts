@@ -4,7 +4,7 @@
 // wait for the drain's summary.
 import { z } from "npm:zod@4.6.7";
 import { HttpError, jsonResponse, parseJson } from "../_shared/http.ts";
-import { requirePlatformCaller } from "../_shared/platform-auth.ts";
+import { type PlatformCredentials, requirePlatformCaller } from "../_shared/platform-auth.ts";
 import { WebhookSigner } from "../_shared/signing.ts";
 import { DestinationGuard } from "../_shared/ssrf.ts";
 import { WorkerCapacity } from "./capacity.ts";
@@ -74,20 +74,24 @@ export function dispatchHandler(config: DispatchConfig, worker: DrainContext) {
   let dispatchSecret: { value: string | null; readAt: number } | null = null;
   let backgroundDrains = 0;
 
-  const acceptedKeys = async (forceRefresh: boolean) => {
+  const platformCredentials = async (forceRefresh: boolean): Promise<PlatformCredentials> => {
     if (forceRefresh || !dispatchSecret || Date.now() - dispatchSecret.readAt > DISPATCH_SECRET_TTL_MS) {
       dispatchSecret = { value: await store.dispatchSecret(), readAt: Date.now() };
     }
-    return [config.SUPABASE_SERVICE_ROLE_KEY, ...config.SUPABASE_SECRET_KEYS, dispatchSecret.value ?? ""];
+    return {
+      secretKeys: config.SUPABASE_SECRET_KEYS,
+      serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY,
+      platformSecrets: [dispatchSecret.value],
+    };
   };
 
   const authorize = async (request: Request) => {
     try {
-      requirePlatformCaller(request, await acceptedKeys(false));
+      requirePlatformCaller(request, await platformCredentials(false));
     } catch (error) {
       // A rotated dispatch secret is picked up at once, not after the cache expires.
       if (!(error instanceof HttpError) || Date.now() - (dispatchSecret?.readAt ?? 0) < 5_000) throw error;
-      requirePlatformCaller(request, await acceptedKeys(true));
+      requirePlatformCaller(request, await platformCredentials(true));
     }
   };
 

@@ -5,9 +5,9 @@ import { type DestinationGuard } from "../_shared/ssrf.ts";
 import { webhookHeaders, type WebhookSigner } from "../_shared/signing.ts";
 import type { AttemptResult, ClaimedDelivery } from "./store.ts";
 
-/** SPEC §4: success is a 2xx within 15 s. */
+/** Success is a 2xx within 15 s (docs/retries.md). */
 export const REQUEST_TIMEOUT_MS = 15_000;
-/** What an attempt keeps of the response body (SPEC §3: at most 1 KiB). */
+/** What an attempt keeps of the response body: at most 1 KiB (docs/webhooks.md). */
 export const RESPONSE_EXCERPT_BYTES = 1024;
 
 const encoder = new TextEncoder();

@@ -1,8 +1,8 @@
 -- The platform interfaces the migrations rely on, as Supabase's image provides them (and the local
--- bootstrap reproduces them): roles, the auth helpers, pg_cron, and Vault's API, grants and
--- encryption at rest.
+-- bootstrap reproduces them): roles, the auth helpers, pg_cron and what postgres may do with it,
+-- and Vault's API, grants and encryption at rest.
 begin;
-select plan(37);
+select plan(41);
 
 -- Roles ----------------------------------------------------------------------------------------
 select ok(not rolsuper and rolbypassrls and rolcreaterole, 'postgres is not a superuser but bypasses RLS, as on hosted')
@@ -33,6 +33,12 @@ select has_function('cron', 'schedule', array['text', 'text', 'text'], 'cron.sch
 select isnt(cron.schedule('platform-test', '* * * * *', 'select 1'), null::bigint, 'postgres may schedule a job');
 select is((select schedule from cron.job where jobname = 'platform-test'), '* * * * *', 'the job is in cron.job');
 select ok(cron.unschedule('platform-test'), 'postgres may unschedule it');
+select is((select extnamespace::regnamespace::text from pg_extension where extname = 'pg_cron'), 'pg_catalog',
+  'pg_cron lives in pg_catalog, where the platform-extensions migration creates it');
+select throws_ok($$ insert into cron.job (schedule, command) values ('* * * * *', 'select 1') $$, '42501', null,
+  'postgres may not write cron.job itself: only cron.schedule and cron.unschedule, as on hosted');
+select ok(not has_function_privilege('postgres', 'cron.alter_job(bigint, text, text, text, text, boolean)', 'execute'),
+  'nor alter jobs');
 
 -- pg_net: the signatures and tables the migrations call (real pg_net 0.20 or the stand-in) ------
 select has_function('net', 'http_get', array['text', 'jsonb', 'jsonb', 'integer'], 'net.http_get(url, params, headers, timeout_milliseconds)');
@@ -77,6 +83,8 @@ select is((select decrypted_secret || '|' || description from vault.decrypted_se
   'rotated-value|a test secret', 'update_secret keeps what it was given as null');
 select throws_ok($$ select vault.create_secret('x', 'platform_test_secret') $$, '23505', null,
   'secret names are unique');
+select throws_ok($$ select vault.create_secret('x', 'platform_null_description', null) $$, '23502', null,
+  'a null description is refused, as Vault refuses it');
 select throws_ok($$ insert into vault.secrets (secret) values ('plaintext') $$, '42501', null,
   'postgres cannot write plaintext into vault.secrets directly');
 

@@ -45,7 +45,6 @@ update webhooks.deliveries
        completed_at = now(), last_error = 'HTTP 500'
  where id = :delivery;
 select coalesce(max(id), 0) as queue_before from net.http_request_queue \gset
-select set_config('webhooks.dispatch_requested', 'off', true);
 
 select pg_temp.act_as('a_member');
 select throws_ok(format('select webhooks.resend_delivery(%s)', :delivery), '42501', null, 'a member may not resend');

@@ -154,7 +154,7 @@ select is(
 select vault.create_secret('pk.test-token', 'mapbox_pgtap_token');
 select is(geocoding.mapbox_access_token('mapbox_pgtap_token'), 'pk.test-token', 'the token is read from Vault');
 select is(geocoding.mapbox_access_token('mapbox_no_such_secret'), null, 'a missing secret is null');
-select is(geocoding.mapbox_access_token('service_role_key'), null, 'secrets not named mapbox_… are never returned');
+select is(geocoding.mapbox_access_token('auto_geocoding_secret'), null, 'secrets not named mapbox_… are never returned');
 
 -- The opt-in --------------------------------------------------------------------------------------------
 select pg_temp.act_as('member');
@@ -200,9 +200,9 @@ select results_eq(
       from net.http_request_queue q, queued_before b
      where q.id > b.id and convert_from(q.body, 'utf8')::jsonb ->> 'property_id' = '$$ || pg_temp.id('needs coordinates 1') || $$'$$,
   $$select 'POST', (select decrypted_secret from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/mapbox-geocode',
-           'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'service_role_key'),
+           'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'auto_geocoding_secret'),
            jsonb_build_object('property_id', '$$ || pg_temp.id('needs coordinates 1') || $$'::uuid, 'org_id', '$$ || pg_temp.id('org a') || $$'::uuid)$$,
-  'the request posts the property and its organization to mapbox-geocode with the service role key from Vault');
+  'the request posts the property and its organization to mapbox-geocode with the automatic-geocoding secret from Vault');
 
 select * from finish();
 rollback;

@@ -2,7 +2,7 @@
 -- scopes enforced by row-level security for the account's own user, revocation effective at
 -- once, the key check, and the audit trail.
 begin;
-select plan(48);
+select plan(49);
 
 \ir _helpers.psql
 
@@ -70,6 +70,9 @@ select results_eq(format('select role::text, scopes from public.organization_mem
   $$values ('integration', '{jobs:read}'::text[])$$, 'it is an integration member holding exactly its scopes');
 select results_eq(format($$select raw_app_meta_data ->> 'provider', email, encrypted_password from auth.users where id = %L$$, :'reader'),
   $$values ('service_account', null::varchar, null::varchar)$$, 'its user has no email or password to sign in with');
+select results_eq(format($$select instance_id, aud, role from auth.users where id = %L$$, :'reader'),
+  $$values ('00000000-0000-0000-0000-000000000000'::uuid, 'authenticated'::varchar, 'authenticated'::varchar)$$,
+  'its user has the instance id, audience and role Auth gives users, so the dashboard lists it');
 
 -- Who sees the accounts -----------------------------------------------------------------------------
 select pg_temp.act_as('a_owner');
