@@ -6,7 +6,7 @@ import { loadDispatchConfig } from "../supabase/functions/webhook-dispatch/confi
 import { drainDueDeliveries } from "../supabase/functions/webhook-dispatch/drain.ts";
 import { dispatchWorker } from "../supabase/functions/webhook-dispatch/handler.ts";
 import { postgresDeliveryStore } from "../supabase/functions/webhook-dispatch/store.ts";
-import { asUser, connect, createTenant, eventually, integrationTest, stack, startReceiver } from "./_support/stack.ts";
+import { asUser, connect, createTenant, eventually, integrationTest, startReceiver } from "./_support/stack.ts";
 import { deliveriesOf, insertJob, registerEndpoint } from "./_support/webhooks.ts";
 
 integrationTest(
@@ -43,7 +43,7 @@ integrationTest(
       });
 
       // Two more dispatchers (workers of their own) join the one the scheduler woke.
-      const config = loadDispatchConfig({ ...stack });
+      const config = loadDispatchConfig(Deno.env.toObject());
       for (let i = 0; i < 2; i++) {
         const worker = dispatchWorker(config, postgresDeliveryStore(dispatcherSql));
         extraDrains.push(drainDueDeliveries(worker, { timeBudgetMs: 5_000, lingerMs: 500 }));

@@ -48,7 +48,7 @@ integrationTest("a project without its Vault settings fails each check with the 
   assert(byName.get("auto_geocoding_secret")!.fix!.startsWith("select vault.create_secret("));
   // Without a project URL nothing can be probed, so no probe is reported.
   assertEquals(checks.filter((check) => check.area === "functions"), []);
-  const cron = checks.filter((check) => check.area === "cron").at(-1)!;
+  const cron = checks.filter((check) => check.area === "cron" && check.check_name === "jobs").at(-1)!;
   assertEquals([cron.status, cron.detail], ["fail", "missing or inactive: geocoding-purge-expired-cache"]);
   // Checks that pass carry no fix.
   assertEquals(byName.get("pg_cron")!.fix, null);

@@ -2,6 +2,7 @@
 // bootstrap that gives it what a hosted project has before any migration, migrations and seed
 // applied with the real Supabase CLI, and the settings an operator stores in Vault on hosted. The
 // stack's cluster is one Cluster; the fresh-project check builds a throwaway one the same way.
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -187,6 +188,34 @@ export class Cluster {
 
   query(sql) {
     return this.psql(["--tuples-only", "--no-align", "--command", sql], { capture: true }).stdout.trim();
+  }
+
+  /**
+   * pg_cron 1.4 starts the webhooks scheduler at the next whole minute: after a start, a restart or
+   * a rebuild nothing would wake webhook-dispatch for up to a minute. So, when no run is watching,
+   * this starts one in the background for the rest of the minute (the command pg_cron runs), and
+   * pg_cron's next run takes over from it.
+   */
+  startSchedulerRunIfIdle() {
+    if (this.query("select scheduler_running from webhooks.dispatch_health()") === "t") return;
+    const command = this.query(
+      "select webhooks.scheduler_command(date_trunc('minute', clock_timestamp()) + interval '61 seconds')",
+    );
+    const child = spawn("psql", [
+      "--no-psqlrc",
+      "--quiet",
+      "--host",
+      this.socketDir,
+      "--port",
+      String(this.port),
+      "--username",
+      ADMIN_ROLE,
+      "--dbname",
+      "postgres",
+      "--command",
+      command,
+    ], { detached: true, stdio: "ignore" });
+    child.unref();
   }
 
   /**

@@ -58,6 +58,7 @@ export async function startStack({ resetChangedDatabase = false } = {}) {
     pushStackMigrations();
   }
   configureLocalPlatform();
+  stackCluster.startSchedulerRunIfIdle();
   const services = [...(stackCluster.usesPgNetStandIn() ? ["pg-net-worker"] : []), "mapbox-stand-in", "gateway"];
   for (const name of services) {
     if (await startService(name)) started.services.push(name);
@@ -99,12 +100,14 @@ async function rebuildDatabase(major) {
   stackCluster.bootstrap();
   pushStackMigrations();
   configureLocalPlatform();
+  stackCluster.startSchedulerRunIfIdle();
 }
 
 export function restartPostgres(mode = "fast") {
   const major = installedPostgresMajor();
   if (!major) throw new StackError("PostgreSQL is not installed");
   stackCluster.restart(major, mode);
+  stackCluster.startSchedulerRunIfIdle();
 }
 
 /**

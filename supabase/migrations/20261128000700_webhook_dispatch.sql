@@ -535,11 +535,10 @@ $$;
 
 -- The scheduler: wakes webhook-dispatch (pg_net) as soon as anything waits for it and no drain is
 -- running, so a new event goes out milliseconds after its commit and a retry the moment it falls
--- due, although pg_cron starts jobs at most once a minute (1.4; 1.6's second schedules would
--- still be up to a second late). pg_cron starts a run every minute (webhooks.scheduler_command());
--- it runs until one second into the next minute, and the next run takes over (pg_cron starts a
--- run queued while the previous one was still going as soon as it ends), so one is always
--- watching. The run is a loop of this step, committing after each (so every wake-up leaves at
+-- due, although pg_cron starts jobs at most once a minute (1.4) or once a second (1.5+). pg_cron
+-- starts a run (webhooks.scheduler_command()); it runs until one second into the next minute, and
+-- the next run takes over (pg_cron starts a run queued while the previous one was still going as
+-- soon as it ends), so one is always watching. The run is a loop of this step, committing after each (so every wake-up leaves at
 -- once and no snapshot is held) and sleeping as long as the step says: until the next retry
 -- falls due, but at most 1 ms while there was work in the last second, 10 ms after that, and
 -- 50 ms while a drain runs (the drain claims new work itself). One run watches at a time (a
@@ -579,7 +578,7 @@ begin
     else 0.01
   end;
   if v_due.next_due_at > v_now then
-    v_sleep := least(v_sleep, extract(epoch from v_due.next_due_at - v_now)::double precision);
+    v_sleep := least(v_sleep, extract(epoch from v_due.next_due_at)::double precision - extract(epoch from v_now));
   end if;
   return jsonb_build_object('requested_at', v_requested_at, 'active_at', v_active_at, 'sleep', v_sleep, 'woke', v_woke);
 end
@@ -629,7 +628,13 @@ declare
   v_state jsonb := %s;
 begin
   loop
-    v_state := webhooks.dispatch_scheduler_step(v_state);
+    begin
+      v_state := webhooks.dispatch_scheduler_step(v_state);
+    exception when others then
+      -- A failing look must not end the run (nothing would watch until the next minute).
+      raise warning 'webhooks scheduler: %% (%%)', sqlerrm, sqlstate;
+      v_state := coalesce(v_state, '{}'::jsonb) || '{"sleep": 0.1}'::jsonb;
+    end;
     exit when v_state is null;
     commit;
     perform pg_catalog.pg_sleep((v_state ->> 'sleep')::double precision);
@@ -804,7 +809,16 @@ begin
 end
 $$;
 
-select cron.schedule('webhooks-dispatch-scheduler', '* * * * *', webhooks.scheduler_command());
+-- pg_cron 1.5 and later take schedules in seconds: every second, a run queued behind the running
+-- one starts the moment it ends, so after a restart a run starts within a second. pg_cron 1.4
+-- starts one every minute.
+select cron.schedule(
+  'webhooks-dispatch-scheduler',
+  case when (select (regexp_match(e.extversion, '^(\d+)\.(\d+)'))::integer[] >= array[1, 5]
+               from pg_catalog.pg_extension e where e.extname = 'pg_cron')
+       then '1 seconds' else '* * * * *' end,
+  webhooks.scheduler_command()
+);
 select cron.schedule('webhooks-every-minute', '* * * * *', 'select webhooks.run_every_minute()');
 select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.purge_expired()');
 

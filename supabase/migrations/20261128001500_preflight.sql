@@ -170,6 +170,12 @@ begin
     case when v_missing is null then 'ok' else 'fail' end,
     coalesce('missing or inactive: ' || array_to_string(v_missing, ', '), 'every job is scheduled and active'),
     'supabase db push (the migrations schedule them)';
+  return query select 'cron', 'webhooks scheduler',
+    case when (select h.scheduler_running from webhooks.dispatch_health() h) then 'ok' else 'fail' end,
+    case when (select h.scheduler_running from webhooks.dispatch_health() h)
+         then 'a run of webhooks-dispatch-scheduler is watching for work'
+         else 'no run of webhooks-dispatch-scheduler is watching: nothing wakes webhook-dispatch' end,
+    'select * from cron.job_run_details where jobid = (select jobid from cron.job where jobname = ''webhooks-dispatch-scheduler'') order by runid desc limit 5; (its errors say why)';
 
   -- pg_net: requests leaving, and what answers them -----------------------------------------------
   select count(*) into v_stuck

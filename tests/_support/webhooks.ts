@@ -2,7 +2,7 @@
 // (tests control time through next_attempt_at and leases instead of sleeping through backoffs),
 // and drive the dispatcher the way an operator would.
 import type postgres from "npm:postgres@3.4.9";
-import { asUser, stack } from "./stack.ts";
+import { asUser, eventually, stack } from "./stack.ts";
 
 export interface Endpoint {
   endpointId: string;
@@ -84,6 +84,11 @@ export async function makeRetriesDue(sql: postgres.Sql, endpointId: string): Pro
 export async function withDispatchPaused<T>(sql: postgres.Sql, work: () => Promise<T>): Promise<T> {
   await sql`update webhooks.settings set dispatch_paused = true`;
   try {
+    // A drain already running (lingering for more work) would still claim: wait for it to stop.
+    await eventually(async () => {
+      const [{ draining }] = await sql<{ draining: boolean }[]>`select draining from webhooks.dispatch_due_state()`;
+      return draining ? undefined : true;
+    }, { what: "running drains to stop" });
     return await work();
   } finally {
     await sql`update webhooks.settings set dispatch_paused = false`;

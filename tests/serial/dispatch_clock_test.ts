@@ -8,7 +8,7 @@ import { drainDueDeliveries } from "../../supabase/functions/webhook-dispatch/dr
 import { dispatchWorker } from "../../supabase/functions/webhook-dispatch/handler.ts";
 import { postgresDeliveryStore } from "../../supabase/functions/webhook-dispatch/store.ts";
 import { WorkerLimits } from "../../supabase/functions/webhook-dispatch/worker-limits.ts";
-import { asUser, connect, createTenant, eventually, integrationTest, stack, startReceiver } from "../_support/stack.ts";
+import { asUser, connect, createTenant, eventually, integrationTest, startReceiver } from "../_support/stack.ts";
 import { attemptsOf, deliveriesOf, registerEndpoint, withDispatchPaused } from "../_support/webhooks.ts";
 
 for (const skewSeconds of [45, -10]) {
@@ -30,7 +30,7 @@ for (const skewSeconds of [45, -10]) {
             (tx) =>
               tx`insert into public.jobs (org_id, title) select ${tenant.orgId}, 'Clock ' || n from generate_series(1, 5) n`,
           );
-          const worker = dispatchWorker(loadDispatchConfig({ ...stack }), postgresDeliveryStore(sql), {
+          const worker = dispatchWorker(loadDispatchConfig(Deno.env.toObject()), postgresDeliveryStore(sql), {
             limits: new WorkerLimits(150_000, new EventTarget()),
           });
           Date.now = () => realNow() + skewSeconds * 1000;

@@ -97,9 +97,11 @@ integrationTest("PostgreSQL crashing mid-run: every committed job's event is del
     await eventually(async () => {
       await expireLeasesFromBeforeTheCrash();
       await dispatchNow();
+      const [{ waiting }] = await sql<{ waiting: number }[]>`
+        select count(*)::int as waiting from webhooks.outbox where org_id = ${tenant.orgId}`;
       const rows = await deliveriesOf(sql, endpointId);
-      return rows.every((row) => row.status === "succeeded") ? rows : undefined;
-    }, { what: "every delivery to succeed", timeoutMs: 60_000, intervalMs: 500 });
+      return waiting === 0 && rows.every((row) => row.status === "succeeded") ? rows : undefined;
+    }, { what: "every event to be fanned out and delivered", timeoutMs: 60_000, intervalMs: 500 });
 
     const [{ jobs, events, deliveries }] = await sql<{ jobs: number; events: number; deliveries: number }[]>`
       select (select count(*)::int from public.jobs where org_id = ${tenant.orgId}) as jobs,

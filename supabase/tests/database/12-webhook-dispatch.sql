@@ -204,7 +204,10 @@ select ok((select disabled_reason from webhooks.endpoints where id = :'ep2') lik
 -- Schedules -----------------------------------------------------------------------------------------
 select is((select command from cron.job where jobname = 'webhooks-dispatch-scheduler'), webhooks.scheduler_command(),
           'the scheduler is started by pg_cron');
-select is((select schedule from cron.job where jobname = 'webhooks-dispatch-scheduler'), '* * * * *', 'every minute');
+select is((select schedule from cron.job where jobname = 'webhooks-dispatch-scheduler'),
+          case when (select (regexp_match(extversion, '^(\d+)\.(\d+)'))::integer[] >= array[1, 5] from pg_extension where extname = 'pg_cron')
+               then '1 seconds' else '* * * * *' end,
+          'every second where pg_cron takes seconds (1.5+), else every minute');
 select is((select schedule from cron.job where jobname = 'webhooks-every-minute'), '* * * * *', 'the housekeeping runs every minute');
 select is((select schedule from cron.job where jobname = 'webhooks-purge-expired'), '17 3 * * *', 'the purge runs daily');
 
