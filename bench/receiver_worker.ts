@@ -14,8 +14,37 @@ let ids = new Set<string>();
 let arrivals = new Map<string, number>();
 let trackTitles = false;
 
+/**
+ * What a path asks of the receiver besides 204 at once: `/slow/<ms>` answers after that long (an
+ * endpoint that is slow), `/fail-once/<kind>` fails a delivery's first attempt (X-Retry-Count 0) with
+ * `429` and `Retry-After: 2`, `503` and a Retry-After date 3 s ahead, or `500` (the backoff), and
+ * accepts its retry.
+ */
+async function special(path: string, retryCount: string | null): Promise<Response | null> {
+  const slow = path.match(/^\/slow\/(\d+)$/);
+  if (slow) {
+    await new Promise((resolve) => setTimeout(resolve, Number(slow[1])));
+    return null;
+  }
+  const failOnce = path.match(/^\/fail-once\/(429|503|500)$/);
+  if (failOnce && retryCount === "0") {
+    const headers: Record<string, string> = failOnce[1] === "429"
+      ? { "Retry-After": "2" }
+      : failOnce[1] === "503"
+      ? { "Retry-After": new Date(Date.now() + 3_000).toUTCString() }
+      : {};
+    return new Response("not yet", { status: Number(failOnce[1]), headers });
+  }
+  return null;
+}
+
 const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
   const at = performance.timeOrigin + performance.now();
+  const answer = await special(new URL(request.url).pathname, request.headers.get("x-retry-count"));
+  if (answer) {
+    await request.arrayBuffer();
+    return answer;
+  }
   const id = request.headers.get("webhook-id") ?? "";
   requests++;
   ids.add(id);

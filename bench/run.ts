@@ -3,13 +3,12 @@
 // thread). See bench/RESULTS.md for the figures and how they were taken.
 //
 //   eval "$(npm run --silent env)"; node_modules/.bin/deno run -A bench/run.ts [--smoke] [--profile]
-//                                                               [--only=overhead,transaction,latency,throughput,backlog,geocode]
-//                                                               [--backlog=N] [--backlogs=N] [--fresh-host]
+//                      [--only=overhead,transaction,latency,neighbour,retries,throughput,backlog,geocode]
+//                      [--backlog=N] [--backlogs=N]
 //
 // --smoke runs every section with tiny sizes (tests/serial/bench_smoke_test.ts checks that it prints
-// well-formed figures; no thresholds). --profile adds the trigger-overhead profile (each piece of
-// the outbox disabled in turn). --backlogs=N drains the backlog N times in a row (the same function
-// host throughout, to see whether its memory stays flat), --fresh-host restarts that host first.
+// well-formed figures; no thresholds). --profile adds the trigger-overhead profile (the outbox row
+// without its publication lock). --backlogs=N drains the backlog N times in a row.
 // The last line is `BENCH_JSON {…}` with every figure.
 //
 // The bench changes shared state while it runs (it disables triggers between rounds, creates a
@@ -19,6 +18,7 @@ import { PgBoss } from "npm:pg-boss@12.38.0";
 import { asUser, connect, createTenant, ROOT, stack } from "../tests/_support/stack.ts";
 import { registerEndpoint } from "../tests/_support/webhooks.ts";
 import { webhookHeaders, WebhookSigner } from "../supabase/functions/_shared/signing.ts";
+import { functionWorkerPids, postgresPids, sampleProcesses } from "./processes.ts";
 
 const flags = new Set(Deno.args.filter((arg) => !arg.includes("=")));
 const options = Object.fromEntries(
@@ -35,6 +35,9 @@ const SIZES = SMOKE
     overheadSeconds: 0.5,
     overheadClients: 2,
     latencySeconds: 0.2,
+    neighbourBacklog: 50,
+    neighbourSeconds: 0.5,
+    retries: 6,
     throughput: 200,
     raw: 200,
     backlog: 500,
@@ -46,6 +49,9 @@ const SIZES = SMOKE
     overheadSeconds: Number(options.seconds ?? 5),
     overheadClients: Number(options.clients ?? 4),
     latencySeconds: 5,
+    neighbourBacklog: 2_000,
+    neighbourSeconds: 5,
+    retries: 90,
     throughput: 20_000,
     raw: 20_000,
     backlog: Number(options.backlog ?? 100_000),
@@ -143,8 +149,6 @@ console.log(
 /** The triggers the bench switches, always switched back on at the end. */
 const SWITCHES = {
   publish: "public.jobs _800_publish_created",
-  fanOut: "webhooks.events _500_fan_out",
-  wake: "webhooks.deliveries _900_wake_dispatcher",
 } as const;
 async function setTrigger(which: keyof typeof SWITCHES, enabled: boolean) {
   const [table, trigger] = SWITCHES[which].split(" ");
@@ -160,25 +164,33 @@ async function ensureExtraTenants(count: number) {
   }
 }
 
-/** Waits until nothing of the bench's organizations is pending or being sent. */
-async function settle(timeoutMs = 120_000) {
+/** Waits until nothing of the bench's organizations waits for a fan-out, or is pending or being sent. */
+async function settle(timeoutMs = 300_000) {
   const deadline = Date.now() + timeoutMs;
-  let kicked = false;
+  const orgs = [tenant.orgId, ...extraTenants.map((t) => t.orgId)];
   while (true) {
     const [{ open }] = await admin<{ open: number }[]>`
-      select count(*)::int as open from webhooks.deliveries
-       where status in ('pending', 'sending') and org_id = any (${[
-      tenant.orgId,
-      ...extraTenants.map((t) => t.orgId),
-    ]})`;
+      select (select count(*)::int from webhooks.outbox where org_id = any (${orgs}))
+           + (select count(*)::int from webhooks.deliveries
+               where status in ('pending', 'sending') and org_id = any (${orgs})) as open`;
     if (open === 0) return;
-    if (Date.now() > deadline) throw new Error(`${open} deliveries still open`);
-    if (!kicked) {
-      await admin`select webhooks.request_dispatch('bench settle')`;
-      kicked = true;
-    }
+    if (Date.now() > deadline) throw new Error(`${open} events or deliveries still open`);
     await sleep(50);
   }
+}
+
+/**
+ * Holds delivery: the scheduler wakes nobody (webhooks.settings.dispatch_paused) and the bench
+ * waits until running drains have stopped; what is written meanwhile waits in the outbox.
+ */
+async function holdDelivery() {
+  await admin`update webhooks.settings set dispatch_paused = true`;
+  while ((await admin<{ draining: boolean }[]>`select draining from webhooks.dispatch_due_state()`)[0].draining) {
+    await sleep(20);
+  }
+}
+async function releaseDelivery() {
+  await admin`update webhooks.settings set dispatch_paused = false`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,23 +271,14 @@ const OFF: Variant = {
 };
 const ON: Variant = { name: "outbox on, delivered live", apply: nothing, undo: nothing };
 /**
- * The outbox's own cost in the writing transaction: everything on (triggers, wake-ups, pg_net
- * worker, gateway) but the dispatcher's function host paused, so that its drains do not compete
- * with the writers for the same cores; what piled up is delivered after the round.
+ * The outbox's own cost in the writing transaction: everything on (the trigger, its outbox row,
+ * the publication lock), but delivery held (holdDelivery), so that the fan-out and the sending do
+ * not compete with the writers for the same cores; what piled up is delivered after the round.
  */
 const HELD: Variant = {
-  name: "outbox on, delivery held (dispatcher paused)",
-  apply: () => {
-    const pid = dispatcherPid();
-    if (pid === null) throw new Error("no webhook-dispatch function host to pause (the warm-up starts one)");
-    Deno.kill(pid, "SIGSTOP");
-    return Promise.resolve();
-  },
-  undo: () => {
-    const pid = dispatcherPid();
-    if (pid !== null) Deno.kill(pid, "SIGCONT");
-    return Promise.resolve();
-  },
+  name: "outbox on, delivery held",
+  apply: holdDelivery,
+  undo: releaseDelivery,
 };
 
 /**
@@ -295,7 +298,32 @@ const BARE_REFERENCE_SQL = `
     end $$;
   create trigger _801_bench_reference after insert on public.jobs
     for each row execute function bench_reference.tg_jobs__record();
-  alter table public.jobs disable trigger _801_bench_reference;`;
+  alter table public.jobs disable trigger _801_bench_reference;
+  -- The product's job.created trigger without the publication lock, for the profile.
+  create function bench_reference.tg_jobs__publish_unlocked() returns trigger
+    language plpgsql security definer set search_path = '' as $$
+    begin
+      insert into webhooks.outbox (org_id, event_type, data)
+      select n.org_id, 'job.created', to_jsonb(n) from new_rows n;
+      return null;
+    end $$;
+  create trigger _802_bench_unlocked after insert on public.jobs
+    referencing new table as new_rows
+    for each statement execute function bench_reference.tg_jobs__publish_unlocked();
+  alter table public.jobs disable trigger _802_bench_unlocked;`;
+const UNLOCKED: Variant = {
+  name: "outbox row without the publication lock, held",
+  apply: async () => {
+    await holdDelivery();
+    await setTrigger("publish", false);
+    await admin.unsafe("alter table public.jobs enable trigger _802_bench_unlocked");
+  },
+  undo: async () => {
+    await admin.unsafe("alter table public.jobs disable trigger _802_bench_unlocked");
+    await setTrigger("publish", true);
+    await releaseDelivery();
+  },
+};
 const BARE: Variant = {
   name: "reference: a bare one-row trigger instead",
   apply: async () => {
@@ -326,7 +354,7 @@ async function overhead() {
   note("overhead_held_per_s", median(one.get(HELD.name)!.perSecond), "inserts/s", "job inserts/s, on, delivery held");
   note("overhead_on_per_s", median(one.get(ON.name)!.perSecond), "inserts/s", "job inserts/s, on, delivered live");
   note("overhead_off_per_s", median(one.get(OFF.name)!.perSecond), "inserts/s", "job inserts/s, outbox off");
-  note("overhead_ratio", ratio(one, HELD.name, OFF.name), "", "ratio held/off: the outbox's cost (target ≥ 0.85)");
+  note("overhead_ratio", ratio(one, HELD.name, OFF.name), "", "ratio held/off: the outbox's cost (target ≥ 0.90)");
   note("overhead_ratio_live", ratio(one, ON.name, OFF.name), "", "ratio live/off: delivering on the same cores");
   note(
     "overhead_ratio_bare",
@@ -345,38 +373,8 @@ async function overhead() {
   note("overhead_ratio_orgs_live", ratio(many, ON.name, OFF.name), "", "ratio live/off (one org per client)");
 
   if (PROFILE) {
-    // Each piece of the outbox left out in turn, delivery held as in the target figure.
-    const whileHeld = (name: string, apply: () => Promise<void>, undo: () => Promise<void>): Variant => ({
-      name: `held, ${name}`,
-      apply: async () => {
-        await apply();
-        await HELD.apply();
-      },
-      undo: async () => {
-        await HELD.undo();
-        await undo();
-      },
-    });
-    const variants: Variant[] = [
-      OFF,
-      HELD,
-      whileHeld("no wake-up trigger", () => setTrigger("wake", false), () => setTrigger("wake", true)),
-      whileHeld("no fan-out (events only)", () => setTrigger("fanOut", false), () => setTrigger("fanOut", true)),
-    ];
-    const indexes = await admin<{ name: string; definition: string }[]>`
-      select format('%I.%I', n.nspname, c.relname) as name, pg_get_indexdef(i.indexrelid) as definition
-        from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
-       where i.indrelid in ('webhooks.events'::regclass, 'webhooks.deliveries'::regclass)
-         and not exists (select from pg_constraint k where k.conindid = i.indexrelid)
-       order by 1`;
-    for (const index of indexes) {
-      variants.push(whileHeld(
-        `without index ${index.name.replace("webhooks.", "")}`,
-        async () => void await admin.unsafe(`drop index ${index.name}`),
-        async () => void await admin.unsafe(index.definition),
-      ));
-    }
-    await compare("profile (one organization)", singleOrg, variants, SIZES.overheadPairs);
+    // The publication lock left out (what it costs each writer), delivery held as in the target figure.
+    await compare("profile (one organization)", singleOrg, [OFF, HELD, UNLOCKED], SIZES.overheadPairs);
   }
 }
 
@@ -413,23 +411,36 @@ async function transactionCost() {
       );
       return Number(micros);
     };
+    // Delivery is held throughout (HELD): the variants switch triggers only.
     const variants: [string, string, () => Promise<void>, () => Promise<void>][] = [
-      ["transaction_us_off", "outbox off", OFF.apply, OFF.undo],
+      ["transaction_us_off", "outbox off", () => setTrigger("publish", false), () => setTrigger("publish", true)],
       ["transaction_us_held", "outbox on", nothing, nothing],
       [
-        "transaction_us_no_wake",
-        "on, no wake-up trigger",
-        () => setTrigger("wake", false),
-        () => setTrigger("wake", true),
+        "transaction_us_unlocked",
+        "outbox row without the publication lock",
+        async () => {
+          await setTrigger("publish", false);
+          await admin.unsafe("alter table public.jobs enable trigger _802_bench_unlocked");
+        },
+        async () => {
+          await admin.unsafe("alter table public.jobs disable trigger _802_bench_unlocked");
+          await setTrigger("publish", true);
+        },
       ],
       [
-        "transaction_us_events_only",
-        "on, no fan-out (events only)",
-        () => setTrigger("fanOut", false),
-        () => setTrigger("fanOut", true),
+        "transaction_us_bare",
+        "a bare one-row trigger instead",
+        async () => {
+          await setTrigger("publish", false);
+          await admin.unsafe("alter table public.jobs enable trigger _801_bench_reference");
+        },
+        async () => {
+          await admin.unsafe("alter table public.jobs disable trigger _801_bench_reference");
+          await setTrigger("publish", true);
+        },
       ],
     ];
-    if (dispatcherPid() === null) await dispatch({ reason: "bench: start the function host", wait: true });
+    await admin.unsafe(BARE_REFERENCE_SQL);
     await HELD.apply();
     try {
       await loop(Math.ceil(count / 10)); // warm-up
@@ -459,7 +470,7 @@ async function transactionCost() {
 /** Organizations the latency run writes to in turn, as many tenants' traffic would arrive. */
 const LATENCY_ORGANIZATIONS = 4;
 
-async function latencyAt(rate: number) {
+async function latencyAt(rate: number, key = String(rate), label = "") {
   const count = Math.max(10, Math.round(rate * SIZES.latencySeconds));
   await ensureExtraTenants(LATENCY_ORGANIZATIONS - 1);
   const writers = [tenant, ...extraTenants.slice(0, LATENCY_ORGANIZATIONS - 1)];
@@ -487,15 +498,23 @@ async function latencyAt(rate: number) {
   }
   await Promise.all(inserts);
   const offered = count / ((performance.now() - started) / 1000);
-  await receiver.waitForDistinct(count, 60_000);
-  const arrivals = new Map((await receiver.stats()).arrivals);
+  // (All titles: the distinct count may include a noisy neighbour's slow requests.)
+  const deadline = Date.now() + 60_000;
+  let arrivals = new Map<string, number>();
+  while (true) {
+    arrivals = new Map((await receiver.stats()).arrivals);
+    if ([...committedAt.keys()].every((title) => arrivals.has(title))) break;
+    if (Date.now() > deadline) throw new Error("not every latency event arrived");
+    await sleep(5);
+  }
   const latencies = [...committedAt].map(([title, at]) => arrivals.get(title)! - at);
   await pool.end();
-  await settle();
-  note(`latency_${rate}_offered`, offered, "events/s", `offered rate (target ${rate}/s)`);
-  note(`latency_${rate}_p50`, percentile(latencies, 0.5), "ms", `commit → receiver p50 at ${rate}/s`);
-  note(`latency_${rate}_p95`, percentile(latencies, 0.95), "ms", `commit → receiver p95 at ${rate}/s`);
-  note(`latency_${rate}_p99`, percentile(latencies, 0.99), "ms", `commit → receiver p99 at ${rate}/s`);
+  if (key === String(rate)) await settle();
+  const at = `at ${rate}/s${label ? ` ${label}` : ""}`;
+  note(`latency_${key}_offered`, offered, "events/s", `offered rate (target ${rate}/s)`);
+  note(`latency_${key}_p50`, percentile(latencies, 0.5), "ms", `commit → receiver p50 ${at}`);
+  note(`latency_${key}_p95`, percentile(latencies, 0.95), "ms", `commit → receiver p95 ${at}`);
+  note(`latency_${key}_p99`, percentile(latencies, 0.99), "ms", `commit → receiver p99 ${at}`);
 }
 
 async function latency() {
@@ -508,34 +527,119 @@ async function latency() {
   await latencyAt(1000);
 }
 
+/**
+ * A noisy neighbour: one more organization's endpoint answers after 14 s and has a backlog queued
+ * (SIZES.neighbourBacklog deliveries), while the latency organizations write at 200/s; what their
+ * receivers see (commit → first byte), and how many of the neighbour's requests were in flight.
+ */
+async function noisyNeighbour() {
+  console.log(
+    `\n2b. Noisy neighbour: an endpoint answering after 14 s with ${SIZES.neighbourBacklog} deliveries queued, ` +
+      `others writing 200/s for ${SIZES.neighbourSeconds} s`,
+  );
+  await settle();
+  const neighbour = await createTenant(admin, "bench-neighbour");
+  try {
+    await registerEndpoint(admin, neighbour, `http://127.0.0.1:${receiver.port}/slow/14000`);
+    await asUser(admin, neighbour.userId, (tx) =>
+      tx`insert into public.jobs (org_id, title)
+         select ${neighbour.orgId}, 'neighbour ' || n from generate_series(1, ${SIZES.neighbourBacklog}) n`);
+    // Its first requests are in flight: the others write from now on.
+    while (
+      (await admin<{ sending: number }[]>`
+        select count(*)::int as sending from webhooks.deliveries d join webhooks.endpoints e on e.id = d.endpoint_id
+         where e.org_id = ${neighbour.orgId} and d.status = 'sending'`)[0].sending === 0
+    ) await sleep(20);
+    const saved = SIZES.latencySeconds;
+    SIZES.latencySeconds = SIZES.neighbourSeconds;
+    try {
+      await latencyAt(200, "neighbour", "while a neighbour's slow endpoint holds its backlog");
+    } finally {
+      SIZES.latencySeconds = saved;
+    }
+    const [{ waiting, limit }] = await admin<{ waiting: number; limit: number }[]>`
+      select (select count(*)::int from webhooks.deliveries d join webhooks.endpoints e on e.id = d.endpoint_id
+               where e.org_id = ${neighbour.orgId} and d.status <> 'succeeded') as waiting,
+             (select endpoint_concurrency from webhooks.settings) as "limit"`;
+    note(
+      "neighbour_backlog_waiting",
+      waiting,
+      "",
+      `the neighbour's deliveries still waiting then (its limit: ${limit})`,
+    );
+  } finally {
+    // Its slow requests end within 14 s; the rest of its backlog is dropped with the organization.
+    await neighbour.remove().catch((error) => console.error(String(error)));
+  }
+}
+
+/**
+ * Retry punctuality: deliveries whose first attempt fails (429 with Retry-After: 2, 503 with a
+ * Retry-After date 3 s ahead, 500 and the backoff of about 5 s), sent by the product path alone; how
+ * late each retry started after it fell due (the database's times: attempts.started_at against the
+ * delivery's next_attempt_at).
+ */
+async function retryPunctuality() {
+  const per = Math.max(1, Math.round(SIZES.retries / 3));
+  console.log(`\n2c. Retry punctuality: ${3 * per} deliveries failing once (429, 503 with a date, 500)`);
+  await settle();
+  const failing = await createTenant(admin, "bench-retries");
+  try {
+    for (const kind of ["429", "503", "500"]) {
+      await registerEndpoint(admin, failing, `http://127.0.0.1:${receiver.port}/fail-once/${kind}`);
+    }
+    // Spread over a few seconds, as retries of independent deliveries fall due.
+    for (let i = 0; i < per; i++) {
+      await asUser(
+        admin,
+        failing.userId,
+        (tx) => tx`insert into public.jobs (org_id, title) values (${failing.orgId}, ${`retry ${i}`})`,
+      );
+      await sleep(SMOKE ? 10 : 50);
+    }
+    const lateness = await (async () => {
+      const deadline = Date.now() + 120_000;
+      while (true) {
+        const rows = await admin<{ late_ms: number }[]>`
+          select extract(epoch from a.started_at - d.next_attempt_at)::float8 * 1000 as late_ms
+            from webhooks.deliveries d
+            join webhooks.endpoints e on e.id = d.endpoint_id
+            join webhooks.attempts a on a.delivery_id = d.id and a.retry_count = 1
+           where e.org_id = ${failing.orgId} and d.status = 'succeeded'`;
+        if (rows.length === 3 * per) return rows.map((row) => row.late_ms);
+        if (Date.now() > deadline) throw new Error(`only ${rows.length} of ${3 * per} retries went out`);
+        await sleep(200);
+      }
+    })();
+    note("retry_late_p50", percentile(lateness, 0.5), "ms", "retry start after it fell due, p50");
+    note("retry_late_p99", percentile(lateness, 0.99), "ms", "retry start after it fell due, p99");
+    note("retry_late_min", Math.min(...lateness), "ms", "earliest (never negative: not before it is due)");
+  } finally {
+    await failing.remove().catch((error) => console.error(String(error)));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. and 4. Throughput and backlog
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Creates `count` deliveries to the bench endpoint through the product's own triggers, without
- * wake-ups and not yet due (so neither a commit nor pg_cron starts a drain before the clock does).
+ * Writes `count` job.created events for the bench endpoint through the product's own triggers
+ * while delivery is held: they wait in the outbox (not yet fanned out) until a dispatcher runs.
  */
 async function seedBacklog(count: number) {
+  await holdDelivery();
   const chunk = 5_000;
   for (let done = 0; done < count; done += chunk) {
     const size = Math.min(chunk, count - done);
-    await asUser(admin, tenant.userId, async (tx) => {
-      // The wake-up trigger's own "already requested in this transaction" flag.
-      await tx`select set_config('webhooks.dispatch_requested', 'on', true)`;
-      await tx`insert into public.jobs (org_id, title)
-               select ${tenant.orgId}, 'backlog ' || n from generate_series(1, ${size}) n`;
-      await tx`reset role`;
-      await tx`update webhooks.deliveries set next_attempt_at = now() + interval '1 hour'
-                where org_id = ${tenant.orgId} and status = 'pending' and created_at = now()`;
-    });
+    await asUser(
+      admin,
+      tenant.userId,
+      (tx) =>
+        tx`insert into public.jobs (org_id, title) select ${tenant.orgId}, 'backlog ' || n from generate_series(1, ${size}) n`,
+    );
   }
-  await admin`vacuum (analyze) webhooks.deliveries`;
-}
-async function releaseBacklog() {
-  await admin`update webhooks.deliveries set next_attempt_at = now()
-               where org_id = ${tenant.orgId} and status = 'pending' and next_attempt_at > now()`;
-  await admin`vacuum (analyze) webhooks.deliveries`;
+  await admin`vacuum (analyze) webhooks.outbox`;
 }
 
 const dispatch = (body: Record<string, unknown>) =>
@@ -548,16 +652,25 @@ const dispatch = (body: Record<string, unknown>) =>
     return await response.json();
   });
 
+/**
+ * `count` events fanned out and delivered by `invocations` waited webhook-dispatch invocations at
+ * once (delivery held otherwise, so that nothing else drains), with the CPU time the function's
+ * workers and PostgreSQL used meanwhile.
+ */
 async function dispatcherThroughput(invocations: number) {
   const count = SIZES.throughput;
   await settle();
   await seedBacklog(count);
-  await releaseBacklog();
   await receiver.reset();
+  const functionCpu = sampleProcesses(() => functionWorkerPids("webhook-dispatch"));
+  const [{ pid: backendPid }] = await admin<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const databaseCpu = sampleProcesses(() => postgresPids(backendPid));
   const started = now();
   const drains = Array.from({ length: invocations }, () => dispatch({ reason: "bench", wait: true }));
-  const { at, stats } = await receiver.waitForDistinct(count, 120_000);
+  const { at, stats } = await receiver.waitForDistinct(count, 300_000);
   await Promise.all(drains);
+  const [functionUse, databaseUse] = [await functionCpu.stop(), await databaseCpu.stop()];
+  await releaseDelivery();
   await settle();
   note(
     `throughput_${invocations}`,
@@ -565,7 +678,11 @@ async function dispatcherThroughput(invocations: number) {
     "events/s",
     `dispatcher, ${invocations} invocation(s)`,
   );
-  return stats.requests - stats.distinct;
+  return {
+    duplicates: stats.requests - stats.distinct,
+    functionCpuMs: functionUse.cpuMs,
+    databaseCpuMs: databaseUse.cpuMs,
+  };
 }
 
 function samplePayloads(count: number, template: string) {
@@ -575,32 +692,31 @@ function samplePayloads(count: number, template: string) {
   });
 }
 
+/** The raw limit: the same signed POSTs from a process of their own (bench/raw_sender.ts), no database. */
 async function rawLimit(template: string) {
-  const messages = samplePayloads(SIZES.raw, template);
-  const signer = new WebhookSigner();
   await receiver.reset();
-  const started = now();
-  let next = 0;
-  await Promise.all(Array.from({ length: 128 }, async () => {
-    while (next < messages.length) {
-      const message = messages[next++];
-      const timestampSeconds = Math.floor(Date.now() / 1000);
-      const signature = signer.signatureHeader([endpoint.secret], message.id, timestampSeconds, message.payload);
-      const response = await fetch(receiver.url, {
-        method: "POST",
-        headers: webhookHeaders({ messageId: message.id, timestampSeconds, signature, retryCount: 0 }),
-        body: message.payload,
-      });
-      await response.arrayBuffer();
-    }
-  }));
-  const { at } = await receiver.waitForDistinct(messages.length, 60_000);
-  note(
-    "raw_limit",
-    messages.length / ((at - started) / 1000),
-    "events/s",
-    "raw limit: signed POSTs from one process, no database",
-  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", `${ROOT}/deno.json`, `${ROOT}/bench/raw_sender.ts`],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify({
+    url: receiver.url,
+    secret: endpoint.secret,
+    count: SIZES.raw,
+    concurrency: 128,
+    template,
+    runId,
+  })));
+  await writer.close();
+  const { stdout, code } = await child.output();
+  if (code !== 0) throw new Error("bench/raw_sender.ts failed");
+  const { seconds, cpuMs } = JSON.parse(new TextDecoder().decode(stdout)) as { seconds: number; cpuMs: number };
+  await receiver.waitForDistinct(SIZES.raw, 60_000);
+  note("raw_limit", SIZES.raw / seconds, "events/s", "raw limit: signed POSTs from one process, no database");
+  note("raw_cpu_us_per_post", cpuMs * 1000 / SIZES.raw, "µs", "raw sender CPU per POST (its whole process)");
 }
 
 interface PgBossVariant {
@@ -703,71 +819,82 @@ async function pgBossBaseline(template: string, variant: PgBossVariant) {
 async function throughput() {
   console.log(`\n3. Throughput: ${SIZES.throughput} deliveries per figure`);
   let duplicates = 0;
-  for (const invocations of [1, 2, 4]) duplicates += await dispatcherThroughput(invocations);
+  const cpu = [];
+  for (const invocations of [1, 2, 4]) {
+    const run = await dispatcherThroughput(invocations);
+    duplicates += run.duplicates;
+    cpu.push(run);
+  }
   note("throughput_duplicates", duplicates, "", "duplicates at the receiver (webhook-id)");
+  note(
+    "function_cpu_us_per_delivery",
+    median(cpu.map((run) => run.functionCpuMs * 1000 / SIZES.throughput)),
+    "µs",
+    "webhook-dispatch CPU per delivery (its workers, fan-out to record)",
+  );
+  note(
+    "database_cpu_us_per_delivery",
+    median(cpu.map((run) => run.databaseCpuMs * 1000 / SIZES.throughput)),
+    "µs",
+    "PostgreSQL CPU per delivery (every process, fan-out to record)",
+  );
   const [{ payload: template }] = await admin<{ payload: string }[]>`
     select payload::text from webhooks.events where org_id = ${tenant.orgId} order by id desc limit 1`;
   for (const variant of PG_BOSS_VARIANTS) await pgBossBaseline(template, variant);
   await rawLimit(template);
   const best = Math.max(results.throughput_1, results.throughput_2, results.throughput_4);
-  note("throughput_vs_raw", best / results.raw_limit, "", "best dispatcher / raw limit (target ≥ 0.5)");
-  note("throughput_vs_pgboss", best / results.pgboss, "", "best dispatcher / pg-boss, one job per call (target ≥ 5)");
-  note("throughput_vs_pgboss_batched", best / results.pgboss_batched, "", "best dispatcher / pg-boss batched");
+  note("throughput_vs_raw", best / results.raw_limit, "", "best dispatcher / raw limit (target ≥ 0.6)");
+  note("throughput_vs_pgboss", best / results.pgboss, "", "best dispatcher / pg-boss, one job per call (target ≥ 10)");
+  note(
+    "throughput_vs_pgboss_batched",
+    best / results.pgboss_batched,
+    "",
+    "best dispatcher / pg-boss batched (target ≥ 2)",
+  );
+  note(
+    "function_cpu_vs_raw",
+    results.function_cpu_us_per_delivery / results.raw_cpu_us_per_post,
+    "",
+    "dispatcher CPU per delivery / raw sender CPU per POST (target ≤ 1.5)",
+  );
 }
 
-/**
- * This checkout's webhook-dispatch function host (local/gateway.ts starts one per function). Other
- * checkouts' stacks on the same machine run hosts of the same name, hence the full path.
- */
-function dispatcherPid(): number | null {
-  const host = `${ROOT}/local/function-host.ts\0${ROOT}/supabase/functions/webhook-dispatch/index.ts`;
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const command = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
-      if (command.includes(host)) return Number(entry.name);
-    } catch { /* gone */ }
-  }
-  return null;
-}
-function memoryOf(pid: number): { rss: number; hwm: number } | null {
+/** Lines the gateway's log has gained since `offset` that match `pattern`. */
+function gatewayLogLines(offset: number, pattern: RegExp): number {
   try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const kb = (field: string) => Number(status.match(new RegExp(`${field}:\\s+(\\d+) kB`))?.[1] ?? NaN);
-    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+    const text = Deno.readTextFileSync(`${ROOT}/.local/logs/gateway.log`).slice(offset);
+    return text.split("\n").filter((line) => pattern.test(line)).length;
   } catch {
-    return null;
+    return 0;
   }
 }
-
-/** Restarts this checkout's webhook-dispatch function host: the gateway starts a fresh one on the next request. */
-async function restartDispatcherHost() {
-  const pid = dispatcherPid();
-  if (pid === null) return;
-  Deno.kill(pid, "SIGTERM");
-  while (dispatcherPid() === pid) await sleep(50);
+function gatewayLogSize(): number {
+  try {
+    return Deno.statSync(`${ROOT}/.local/logs/gateway.log`).size;
+  } catch {
+    return 0;
+  }
 }
 
 async function backlog() {
   const count = SIZES.backlog;
   const rounds = Number(options.backlogs ?? 1);
   console.log(
-    `\n4./5. Backlog: ${count} pending deliveries, drained by the product's wake-up path` +
-      `${rounds > 1 ? `, ${rounds} times in a row` : ""}${flags.has("--fresh-host") ? ", fresh function host" : ""}`,
+    `\n4./5. Backlog: ${count} events waiting, drained by the product's path (the scheduler's wake-up)` +
+      `${rounds > 1 ? `, ${rounds} times in a row` : ""}`,
   );
-  if (flags.has("--fresh-host")) await restartDispatcherHost();
   const figures = [];
   for (let round = 0; round < rounds; round++) figures.push(await backlogRound(count));
   if (rounds > 1) {
     for (const [i, f] of figures.entries()) {
       console.log(
         `    round ${i + 1}: ${f.seconds.toFixed(1)} s, peak RSS ${f.peakRss.toFixed(0)} MB, ` +
-          `VmHWM ${f.hwm.toFixed(0)} MB, duplicates ${f.duplicates}, failed ${f.unsuccessful}`,
+          `hand-overs ${f.handOvers}, duplicates ${f.duplicates}, failed ${f.unsuccessful}`,
       );
     }
   }
   const seconds = median(figures.map((f) => f.seconds));
-  note("backlog_seconds", seconds, "s", `time to drain ${count} (target ≤ 40 s for 100,000)`);
+  note("backlog_seconds", seconds, "s", `time to drain ${count} (target ≤ 15 s for 100,000)`);
   note("backlog_rate", count / seconds, "events/s", "backlog drain rate");
   const duplicates = figures.reduce((sum, f) => sum + f.duplicates, 0);
   note("backlog_duplicates", duplicates, "", "duplicates at the receiver (webhook-id; must be 0)");
@@ -778,41 +905,37 @@ async function backlog() {
     `attempts that did not succeed (of ${figures.reduce((sum, f) => sum + f.attempts, 0)})`,
   );
   note(
+    "backlog_handovers_per_100k",
+    median(figures.map((f) => f.handOvers * 100_000 / count)),
+    "",
+    "drains handing over to a fresh invocation, per 100,000",
+  );
+  note(
+    "backlog_workers",
+    median(figures.map((f) => f.workers)),
+    "",
+    "webhook-dispatch workers that took part (the local edge runtime retires them at its limits)",
+  );
+  note(
     "dispatcher_peak_rss_mb",
     Math.max(...figures.map((f) => f.peakRss)),
     "MB",
-    "dispatcher peak RSS sampled during the backlog (target ≤ 128)",
+    "largest webhook-dispatch worker RSS sampled during the backlog (target ≤ 100)",
   );
-  note("dispatcher_vmhwm_mb", figures.at(-1)!.hwm, "MB", "dispatcher VmHWM (process lifetime peak)");
 }
 
 async function backlogRound(count: number) {
   await settle();
   await seedBacklog(count);
-  await releaseBacklog();
   await receiver.reset();
   const [{ before }] = await admin<{ before: number }[]>`
     select count(*)::int as before from webhooks.attempts where org_id = ${tenant.orgId}`;
+  const logOffset = gatewayLogSize();
+  const workers = sampleProcesses(() => functionWorkerPids("webhook-dispatch"), 100);
   const started = now();
-  await admin`select webhooks.request_dispatch('bench backlog')`;
-  let pid: number | null = null;
-  let peakRss = 0;
-  let hwm = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      pid ??= dispatcherPid();
-      const memory = pid === null ? null : memoryOf(pid);
-      if (memory) {
-        peakRss = Math.max(peakRss, memory.rss);
-        hwm = memory.hwm;
-      }
-      await sleep(100);
-    }
-  })();
+  await releaseDelivery();
   const { at, stats } = await receiver.waitForDistinct(count, 600_000);
-  sampling = false;
-  await sampler;
+  const use = await workers.stop();
   await settle();
   const [{ attempts, unsuccessful }] = await admin<{ attempts: number; unsuccessful: number }[]>`
     select count(*)::int - ${before} as attempts, count(*) filter (where not succeeded)::int as unsuccessful
@@ -822,8 +945,9 @@ async function backlogRound(count: number) {
     duplicates: stats.requests - stats.distinct,
     attempts,
     unsuccessful,
-    peakRss,
-    hwm,
+    peakRss: use.peakRssMb,
+    workers: use.processes,
+    handOvers: gatewayLogLines(logOffset, /handing over/),
   };
 }
 
@@ -854,26 +978,33 @@ try {
   if (wanted("overhead")) await overhead();
   if (wanted("transaction")) await transactionCost();
   if (wanted("latency")) await latency();
+  if (wanted("neighbour")) await noisyNeighbour();
+  if (wanted("retries")) await retryPunctuality();
   if (wanted("throughput")) await throughput();
   if (wanted("backlog")) await backlog();
   if (wanted("geocode")) await geocode();
 
+  // The performance targets, each as measured / target (≥ 1.00 meets it).
   const targets: [string, string, (value: number) => number][] = [
-    ["overhead_ratio", "trigger overhead held/off ≥ 0.85", (v) => v / 0.85],
-    ["latency_200_p50", "p50 at 200/s ≤ 10 ms", (v) => 10 / v],
-    ["latency_200_p99", "p99 at 200/s ≤ 50 ms", (v) => 50 / v],
-    ["throughput_4", "delivery ≥ 3,000/s (4 invocations)", (v) => v / 3000],
-    ["throughput_vs_raw", "≥ 50 % of the raw limit", (v) => v / 0.5],
-    ["throughput_vs_pgboss", "≥ 5 × pg-boss", (v) => v / 5],
-    ["backlog_seconds", "backlog drained ≤ 40 s (100k)", (v) => 40 / (v * 100_000 / SIZES.backlog)],
-    ["dispatcher_peak_rss_mb", "dispatcher memory ≤ 128 MB", (v) => 128 / v],
+    ["overhead_ratio", "job inserts, outbox on (held) / off ≥ 0.90", (v) => v / 0.9],
+    ["latency_1000_p50", "commit → receiver p50 at 1,000/s ≤ 5 ms", (v) => 5 / v],
+    ["latency_1000_p99", "commit → receiver p99 at 1,000/s ≤ 20 ms", (v) => 20 / v],
+    ["latency_neighbour_p99", "p99 beside a 14 s endpoint's backlog ≤ 50 ms", (v) => 50 / v],
+    ["retry_late_p99", "a due retry starts ≤ 1 s late (p99)", (v) => 1000 / Math.max(v, 1)],
+    ["throughput_vs_raw", "sustained ≥ 0.6 × the raw limit", (v) => v / 0.6],
+    ["throughput_vs_pgboss", "≥ 10 × pg-boss, one job per call", (v) => v / 10],
+    ["throughput_vs_pgboss_batched", "≥ 2 × pg-boss batched", (v) => v / 2],
+    ["function_cpu_vs_raw", "function CPU per delivery ≤ 1.5 × raw", (v) => 1.5 / v],
+    ["database_cpu_us_per_delivery", "database CPU per delivery ≤ 40 µs", (v) => 40 / v],
+    ["backlog_seconds", "100k backlog drained ≤ 15 s", (v) => 15 / (v * 100_000 / SIZES.backlog)],
+    ["dispatcher_peak_rss_mb", "dispatcher memory ≤ 100 MB", (v) => 100 / v],
   ];
   console.log("\nAgainst the targets (≥ 1.00 meets the target):");
   for (const [key, label, score] of targets) {
-    if (key in results) console.log(`  ${label.padEnd(40)} ${score(results[key]).toFixed(2)}`);
+    if (key in results) console.log(`  ${label.padEnd(48)} ${score(results[key]).toFixed(2)}`);
   }
 } finally {
-  await HELD.undo();
+  await releaseDelivery();
   await admin.unsafe("drop schema if exists bench_reference cascade");
   for (const which of Object.keys(SWITCHES) as (keyof typeof SWITCHES)[]) await setTrigger(which, true);
   await settle().catch((error) => console.error(String(error)));

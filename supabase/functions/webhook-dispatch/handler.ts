@@ -104,7 +104,12 @@ export function dispatchHandler(config: DispatchConfig, worker: DrainContext) {
       const summary = await drainDueDeliveries(worker, { timeBudgetMs: timeBudget(timeBudgetMs) });
       // Stopped with work possibly left: a fresh invocation carries on at once. Near a worker
       // limit the runtime has retired this worker already, so the request reaches a fresh one.
-      if (summary.stoppedBecause !== "idle") await store.requestDispatch(`hand-over (${summary.stoppedBecause})`);
+      if (summary.stoppedBecause !== "idle") {
+        console.log(
+          `webhook-dispatch: drain stopped (${summary.stoppedBecause}) after ${summary.claimed} deliveries; handing over`,
+        );
+        await store.requestDispatch(`hand-over (${summary.stoppedBecause})`);
+      }
     } catch (error) {
       console.error("webhook-dispatch: background drain failed; the scheduler wakes another", error);
     } finally {
