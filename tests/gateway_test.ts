@@ -4,41 +4,11 @@
 // checked against the project's config.toml and with the real supabase-js client.
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert/strict";
 import { createClient } from "npm:@supabase/supabase-js@2.119.0";
-import { eventually, integrationTest, mintJwt, ROOT, stack } from "./_support/stack.ts";
+import { startGateway } from "./_support/gateway.ts";
+import { eventually, integrationTest, mintJwt, stack } from "./_support/stack.ts";
 
-async function startFixtureGateway(): Promise<{ url: string; kill: () => void }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--config", `${ROOT}/deno.json`, `${ROOT}/local/gateway.ts`],
-    env: {
-      CJH_API_PORT: "0",
-      CJH_JWT_SECRET: stack.CJH_JWT_SECRET,
-      CJH_SUPABASE_DIR: `${ROOT}/tests/fixtures/supabase`,
-      // A short wall-clock limit, so the limit's response can be seen without waiting 400 s.
-      CJH_FUNCTION_WALL_CLOCK_MS: "1000",
-    },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = "";
-  while (!/gateway ready on (\S+)/.test(output)) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`fixture gateway exited: ${output}`);
-    output += value;
-  }
-  const url = output.match(/gateway ready on (\S+)/)![1];
-  // Keep draining the gateway's log so it never blocks on a full pipe.
-  void (async () => {
-    while (!(await lines.read()).done) { /* discard */ }
-  })();
-  return {
-    url,
-    kill: () => child.kill("SIGTERM"),
-  };
-}
-
-const gateway = await startFixtureGateway();
-globalThis.addEventListener("unload", () => gateway.kill());
+// The edge runtime's limits at their hosted values (tests/runtime_limits_test.ts tries them).
+const gateway = await startGateway();
 
 async function call(path: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${gateway.url}/functions/v1/${path}`, init);
@@ -179,12 +149,6 @@ integrationTest("work handed to EdgeRuntime.waitUntil finishes after the respons
   await eventually(async () => ((await call("background")).body.done === true ? true : undefined), {
     what: "the background work to finish",
   });
-});
-
-integrationTest("a function that does not answer within the wall-clock limit gets the runtime's 546", async () => {
-  const result = await call("slow");
-  assertEquals(result.status, 546);
-  assertEquals(result.body.code, "WORKER_LIMIT");
 });
 
 integrationTest("an unknown function or a malformed name is the runtime's plain-text 404", async () => {
