@@ -7,9 +7,10 @@
 // ext/runtime/js):
 // - `EdgeRuntime.waitUntil(promise)` tracks the promise until it settles, and the host reports how
 //   many are pending, since a worker with background work is not dropped early;
-// - after each memory check (every MEMORY_CHECK_INTERVAL_MS while the event loop has control),
-//   heap plus external memory at half the limit is reported, at the beforeunload ratio the host
-//   dispatches beforeunload with reason "memory", and at the limit it reports so and is stopped;
+// - after each memory check (every MEMORY_CHECK_INTERVAL_MS while a request or a background task is
+//   under way, when the event loop has control), heap plus external memory at half the limit is
+//   reported, at the beforeunload ratio the host dispatches beforeunload with reason "memory", and
+//   at the limit it reports so and is stopped;
 // - `beforeunload` and `drain` events the pool sends through stdin are dispatched in the
 //   function's global scope when its event loop gets control, as the runtime's interrupts are;
 // - an unhandled promise rejection that no `unhandledrejection` listener prevents ends the
@@ -68,6 +69,8 @@ function workerError(error: unknown): Response {
   );
 }
 
+let requestsInFlight = 0;
+
 function serve(handler: Handler): Deno.HttpServer {
   if (server) throw new Error("Deno.serve was called twice; an edge function serves one handler");
   server = realServe({
@@ -75,7 +78,16 @@ function serve(handler: Handler): Deno.HttpServer {
     port: 0,
     onListen: ({ port }) => announcePort(port),
     onError: workerError,
-  }, handler);
+  }, async (request, info) => {
+    requestsInFlight += 1;
+    checkMemoryWhileBusy();
+    try {
+      return await handler(request, info);
+    } finally {
+      requestsInFlight -= 1;
+      checkMemoryWhileBusy();
+    }
+  });
   return server;
 }
 
@@ -127,6 +139,7 @@ denoInternals.core.setPromiseHooks(null, null, null, (promise) => {
   if (!trackedPromises.delete(promise)) return;
   tasksSettled += 1;
   report({ event: "background-tasks", pending: pendingTasks() });
+  checkMemoryWhileBusy();
   if (pendingTasks() === 0) onTasksSettled?.();
 });
 
@@ -137,6 +150,7 @@ Object.defineProperty(globalThis, "EdgeRuntime", {
         tasksStarted += 1;
         trackedPromises.add(maybePromise);
         report({ event: "background-tasks", pending: pendingTasks() });
+        checkMemoryWhileBusy();
       }
       return maybePromise;
     },
@@ -152,6 +166,20 @@ const beforeunloadMemoryBytes = beforeunloadMemoryPct > 0 ? memoryLimitBytes * b
 let memoryHalfReached = false;
 let memoryBeforeunloadDispatched = false;
 let memoryLimitReached = false;
+
+// An idle worker's memory does not change, and checking it would cost CPU time hosted never
+// charges: the runtime checks after each turn of the event loop, which an idle worker does not take.
+let memoryCheckTimer: ReturnType<typeof setInterval> | undefined;
+function checkMemoryWhileBusy() {
+  const busy = requestsInFlight > 0 || pendingTasks() > 0;
+  if (busy && memoryCheckTimer === undefined) {
+    memoryCheckTimer = setInterval(checkMemory, MEMORY_CHECK_INTERVAL_MS);
+  } else if (!busy && memoryCheckTimer !== undefined) {
+    clearInterval(memoryCheckTimer);
+    memoryCheckTimer = undefined;
+    checkMemory();
+  }
+}
 
 function checkMemory() {
   if (memoryLimitReached) return;
@@ -219,6 +247,6 @@ if (!server) {
   serve(fetchHandler.bind(module.default));
 }
 const port = await listening;
-setInterval(checkMemory, MEMORY_CHECK_INTERVAL_MS);
+checkMemory();
 void followControlMessages();
 report({ event: "ready", port });
