@@ -483,7 +483,7 @@ class UserWorker {
     const beforeunloadMs = percentOf(wallClockMs, beforeunloadWallClockPct);
     if (beforeunloadMs !== null) this.#timers.push(setTimeout(() => this.#beforeunload("wall_clock"), beforeunloadMs));
     this.#timers.push(setTimeout(() => {
-      this.#log(`wall clock duration reached (in flight: ${this.#requestsInFlight} requests)`);
+      this.#log(`wall clock duration reached (requests in flight: ${this.#requestsInFlight})`);
       this.#terminate("WallClockTime");
     }, wallClockMs));
   }

@@ -94,6 +94,17 @@ integrationTest(
 );
 
 integrationTest(
+  "CPU time counts from when the module has loaded: a worker whose top-level code took 500 ms serves on",
+  async () => {
+    const pid = await cpu.pidOf("heavy-module");
+    for (let request = 0; request < 10; request++) {
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the gateway samples CPU time meanwhile
+      assertEquals(await cpu.pidOf("heavy-module"), pid);
+    }
+  },
+);
+
+integrationTest(
   "a worker past the CPU soft limit is retired: a new worker answers while the old one finishes",
   async () => {
     const pid = await cpu.pidOf("limits-probe");
@@ -158,13 +169,21 @@ integrationTest(
 integrationTest("a request still in flight when its worker's wall clock ends gets 546 WORKER_LIMIT", async () => {
   const held = await wallClock.call("limits-probe?hold=never-released");
   assertEquals([held.status, held.json()], [546, WORKER_LIMIT]);
+  const [, pid] = wallClock.output().match(/worker (\d+): wall clock duration reached \(requests in flight: 1\)/)!;
+  assert(
+    wallClock.output().includes(`worker ${pid}: shut down: WallClockTime`),
+    "the worker was stopped by its wall clock",
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
-// Request idle timeout: 1 s
+// Request idle timeout: 1 s (and a wall clock of 30 s, which ends what the timeout would not)
 // ---------------------------------------------------------------------------------------------
 
-const idle = await startLimitsGateway({ CJH_FUNCTION_REQUEST_IDLE_TIMEOUT_MS: "1000" });
+const idle = await startLimitsGateway({
+  CJH_FUNCTION_REQUEST_IDLE_TIMEOUT_MS: "1000",
+  CJH_FUNCTION_WALL_CLOCK_MS: "30000",
+});
 
 integrationTest(
   "a request without a response within the idle timeout gets a bare 504, and the worker stays",
