@@ -206,14 +206,17 @@ integrationTest("a streamed response that sends nothing for the idle timeout end
 
 const memory = await startLimitsGateway({ CJH_FUNCTION_MEMORY_MB: "64" });
 
+/** A worker allocating what `allocation` asks for is terminated (546) after beforeunload "memory". */
+async function assertStoppedForMemory(allocation: string) {
+  const pid = await memory.pidOf("memory-hog");
+  const grown = await memory.call(`memory-hog?${allocation}`);
+  assertEquals([grown.status, grown.json()], [546, WORKER_LIMIT]);
+  assertEquals(memory.events(pid), ["beforeunload memory"]);
+}
+
 integrationTest(
   "a worker whose heap grows past the memory limit is terminated: 546, after beforeunload memory",
-  async () => {
-    const pid = await memory.pidOf("memory-hog");
-    const grown = await memory.call("memory-hog?heap=128");
-    assertEquals([grown.status, grown.json()], [546, WORKER_LIMIT]);
-    assertEquals(memory.events(pid), ["beforeunload memory"]);
-  },
+  () => assertStoppedForMemory("heap=128"),
 );
 
 integrationTest("a worker that runs out of heap in one synchronous burst is terminated: 546", async () => {
@@ -221,12 +224,10 @@ integrationTest("a worker that runs out of heap in one synchronous burst is term
   assertEquals([burst.status, burst.json()], [546, WORKER_LIMIT]);
 });
 
-integrationTest("array buffers count towards the memory limit: 546, after beforeunload memory", async () => {
-  const pid = await memory.pidOf("memory-hog");
-  const grown = await memory.call("memory-hog?external=128");
-  assertEquals([grown.status, grown.json()], [546, WORKER_LIMIT]);
-  assertEquals(memory.events(pid), ["beforeunload memory"]);
-});
+integrationTest(
+  "array buffers count towards the memory limit: 546, after beforeunload memory",
+  () => assertStoppedForMemory("external=128"),
+);
 
 integrationTest("a worker holding more than half its memory limit is dropped early once idle", async () => {
   const pid = await memory.pidOf("memory-hog?heap=40");
