@@ -7,8 +7,9 @@
 // whether a worker's process still exists), never on how long something took.
 import { deepStrictEqual as assertEquals, notEqual as assertNotEqual, ok as assert } from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { type FixtureGateway, startGateway } from "./_support/gateway.ts";
-import { eventually, integrationTest } from "./_support/stack.ts";
+import { eventually, integrationTest, ROOT } from "./_support/stack.ts";
 
 const WORKER_LIMIT = {
   code: "WORKER_LIMIT",
@@ -26,9 +27,9 @@ interface LimitsGateway extends FixtureGateway {
   release(name: string): void;
 }
 
-async function startLimitsGateway(limits: Record<string, string>): Promise<LimitsGateway> {
+async function startLimitsGateway(limits: Record<string, string>, supabaseDir?: string): Promise<LimitsGateway> {
   const tmp = await Deno.makeTempDir({ prefix: "cjh-runtime-limits-" });
-  const gateway = await startGateway({ env: { ...limits, TMPDIR: tmp } });
+  const gateway = await startGateway({ supabaseDir, env: { ...limits, TMPDIR: tmp } });
   globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }), { once: true });
   const call = async (path: string) => {
     const response = await fetch(`${gateway.url}/functions/v1/${path}`);
@@ -263,3 +264,39 @@ integrationTest("requests that find no worker ready start up to max-parallelism 
   assertEquals(new Set(pids).size, 2, `two workers answered: ${pids}`);
   assertEquals(booting().length, 2);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Changed sources, in a project of the test's own whose function it rewrites
+// ---------------------------------------------------------------------------------------------
+
+const project = await Deno.makeTempDir({ prefix: "cjh-runtime-limits-project-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(project, { recursive: true }), { once: true });
+const workerEvents = pathToFileURL(`${ROOT}/tests/fixtures/supabase/functions/_shared/worker-events.ts`).href;
+const writeVersion = (version: number) =>
+  Deno.writeTextFileSync(
+    `${project}/functions/versioned/index.ts`,
+    `import { recordRuntimeEvents } from ${JSON.stringify(workerEvents)};
+recordRuntimeEvents();
+Deno.serve(() => Response.json({ version: ${version}, pid: Deno.pid }));
+`,
+  );
+Deno.mkdirSync(`${project}/functions/versioned`, { recursive: true });
+Deno.writeTextFileSync(`${project}/config.toml`, "[functions.versioned]\nverify_jwt = false\n");
+writeVersion(1);
+const reloading = await startLimitsGateway({}, project);
+
+integrationTest(
+  "changed function files retire the running workers, and the next request runs the new code",
+  async () => {
+    const first = (await reloading.call("versioned")).json();
+    assertEquals(first.version, 1);
+    writeVersion(2);
+    const second = await eventually(async () => {
+      const answer = (await reloading.call("versioned")).json();
+      return answer.version === 2 ? answer : undefined;
+    }, { what: "the new version to answer" });
+    assertNotEqual(second.pid, first.pid);
+    await untilGone(first.pid as number, "the old worker to be dropped");
+    assertEquals(reloading.events(first.pid as number), ["drain", "beforeunload early_drop"]);
+  },
+);
