@@ -7,58 +7,29 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { createClient } from "npm:@supabase/supabase-js@2.119.0";
 import { exportJWK, generateKeyPair } from "npm:jose@6.2.17";
-import { eventually, integrationTest, mintJwt, ROOT, signingKeys, stack } from "./_support/stack.ts";
+import { startGateway } from "./_support/gateway.ts";
+import { eventually, integrationTest, mintJwt, signingKeys, stack } from "./_support/stack.ts";
 
 /** The fixture project's legacy JWT secret (the revoked fixture has none). */
 const FIXTURE_SECRET = "fixture-legacy-jwt-secret-of-at-least-32-characters";
 
-async function startFixtureGateway(
-  { legacySecret }: { legacySecret: string | null },
-): Promise<{ url: string; kill: () => void }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--config", `${ROOT}/deno.json`, `${ROOT}/local/gateway.ts`],
-    clearEnv: true,
+function startFixtureGateway({ legacySecret }: { legacySecret: string | null }) {
+  return startGateway({
+    inheritEnv: false,
     env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "",
-      CJH_API_PORT: "0",
-      CJH_SUPABASE_DIR: `${ROOT}/tests/fixtures/supabase`,
       CJH_SIGNING_KEYS_FILE: stack.CJH_SIGNING_KEYS_FILE,
       ...(legacySecret === null ? {} : { CJH_JWT_SECRET: legacySecret, SUPABASE_ANON_KEY: "fixture-anon-key" }),
       SUPABASE_URL: stack.SUPABASE_URL,
       SUPABASE_DB_URL: stack.SUPABASE_DB_URL,
       SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: stack.publishableKey }),
       SUPABASE_SECRET_KEYS: JSON.stringify({ default: stack.secretKey }),
-      // A short wall-clock limit, so the limit's response can be seen without waiting 400 s.
-      CJH_FUNCTION_WALL_CLOCK_MS: "1000",
     },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = "";
-  while (!/gateway ready on (\S+)/.test(output)) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`fixture gateway exited: ${output}`);
-    output += value;
-  }
-  const url = output.match(/gateway ready on (\S+)/)![1];
-  // Keep draining the gateway's log so it never blocks on a full pipe.
-  void (async () => {
-    while (!(await lines.read()).done) { /* discard */ }
-  })();
-  return {
-    url,
-    kill: () => child.kill("SIGTERM"),
-  };
+  });
 }
 
+// Both with the edge runtime's limits at their hosted values (tests/runtime_limits_test.ts tries them).
 const gateway = await startFixtureGateway({ legacySecret: FIXTURE_SECRET });
 const revokedGateway = await startFixtureGateway({ legacySecret: null });
-globalThis.addEventListener("unload", () => {
-  gateway.kill();
-  revokedGateway.kill();
-});
 
 async function call(
   path: string,
@@ -224,12 +195,6 @@ integrationTest("work handed to EdgeRuntime.waitUntil finishes after the respons
   await eventually(async () => ((await call("background")).body.done === true ? true : undefined), {
     what: "the background work to finish",
   });
-});
-
-integrationTest("a function that does not answer within the wall-clock limit gets the runtime's 546", async () => {
-  const result = await call("slow");
-  assertEquals(result.status, 546);
-  assertEquals(result.body.code, "WORKER_LIMIT");
 });
 
 integrationTest("an unknown function or a malformed name is the runtime's plain-text 404", async () => {

@@ -8,16 +8,10 @@ import { createClient, FunctionsHttpError, type SupabaseClient } from "npm:@supa
 import type postgres from "npm:postgres@3.4.9";
 import { pathToFileURL } from "node:url";
 import { type MapboxStandIn, startMapboxStandIn } from "../../local/mapbox-stand-in.ts";
+import { type FixtureGateway, startGateway } from "./gateway.ts";
 import { createTenant, mintJwt, ROOT, stack } from "./stack.ts";
 
-export { type MapboxStandIn, startMapboxStandIn };
-
-export interface FixtureGateway {
-  url: string;
-  /** Everything the gateway and the function have logged so far. */
-  output(): string;
-  close(): void;
-}
+export { type FixtureGateway, type MapboxStandIn, startMapboxStandIn };
 
 /**
  * A gateway on a free port whose only function is the project's mapbox-geocode (imported from
@@ -33,34 +27,16 @@ export async function startGeocodeGateway(functionEnv: Record<string, string>): 
     `${dir}/functions/.env`,
     Object.entries(functionEnv).map(([name, value]) => `${name}=${value}\n`).join(""),
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--config", `${ROOT}/deno.json`, `${ROOT}/local/gateway.ts`],
-    env: { CJH_API_PORT: "0", CJH_SUPABASE_DIR: dir },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-
-  let output = "";
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output += chunk;
-  };
-  const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  while (!/gateway ready on (\S+)/.test(output)) {
-    const exited = await Promise.race([done.then(() => true), new Promise((r) => setTimeout(() => r(false), 50))]);
-    if (exited) throw new Error(`fixture gateway exited: ${output}`);
-  }
-  const url = output.match(/gateway ready on (\S+)/)![1];
+  const gateway = await startGateway({ supabaseDir: dir });
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
+    gateway.close();
     Deno.removeSync(dir, { recursive: true });
   };
   globalThis.addEventListener("unload", close, { once: true });
-  return { url, output: () => output, close };
+  return { ...gateway, close };
 }
 
 /** The token the stack keeps in Vault for the function; a test's stand-in accepts it. */

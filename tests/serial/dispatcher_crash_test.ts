@@ -1,20 +1,27 @@
 // A dispatcher killed with SIGKILL in the middle of a batch loses nothing: its deliveries stay
 // leased, are claimed again once the lease expires, and every one arrives; a delivery sent twice
-// carries the same webhook-id and body both times. Serial: it kills the stack's dispatcher.
+// carries the same webhook-id and body both times. Serial: it kills the stack's dispatchers.
 import assert from "node:assert/strict";
 import { asUser, connect, createTenant, eventually, integrationTest, ROOT, startReceiver } from "../_support/stack.ts";
 import { deliveriesOf, dispatchNow, registerEndpoint } from "../_support/webhooks.ts";
 
-/** The process the functions gateway runs webhook-dispatch in, for this checkout. */
-function dispatcherPid(): number | undefined {
+/**
+ * The processes the functions gateway runs webhook-dispatch's workers in, for this checkout: as on
+ * hosted, a function may have several at once (wake-ups arriving together start two).
+ */
+function dispatcherPids(): number[] {
   const entry = `${ROOT}/supabase/functions/webhook-dispatch/index.ts`;
+  const pids: number[] = [];
   for (const proc of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(proc.name)) continue;
     try {
       const argv = Deno.readTextFileSync(`/proc/${proc.name}/cmdline`).split("\0");
-      if (argv.some((arg) => arg.endsWith("local/function-host.ts")) && argv.includes(entry)) return Number(proc.name);
+      if (argv.some((arg) => arg.endsWith("local/function-host.ts")) && argv.includes(entry)) {
+        pids.push(Number(proc.name));
+      }
     } catch { /* gone meanwhile */ }
   }
+  return pids;
 }
 
 integrationTest(
@@ -41,10 +48,10 @@ integrationTest(
       );
       await eventually(() => receiver.requests.length >= jobs || undefined, { what: "the batch to be in flight" });
 
-      const pid = dispatcherPid();
-      assert.ok(pid, "the gateway runs webhook-dispatch in its own process");
-      Deno.kill(pid, "SIGKILL");
-      await eventually(() => dispatcherPid() === undefined || undefined, { what: "the dispatcher to die" });
+      const pids = dispatcherPids();
+      assert.ok(pids.length > 0, "the gateway runs webhook-dispatch in processes of its own");
+      for (const pid of pids) Deno.kill(pid, "SIGKILL");
+      await eventually(() => dispatcherPids().length === 0 || undefined, { what: "the dispatchers to die" });
       holding = false;
       release();
 
