@@ -24,7 +24,7 @@ export async function startGateway(
     inheritEnv?: boolean;
   } = {},
 ): Promise<FixtureGateway> {
-  const base = inheritEnv
+  const base: Record<string, string> = inheritEnv
     ? (stack.CJH_JWT_SECRET ? { CJH_JWT_SECRET: stack.CJH_JWT_SECRET } : {})
     : { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" };
   const child = new Deno.Command(Deno.execPath(), {
