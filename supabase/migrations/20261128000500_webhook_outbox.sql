@@ -208,7 +208,8 @@ create table webhooks.attempts (
   response_excerpt text,
   error text,
   payload_sha256 text not null,
-  succeeded boolean generated always as (response_status between 200 and 299) stored,
+  -- false for an attempt that got no answer at all (refused, timed out), not null.
+  succeeded boolean generated always as (coalesce(response_status between 200 and 299, false)) stored,
   constraint attempts_duration_not_negative check (duration_ms >= 0),
   constraint attempts_response_excerpt_1kib check (octet_length(response_excerpt) <= 1024),
   constraint attempts_error_length check (length(error) <= 1000),

@@ -401,7 +401,8 @@ begin
          last_attempt_at = case when o.sent then o.started_at else d.last_attempt_at end,
          last_response_status = case when o.sent then o.response_status else d.last_response_status end,
          last_error = case
-                        when o.kind = 'released' or o.kind = 'succeeded' then d.last_error
+                        when o.kind = 'released' then d.last_error
+                        when o.kind = 'succeeded' then null
                         when o.kind = 'gone' then 'The endpoint answered 410 Gone and was disabled.'
                         when o.kind = 'endpoint_disabled' then 'The endpoint was disabled.'
                         else o.failure

@@ -48,7 +48,9 @@ declare
   v_response record;
 begin
   select * into v_probe from ops.preflight_probes p where p.name = p_name;
-  if v_probe.request_id is not null then
+  -- pg_net's request ids start again after a crash (its tables and their sequences are unlogged):
+  -- a probe sent before the server last started may name someone else's request now.
+  if v_probe.request_id is not null and v_probe.sent_at > pg_postmaster_start_time() then
     select r.status_code, r.content, r.error_msg, r.created into v_response
       from net._http_response r where r.id = v_probe.request_id;
     if v_response.created is not null and v_response.created > now() - p_max_age then
