@@ -47,3 +47,15 @@ integrationTest("the status print's Functions URL serves the project's functions
   assertEquals(response.status, 200, JSON.stringify(body));
   assert(Array.isArray(body.data) && body.data.length > 0, "the function itself answered");
 });
+
+integrationTest(
+  "the status print's Dashboard URL serves the webhook dashboard, configured for the printed API URL",
+  async () => {
+    const status = await printedStatus();
+    const page = await fetch(status["Dashboard URL"]);
+    assertEquals(page.status, 200);
+    assert((await page.text()).includes('<div id="root">'), "the built page");
+    const config = await (await fetch(`${status["Dashboard URL"]}/config.json`)).json();
+    assertEquals(config.supabase_url, status["API URL"]);
+  },
+);

@@ -64,6 +64,10 @@ export const MAPBOX_STAND_IN_TOKEN = `pk.${
   base64url(JSON.stringify({ u: "cjh-local", a: "stand-in" }))
 }.local-stand-in`;
 
+// The webhook dashboard's local page server (local/dashboard-server.ts), where `supabase start` puts Studio.
+export const DASHBOARD_PORT = Number(process.env.CJH_DASHBOARD_PORT ?? API_PORT + 2);
+export const DASHBOARD_URL = `http://127.0.0.1:${DASHBOARD_PORT}`;
+
 /** The environment the edge runtime gives functions, as `supabase functions serve` sets it. */
 export function functionEnvironment() {
   return {
@@ -83,6 +87,7 @@ export function testEnvironment() {
     CJH_JWT_SECRET: JWT_SECRET,
     CJH_PG_SOCKET_DIR: PG_SOCKET_DIR,
     CJH_DB_PORT: String(DB_PORT),
+    CJH_DASHBOARD_URL: DASHBOARD_URL,
   };
 }
 

@@ -23,6 +23,8 @@ import {
   ANON_KEY,
   API_PORT,
   API_URL,
+  DASHBOARD_PORT,
+  DASHBOARD_URL,
   DB_PORT,
   DB_URL,
   DENO,
@@ -45,6 +47,7 @@ import {
   SUPABASE_CLI,
   testEnvironment,
 } from "./platform.mjs";
+import { prepareDashboard } from "../../dashboard/scripts/prepare.mjs";
 
 const IS_ROOT = process.getuid?.() === 0;
 const BOOTSTRAP_DIR = join(ROOT, "local/bootstrap");
@@ -55,6 +58,7 @@ const SERVICES = {
   gateway: { script: "local/gateway.ts", readyLine: "gateway ready" },
   "pg-net-worker": { script: "local/pg-net-worker.ts", readyLine: "pg_net worker ready" },
   "mapbox-stand-in": { script: "local/mapbox-stand-in.ts", readyLine: "mapbox stand-in ready" },
+  dashboard: { script: "local/dashboard-server.ts", readyLine: "dashboard ready" },
 };
 const SERVICE_READY_TIMEOUT_MS = 60_000;
 
@@ -492,6 +496,7 @@ function serviceEnvironment() {
     CJH_ADMIN_ROLE: ADMIN_ROLE,
     CJH_MAPBOX_STAND_IN_PORT: String(MAPBOX_STAND_IN_PORT),
     CJH_MAPBOX_STAND_IN_TOKEN: MAPBOX_STAND_IN_TOKEN,
+    CJH_DASHBOARD_PORT: String(DASHBOARD_PORT),
   };
 }
 
@@ -530,6 +535,7 @@ function prepare() {
   mkdirSync(STATE_DIR, { recursive: true });
   const major = ensureSystemPackages();
   ensureNodeModules();
+  prepareDashboard(step);
   return major;
 }
 
@@ -561,7 +567,7 @@ export async function startStack({ resetChangedDatabase = false } = {}) {
     pushMigrations();
   }
   configureLocalPlatform();
-  const services = [...(usesPgNetStandIn() ? ["pg-net-worker"] : []), "mapbox-stand-in", "gateway"];
+  const services = [...(usesPgNetStandIn() ? ["pg-net-worker"] : []), "mapbox-stand-in", "gateway", "dashboard"];
   for (const name of services) {
     if (serviceRunning(name)) continue;
     step(`starting ${name}`);
@@ -600,6 +606,7 @@ function stackStatus() {
     gateway: serviceRunning("gateway"),
     "pg-net-worker": serviceRunning("pg-net-worker"),
     "mapbox-stand-in": serviceRunning("mapbox-stand-in"),
+    dashboard: serviceRunning("dashboard"),
   };
 }
 
@@ -616,6 +623,7 @@ export function printStatus() {
     ["anon key", ANON_KEY],
     ["service_role key", SERVICE_ROLE_KEY],
     ["Mapbox stand-in", MAPBOX_STAND_IN_URL],
+    ["Dashboard URL", DASHBOARD_URL],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   console.log("");
@@ -630,6 +638,7 @@ export function printStatus() {
   console.log(
     dim(`  Mapbox stand-in ${mark(state["mapbox-stand-in"])} (log ${join(LOG_DIR, "mapbox-stand-in.log")})`),
   );
+  console.log(dim(`  webhook dashboard ${mark(state.dashboard)} (log ${join(LOG_DIR, "dashboard.log")})`));
   console.log(dim("  PostgREST, GoTrue and Studio need Docker and are not part of the local stack."));
   console.log("");
 }
