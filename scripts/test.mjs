@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite on a fresh clone. Installs and starts what it needs (scripts/lib/stack.mjs),
-// runs the pgTAP tests with pg_prove and the Deno tests against the running stack, stops what it
-// started, and ends with one line `N passed, N failed` counting every pgTAP and Deno test.
+// runs the pgTAP tests with pg_prove, the Deno tests against the running stack and the dashboard's
+// unit and browser tests, stops what it started, and ends with one line `N passed, N failed`
+// counting every pgTAP, Deno and dashboard test.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DB_PORT, DENO, ROOT, STATE_DIR, testEnvironment } from "./lib/platform.mjs";
 import { StackError, startStack, step, stopStack } from "./lib/stack.mjs";
+import { runDashboardTests } from "../dashboard/scripts/test-suites.mjs";
 
 const extraDenoArgs = process.argv.slice(2);
 
@@ -95,6 +97,7 @@ try {
       args: ["tests/serial/"],
     }),
   );
+  results.push(...await runDashboardTests({ run: runStreaming, env: testEnvironment(), step }));
 } catch (error) {
   console.error(`\x1b[31m✗\x1b[0m ${error instanceof StackError ? error.message : error?.stack ?? error}`);
   results.push({ suite: "stack start-up", passed: 0, failed: 1 });
