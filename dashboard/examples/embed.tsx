@@ -1,5 +1,5 @@
 // In the CJH React client: the webhook dashboard for the organization being viewed, signed in
-// with the client's own session. (README.md shows this file; a test keeps the two the same.)
+// with the client's own session.
 import { WebhookDashboard } from "@cjh/webhook-dashboard";
 import "@cjh/webhook-dashboard/style.css";
 import { createClient } from "@supabase/supabase-js";

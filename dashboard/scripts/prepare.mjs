@@ -4,7 +4,7 @@
 // Node built-ins only, so it runs before anything is installed.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,7 +15,15 @@ export const LIB_DIR = join(DASHBOARD_DIR, "dist/lib");
 export const CHROMIUM = process.env.CJH_CHROMIUM ?? "/usr/bin/chromium";
 
 const BUILD_STAMP = join(DASHBOARD_DIR, "dist/build-inputs.sha256");
-const BUILD_INPUTS = ["src", "index.html", "vite.config.ts", "tsconfig.json", "tsconfig.lib.json", "package-lock.json"];
+const BUILD_INPUTS = [
+  "src",
+  "index.html",
+  "vite.config.ts",
+  "tsconfig.json",
+  "tsconfig.lib.json",
+  "package-lock.json",
+  "scripts/prepare.mjs",
+];
 const BIN = join(DASHBOARD_DIR, "node_modules/.bin");
 
 export class DashboardError extends Error {}
@@ -74,6 +82,8 @@ export function buildDashboard(log = console.log, { force = false } = {}) {
   run(join(BIN, "vite"), ["build", "--logLevel", "warn"], { capture: true });
   run(join(BIN, "vite"), ["build", "--mode", "lib", "--logLevel", "warn"], { capture: true });
   run(join(BIN, "tsc"), ["-p", "tsconfig.lib.json"], { capture: true });
+  // tsc emits declarations for .ts files only; the API's generated shapes are a .d.ts already.
+  copyFileSync(join(DASHBOARD_DIR, "src/api/openapi.d.ts"), join(LIB_DIR, "types/api/openapi.d.ts"));
   mkdirSync(dirname(BUILD_STAMP), { recursive: true });
   writeFileSync(BUILD_STAMP, `${inputs}\n`);
   return true;

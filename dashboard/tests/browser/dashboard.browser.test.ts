@@ -8,15 +8,18 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import {
   adminCall,
   createTenantFixture,
+  DASHBOARD_URL,
   database,
   expectAccessible,
   fitsWidth,
   launchChromium,
   type Receiver,
   screenshot,
+  sessionFor,
   signIn,
   startReceiver,
   storedText,
+  SUPABASE_URL,
   type TenantFixture,
 } from "./support";
 
@@ -325,6 +328,32 @@ describe("the webhook dashboard in a real browser", () => {
     await signIn(page, fixture.outsider, `owner of ${fixture.outsider.orgName}`, fixture.orgId);
     await page.getByRole("heading", { name: "Not allowed" }).waitFor();
     await screenshot(page, "06-other-organization-not-allowed");
+  });
+
+  test("hosted, the page uses the session the app stored on its origin, and without one asks to sign in", async () => {
+    // A hosted deployment's config.json: no local sign-in.
+    const hosted = { supabase_url: SUPABASE_URL, supabase_key: "sb_publishable_unused", sign_in_url: "/sign-in" };
+    await page.route("**/config.json", (route) => route.fulfill({ json: hosted }));
+    await page.goto(`${DASHBOARD_URL}/?org=${fixture.orgId}`);
+    await page.getByRole("heading", { name: "Not signed in" }).waitFor();
+    expect(await page.getByRole("link", { name: "Sign in to CJH" }).getAttribute("href")).toBe("/sign-in");
+    expect(await page.getByLabel("Act as").count()).toBe(0);
+
+    // What supabase-js keeps after the app signs the admin in (its default storage key for this project).
+    const accessToken = await sessionFor(fixture.admin);
+    const session = {
+      access_token: accessToken,
+      token_type: "bearer",
+      expires_in: 3600,
+      expires_at: Math.floor(Date.now() / 1000) + 3600,
+      refresh_token: "unused",
+      user: { id: fixture.admin.userId, aud: "authenticated", role: "authenticated", email: fixture.admin.email },
+    };
+    const storageKey = `sb-${new URL(SUPABASE_URL).hostname.split(".")[0]}-auth-token`;
+    await page.evaluate(([key, value]) => localStorage.setItem(key, value), [storageKey, JSON.stringify(session)]);
+    await page.reload();
+    await page.getByRole("heading", { name: "Endpoints", level: 3 }).waitFor();
+    await expectAccessible(page, "the hosted page");
   });
 
   test("on a phone-sized screen every page fits the width and stays usable", async () => {
