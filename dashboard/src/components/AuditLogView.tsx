@@ -4,8 +4,9 @@ import { useReducer } from "react";
 import type { AuditEntry } from "../api/client";
 import { useDashboard } from "../context";
 import { formatTime } from "../format";
-import { currentCursor, NEWEST_PAGE, pageNumber, pagingReducer } from "../paging";
-import { Empty, ErrorNotice, Loading } from "./ui";
+import { currentCursor, NEWEST_PAGE, pagingReducer } from "../paging";
+import { type Column, DataTable, Pager, QueryState } from "./DataTable";
+import { Empty } from "./ui";
 
 const PAGE_SIZE = 50;
 
@@ -13,6 +14,18 @@ const PAGE_SIZE = 50;
 export function actorOf(entry: Pick<AuditEntry, "actor_kind" | "actor_id">): string {
   return entry.actor_kind === "user" && entry.actor_id ? `user ${entry.actor_id.slice(0, 8)}` : entry.actor_kind;
 }
+
+const COLUMNS: Column<AuditEntry>[] = [
+  { label: "When", cell: (entry) => formatTime(entry.occurred_at) },
+  { label: "Who", cell: actorOf },
+  { label: "Action", cell: (entry) => <code>{entry.action}</code> },
+  { label: "Target", cell: (entry) => `${entry.target_type} ${entry.target_id}`, wrap: true },
+  {
+    label: "Details",
+    cell: (entry) => Object.keys(entry.details).length === 0 ? "—" : <code>{JSON.stringify(entry.details)}</code>,
+    wrap: true,
+  },
+];
 
 export function AuditLogView() {
   const { api, orgId } = useDashboard();
@@ -26,63 +39,21 @@ export function AuditLogView() {
   return (
     <section className="cjh-view" aria-labelledby="cjh-audit-title">
       <h3 id="cjh-audit-title">Audit log</h3>
-      {entries.isPending
-        ? <Loading what="the audit log" />
-        : entries.error
-        ? <ErrorNotice error={entries.error} onRetry={() => entries.refetch()} />
-        : (
+      <QueryState query={entries} what="the audit log">
+        {({ data, next_cursor }) => (
           <>
-            {entries.data.data.length === 0
-              ? <Empty>Nothing has been changed yet.</Empty>
-              : (
-                <div className="cjh-table-wrap">
-                  <table className="cjh-table">
-                    <caption className="cjh-visually-hidden">Audit entries, newest first</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">When</th>
-                        <th scope="col">Who</th>
-                        <th scope="col">Action</th>
-                        <th scope="col">Target</th>
-                        <th scope="col">Details</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {entries.data.data.map((entry) => (
-                        <tr key={entry.id}>
-                          <td data-label="When">{formatTime(entry.occurred_at)}</td>
-                          <td data-label="Who">{actorOf(entry)}</td>
-                          <td data-label="Action">
-                            <code>{entry.action}</code>
-                          </td>
-                          <td data-label="Target" className="cjh-wrap">{entry.target_type} {entry.target_id}</td>
-                          <td data-label="Details" className="cjh-wrap">
-                            {Object.keys(entry.details).length === 0
-                              ? "—"
-                              : <code>{JSON.stringify(entry.details)}</code>}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
-              )}
-            <nav className="cjh-pager" aria-label="Audit log pages">
-              <button type="button" disabled={pageNumber(paging) === 1} onClick={() => dispatch({ type: "newer" })}>
-                Newer
-              </button>
-              <span>Page {pageNumber(paging)}</span>
-              <button
-                type="button"
-                disabled={!entries.data.next_cursor}
-                onClick={() =>
-                  entries.data.next_cursor && dispatch({ type: "older", nextCursor: entries.data.next_cursor })}
-              >
-                Older
-              </button>
-            </nav>
+            {data.length === 0 ? <Empty>Nothing has been changed yet.</Empty> : (
+              <DataTable
+                caption="Audit entries, newest first"
+                columns={COLUMNS}
+                rows={data}
+                rowKey={(entry) => entry.id}
+              />
+            )}
+            <Pager label="Audit log pages" paging={paging} dispatch={dispatch} nextCursor={next_cursor} />
           </>
         )}
+      </QueryState>
     </section>
   );
 }

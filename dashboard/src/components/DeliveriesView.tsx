@@ -5,8 +5,9 @@ import type { Delivery, DeliveryStatus } from "../api/client";
 import { type DeliveryFilter, useDashboard } from "../context";
 import { formatTime, instantToLocalInput, localInputToIso } from "../format";
 import { currentCursor, NEWEST_PAGE, pageNumber, pagingReducer } from "../paging";
+import { type Column, DataTable, Pager, QueryState } from "./DataTable";
 import { useEventTypes } from "./EndpointForm";
-import { Empty, ErrorNotice, Field, Loading, StatusBadge } from "./ui";
+import { Empty, Field, StatusBadge } from "./ui";
 
 const LIST_REFRESH_MS = 5_000;
 const PAGE_SIZE = 25;
@@ -36,31 +37,17 @@ export function DeliveriesList(
   },
 ) {
   const { query, paging, dispatch } = useDeliveriesPage(filter, pageSize);
-  if (query.isPending) return <Loading what="deliveries" />;
-  if (query.error) return <ErrorNotice error={query.error} onRetry={() => query.refetch()} />;
-  const { data, next_cursor } = query.data;
   return (
-    <>
-      {data.length === 0
-        ? <Empty>{pageNumber(paging) === 1 ? "No deliveries match." : "No older deliveries."}</Empty>
-        : <DeliveriesTable deliveries={data} showEndpoint={showEndpoint} />}
-      <nav className="cjh-pager" aria-label="Deliveries pages">
-        <button type="button" disabled={pageNumber(paging) === 1} onClick={() => dispatch({ type: "newest" })}>
-          Newest
-        </button>
-        <button type="button" disabled={pageNumber(paging) === 1} onClick={() => dispatch({ type: "newer" })}>
-          Newer
-        </button>
-        <span>Page {pageNumber(paging)}</span>
-        <button
-          type="button"
-          disabled={!next_cursor}
-          onClick={() => next_cursor && dispatch({ type: "older", nextCursor: next_cursor })}
-        >
-          Older
-        </button>
-      </nav>
-    </>
+    <QueryState query={query} what="deliveries">
+      {({ data, next_cursor }) => (
+        <>
+          {data.length === 0
+            ? <Empty>{pageNumber(paging) === 1 ? "No deliveries match." : "No older deliveries."}</Empty>
+            : <DeliveriesTable deliveries={data} showEndpoint={showEndpoint} />}
+          <Pager label="Deliveries pages" paging={paging} dispatch={dispatch} nextCursor={next_cursor} />
+        </>
+      )}
+    </QueryState>
   );
 }
 
@@ -68,48 +55,35 @@ function DeliveriesTable({ deliveries, showEndpoint }: { deliveries: Delivery[];
   const { api, orgId, navigate } = useDashboard();
   const endpoints = useQuery({ queryKey: ["endpoints", orgId], queryFn: () => api.listEndpoints(orgId) });
   const urlOf = (id: string) => endpoints.data?.data.find((endpoint) => endpoint.id === id)?.url ?? id;
+  const columns: Column<Delivery>[] = [
+    {
+      label: "Delivery",
+      cell: (delivery) => (
+        <button
+          type="button"
+          className="cjh-link"
+          onClick={() => navigate({ tab: "deliveries", deliveryId: delivery.id })}
+        >
+          #{delivery.id}
+        </button>
+      ),
+    },
+    { label: "Event type", cell: (delivery) => <code>{delivery.event_type}</code> },
+    ...(showEndpoint
+      ? [{ label: "Endpoint", cell: (delivery: Delivery) => urlOf(delivery.endpoint_id), wrap: true }]
+      : []),
+    { label: "Status", cell: (delivery) => <StatusBadge status={delivery.status} /> },
+    { label: "Attempts", cell: (delivery) => delivery.attempt_count },
+    { label: "Last result", cell: lastResult, wrap: true },
+    { label: "Created", cell: (delivery) => formatTime(delivery.created_at) },
+  ];
   return (
-    <div className="cjh-table-wrap">
-      <table className="cjh-table">
-        <caption className="cjh-visually-hidden">Deliveries, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Delivery</th>
-            <th scope="col">Event type</th>
-            {showEndpoint && <th scope="col">Endpoint</th>}
-            <th scope="col">Status</th>
-            <th scope="col">Attempts</th>
-            <th scope="col">Last result</th>
-            <th scope="col">Created</th>
-          </tr>
-        </thead>
-        <tbody>
-          {deliveries.map((delivery) => (
-            <tr key={delivery.id}>
-              <td data-label="Delivery">
-                <button
-                  type="button"
-                  className="cjh-link"
-                  onClick={() => navigate({ tab: "deliveries", deliveryId: delivery.id })}
-                >
-                  #{delivery.id}
-                </button>
-              </td>
-              <td data-label="Event type">
-                <code>{delivery.event_type}</code>
-              </td>
-              {showEndpoint && <td data-label="Endpoint" className="cjh-wrap">{urlOf(delivery.endpoint_id)}</td>}
-              <td data-label="Status">
-                <StatusBadge status={delivery.status} />
-              </td>
-              <td data-label="Attempts">{delivery.attempt_count}</td>
-              <td data-label="Last result" className="cjh-wrap">{lastResult(delivery)}</td>
-              <td data-label="Created">{formatTime(delivery.created_at)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      caption="Deliveries, newest first"
+      columns={columns}
+      rows={deliveries}
+      rowKey={(delivery) => delivery.id}
+    />
   );
 }
 

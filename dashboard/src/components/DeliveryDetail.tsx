@@ -4,8 +4,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { Attempt } from "../api/client";
 import { useDashboard } from "../context";
 import { formatDuration, formatTime } from "../format";
+import { type Column, DataTable, QueryState } from "./DataTable";
 import { lastResult } from "./DeliveriesView";
-import { Empty, ErrorNotice, JsonBlock, Loading, Notice, StatusBadge, useFocusOnMount } from "./ui";
+import { Empty, ErrorNotice, JsonBlock, Notice, StatusBadge, useFocusOnMount } from "./ui";
 
 const IN_FLIGHT_REFRESH_MS = 1_000;
 
@@ -34,23 +35,20 @@ export function DeliveryDetail({ deliveryId }: { deliveryId: number }) {
         ← All deliveries
       </button>
       <h3 id="cjh-delivery-title" tabIndex={-1} ref={headingRef}>Delivery #{deliveryId}</h3>
-      {detail.isPending
-        ? <Loading what="the delivery" />
-        : detail.error
-        ? <ErrorNotice error={detail.error} onRetry={() => detail.refetch()} />
-        : (
+      <QueryState query={detail} what="the delivery">
+        {({ delivery, event, attempts }) => (
           <>
             <dl className="cjh-facts">
               <div>
                 <dt>Status</dt>
                 <dd>
-                  <StatusBadge status={detail.data.delivery.status} />
+                  <StatusBadge status={delivery.status} />
                 </dd>
               </div>
               <div>
                 <dt>Event</dt>
                 <dd>
-                  <code>{detail.data.event.event_type}</code> <code className="cjh-wrap">{detail.data.event.id}</code>
+                  <code>{event.event_type}</code> <code className="cjh-wrap">{event.id}</code>
                 </dd>
               </div>
               <div>
@@ -59,7 +57,7 @@ export function DeliveryDetail({ deliveryId }: { deliveryId: number }) {
                   <button
                     type="button"
                     className="cjh-link"
-                    onClick={() => navigate({ tab: "endpoints", endpointId: detail.data.delivery.endpoint_id })}
+                    onClick={() => navigate({ tab: "endpoints", endpointId: delivery.endpoint_id })}
                   >
                     Open endpoint
                   </button>
@@ -67,25 +65,25 @@ export function DeliveryDetail({ deliveryId }: { deliveryId: number }) {
               </div>
               <div>
                 <dt>Attempts</dt>
-                <dd>{detail.data.delivery.attempt_count}</dd>
+                <dd>{delivery.attempt_count}</dd>
               </div>
               <div>
                 <dt>Last result</dt>
-                <dd className="cjh-wrap">{lastResult(detail.data.delivery)}</dd>
+                <dd className="cjh-wrap">{lastResult(delivery)}</dd>
               </div>
-              {detail.data.delivery.next_attempt_at && (
+              {delivery.next_attempt_at && (
                 <div>
                   <dt>Next attempt</dt>
-                  <dd>{formatTime(detail.data.delivery.next_attempt_at)}</dd>
+                  <dd>{formatTime(delivery.next_attempt_at)}</dd>
                 </div>
               )}
               <div>
                 <dt>Created</dt>
-                <dd>{formatTime(detail.data.delivery.created_at)}</dd>
+                <dd>{formatTime(delivery.created_at)}</dd>
               </div>
               <div>
                 <dt>Completed</dt>
-                <dd>{formatTime(detail.data.delivery.completed_at)}</dd>
+                <dd>{formatTime(delivery.completed_at)}</dd>
               </div>
             </dl>
             <div className="cjh-actions">
@@ -95,58 +93,43 @@ export function DeliveryDetail({ deliveryId }: { deliveryId: number }) {
             {resend.isSuccess && <Notice>Queued again: it is sent now, with the same webhook-id and body.</Notice>}
             <section aria-labelledby="cjh-attempts-title">
               <h4 id="cjh-attempts-title">Attempts</h4>
-              {detail.data.attempts.length === 0
-                ? <Empty>No attempt yet.</Empty>
-                : <AttemptsTable attempts={detail.data.attempts} />}
+              {attempts.length === 0 ? <Empty>No attempt yet.</Empty> : (
+                <DataTable
+                  caption="Attempts, oldest first"
+                  columns={ATTEMPT_COLUMNS}
+                  rows={attempts}
+                  rowKey={(attempt) => attempt.id}
+                />
+              )}
             </section>
             <section aria-labelledby="cjh-payload-title">
               <h4 id="cjh-payload-title">Payload</h4>
-              <JsonBlock value={detail.data.event.payload} label="Payload" />
+              <JsonBlock value={event.payload} label="Payload" />
             </section>
           </>
         )}
+      </QueryState>
     </section>
   );
 }
 
-function AttemptsTable({ attempts }: { attempts: Attempt[] }) {
-  return (
-    <div className="cjh-table-wrap">
-      <table className="cjh-table">
-        <caption className="cjh-visually-hidden">Attempts, oldest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Retry</th>
-            <th scope="col">Started</th>
-            <th scope="col">Duration</th>
-            <th scope="col">Result</th>
-            <th scope="col">Error</th>
-            <th scope="col">Response</th>
-            <th scope="col">Payload SHA-256</th>
-          </tr>
-        </thead>
-        <tbody>
-          {attempts.map((attempt) => (
-            <tr key={attempt.id}>
-              <td data-label="Retry">{attempt.retry_count}</td>
-              <td data-label="Started">{formatTime(attempt.started_at)}</td>
-              <td data-label="Duration">{formatDuration(attempt.duration_ms)}</td>
-              <td data-label="Result">
-                <span className={`cjh-badge ${attempt.succeeded ? "cjh-badge-succeeded" : "cjh-badge-failed"}`}>
-                  {attempt.response_status === null ? "No response" : `HTTP ${attempt.response_status}`}
-                </span>
-              </td>
-              <td data-label="Error" className="cjh-wrap">{attempt.error ?? "—"}</td>
-              <td data-label="Response" className="cjh-wrap">
-                {attempt.response_excerpt ? <code>{attempt.response_excerpt}</code> : "—"}
-              </td>
-              <td data-label="Payload SHA-256" className="cjh-wrap">
-                <code>{attempt.payload_sha256}</code>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
+const ATTEMPT_COLUMNS: Column<Attempt>[] = [
+  { label: "Retry", cell: (attempt) => attempt.retry_count },
+  { label: "Started", cell: (attempt) => formatTime(attempt.started_at) },
+  { label: "Duration", cell: (attempt) => formatDuration(attempt.duration_ms) },
+  {
+    label: "Result",
+    cell: (attempt) => (
+      <span className={`cjh-badge ${attempt.succeeded ? "cjh-badge-succeeded" : "cjh-badge-failed"}`}>
+        {attempt.response_status === null ? "No response" : `HTTP ${attempt.response_status}`}
+      </span>
+    ),
+  },
+  { label: "Error", cell: (attempt) => attempt.error ?? "—", wrap: true },
+  {
+    label: "Response",
+    cell: (attempt) => attempt.response_excerpt ? <code>{attempt.response_excerpt}</code> : "—",
+    wrap: true,
+  },
+  { label: "Payload SHA-256", cell: (attempt) => <code>{attempt.payload_sha256}</code>, wrap: true },
+];

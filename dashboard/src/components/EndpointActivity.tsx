@@ -14,7 +14,8 @@ import {
 } from "../chart-data";
 import { useDashboard } from "../context";
 import { formatBucketStart } from "../format";
-import { Empty, ErrorNotice, Loading } from "./ui";
+import { type Column, DataTable, QueryState } from "./DataTable";
+import { Empty, Loading } from "./ui";
 
 const DeliveriesChart = lazy(() => import("./DeliveriesChart"));
 
@@ -70,26 +71,23 @@ export function EndpointActivity({ endpointId }: { endpointId: string }) {
           {Object.entries(RANGES).map(([key, { label }]) => <option key={key} value={key}>{label}</option>)}
         </select>
       </div>
-      {activity.isPending
-        ? <Loading what="deliveries" />
-        : activity.error
-        ? <ErrorNotice error={activity.error} onRetry={() => activity.refetch()} />
-        : activity.data.buckets.total === 0
-        ? <Empty>No deliveries in this range.</Empty>
-        : (
-          <>
-            <Suspense fallback={<Loading what="the chart" />}>
-              <DeliveriesChart buckets={activity.data.buckets} label={chartSummary(activity.data.buckets, range)} />
-            </Suspense>
-            {activity.data.truncated && (
-              <p className="cjh-hint">Only the newest {MAX_CHART_DELIVERIES} deliveries of this range are counted.</p>
-            )}
-            <details className="cjh-details">
-              <summary>Show the numbers</summary>
-              <BucketTable buckets={activity.data.buckets} />
-            </details>
-          </>
-        )}
+      <QueryState query={activity} what="deliveries">
+        {({ buckets, truncated }) =>
+          buckets.total === 0 ? <Empty>No deliveries in this range.</Empty> : (
+            <>
+              <Suspense fallback={<Loading what="the chart" />}>
+                <DeliveriesChart buckets={buckets} label={chartSummary(buckets, range)} />
+              </Suspense>
+              {truncated && (
+                <p className="cjh-hint">Only the newest {MAX_CHART_DELIVERIES} deliveries of this range are counted.</p>
+              )}
+              <details className="cjh-details">
+                <summary>Show the numbers</summary>
+                <BucketTable buckets={buckets} />
+              </details>
+            </>
+          )}
+      </QueryState>
     </section>
   );
 }
@@ -104,27 +102,19 @@ export function chartSummary(buckets: Buckets, range: RangeKey): string {
 }
 
 function BucketTable({ buckets }: { buckets: Buckets }) {
+  const columns: Column<Date>[] = [
+    { label: "From", cell: formatBucketStart, rowHeader: true },
+    ...OUTCOMES.map((outcome) => ({
+      label: OUTCOME_LABELS[outcome],
+      cell: (_: Date, index: number) => buckets.counts[outcome][index],
+    })),
+  ];
   return (
-    <div className="cjh-table-wrap">
-      <table className="cjh-table cjh-compact">
-        <caption className="cjh-visually-hidden">Deliveries by outcome per period</caption>
-        <thead>
-          <tr>
-            <th scope="col">From</th>
-            {OUTCOMES.map((outcome) => <th key={outcome} scope="col">{OUTCOME_LABELS[outcome]}</th>)}
-          </tr>
-        </thead>
-        <tbody>
-          {buckets.starts.map((start, index) => (
-            <tr key={start.getTime()}>
-              <th scope="row" data-label="From">{formatBucketStart(start)}</th>
-              {OUTCOMES.map((outcome) => (
-                <td key={outcome} data-label={OUTCOME_LABELS[outcome]}>{buckets.counts[outcome][index]}</td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      caption="Deliveries by outcome per period"
+      columns={columns}
+      rows={buckets.starts}
+      rowKey={(start) => start.getTime()}
+    />
   );
 }

@@ -5,10 +5,11 @@ import { type FormEvent, useState } from "react";
 import type { Endpoint, EndpointHealth, SubscribableEventType } from "../api/client";
 import { useDashboard } from "../context";
 import { formatDuration, formatShare, formatTime, instantToLocalInput, localInputToIso } from "../format";
+import { QueryState } from "./DataTable";
 import { DeliveriesList } from "./DeliveriesView";
 import { EndpointActivity } from "./EndpointActivity";
 import { EndpointForm } from "./EndpointForm";
-import { ConfirmButton, EnabledBadge, ErrorNotice, Field, Loading, Notice, SecretOnce, useFocusOnMount } from "./ui";
+import { ConfirmButton, EnabledBadge, ErrorNotice, Field, Notice, SecretOnce, useFocusOnMount } from "./ui";
 
 const HEALTH_REFRESH_MS = 5_000;
 const DAY_MS = 86_400_000;
@@ -25,11 +26,9 @@ export function EndpointDetail({ endpointId }: { endpointId: string }) {
       <h3 id="cjh-endpoint-title" tabIndex={-1} ref={headingRef} className="cjh-wrap">
         {endpoint.data ? endpoint.data.endpoint.url : "Endpoint"}
       </h3>
-      {endpoint.isPending
-        ? <Loading what="the endpoint" />
-        : endpoint.error
-        ? <ErrorNotice error={endpoint.error} onRetry={() => endpoint.refetch()} />
-        : <EndpointBody endpoint={endpoint.data.endpoint} />}
+      <QueryState query={endpoint} what="the endpoint">
+        {(data) => <EndpointBody endpoint={data.endpoint} />}
+      </QueryState>
     </section>
   );
 }
@@ -170,11 +169,7 @@ function EndpointBody({ endpoint }: { endpoint: Endpoint }) {
 
       <section aria-labelledby="cjh-health-title">
         <h4 id="cjh-health-title">Health (last 24 hours)</h4>
-        {health.isPending
-          ? <Loading what="health" />
-          : health.error
-          ? <ErrorNotice error={health.error} onRetry={() => health.refetch()} />
-          : <HealthFacts health={health.data.health} />}
+        <QueryState query={health} what="health">{(data) => <HealthFacts health={data.health} />}</QueryState>
       </section>
 
       <EndpointActivity endpointId={endpoint.id} />

@@ -1,12 +1,13 @@
 // The endpoint list with each endpoint's health, and the form that registers a new one (whose
 // signing secret is shown once).
 import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
-import type { Endpoint } from "../api/client";
+import { type ReactNode, useState } from "react";
+import type { Endpoint, EndpointHealth } from "../api/client";
 import { useDashboard } from "../context";
 import { formatDuration, formatShare } from "../format";
 import { EndpointForm } from "./EndpointForm";
-import { Empty, EnabledBadge, ErrorNotice, Loading, SecretOnce } from "./ui";
+import { type Column, DataTable, QueryState } from "./DataTable";
+import { Empty, EnabledBadge, SecretOnce } from "./ui";
 
 export function EndpointsView() {
   const { api, orgId, navigate } = useDashboard();
@@ -17,7 +18,6 @@ export function EndpointsView() {
     mutationFn: api.createEndpoint,
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ["endpoints", orgId] }),
   });
-  const list = endpoints.data?.data ?? [];
   const created = create.data;
   return (
     <section className="cjh-view" aria-labelledby="cjh-endpoints-title">
@@ -57,13 +57,12 @@ export function EndpointsView() {
             }}
           />
         )}
-      {endpoints.isPending
-        ? <Loading what="endpoints" />
-        : endpoints.error
-        ? <ErrorNotice error={endpoints.error} onRetry={() => endpoints.refetch()} />
-        : list.length === 0
-        ? <Empty>No endpoints yet. Add one to start receiving this organization's events.</Empty>
-        : <EndpointTable endpoints={list} />}
+      <QueryState query={endpoints} what="endpoints">
+        {({ data }) =>
+          data.length === 0
+            ? <Empty>No endpoints yet. Add one to start receiving this organization's events.</Empty>
+            : <EndpointTable endpoints={data} />}
+      </QueryState>
     </section>
   );
 }
@@ -76,54 +75,51 @@ function EndpointTable({ endpoints }: { endpoints: Endpoint[] }) {
       queryFn: () => api.getEndpointHealth(endpoint.id),
     })),
   });
+  /** A health figure, or "…" while the endpoint's health is loading. */
+  const measured = (index: number, figure: (health: EndpointHealth) => ReactNode) => {
+    const loaded = health[index]?.data?.health;
+    return loaded ? figure(loaded) : "…";
+  };
+  const columns: Column<Endpoint>[] = [
+    {
+      label: "URL",
+      cell: (endpoint) => (
+        <div>
+          <button
+            type="button"
+            className="cjh-link"
+            onClick={() => navigate({ tab: "endpoints", endpointId: endpoint.id })}
+          >
+            {endpoint.url}
+          </button>
+          {endpoint.description && <div className="cjh-hint">{endpoint.description}</div>}
+        </div>
+      ),
+    },
+    {
+      label: "Status",
+      cell: (endpoint) => (
+        <div>
+          <EnabledBadge enabled={endpoint.enabled} />
+          {endpoint.disabled_reason && <div className="cjh-hint">{endpoint.disabled_reason}</div>}
+        </div>
+      ),
+    },
+    { label: "Success (24 h)", cell: (_, index) => measured(index, (h) => formatShare(h.success_rate_24h)) },
+    {
+      label: "p50 / p95",
+      cell: (_, index) =>
+        measured(index, (h) => `${formatDuration(h.latency_p50_ms_24h)} / ${formatDuration(h.latency_p95_ms_24h)}`),
+    },
+    { label: "Backlog", cell: (_, index) => measured(index, (h) => h.backlog) },
+    { label: "Last error", cell: (_, index) => measured(index, (h) => h.last_error ?? "—"), wrap: true },
+  ];
   return (
-    <div className="cjh-table-wrap">
-      <table className="cjh-table">
-        <caption className="cjh-visually-hidden">Endpoints and their health over the last 24 hours</caption>
-        <thead>
-          <tr>
-            <th scope="col">URL</th>
-            <th scope="col">Status</th>
-            <th scope="col">Success (24 h)</th>
-            <th scope="col">p50 / p95</th>
-            <th scope="col">Backlog</th>
-            <th scope="col">Last error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {endpoints.map((endpoint, index) => {
-            const h = health[index]?.data?.health;
-            return (
-              <tr key={endpoint.id}>
-                <td data-label="URL">
-                  <div>
-                    <button
-                      type="button"
-                      className="cjh-link"
-                      onClick={() => navigate({ tab: "endpoints", endpointId: endpoint.id })}
-                    >
-                      {endpoint.url}
-                    </button>
-                    {endpoint.description && <div className="cjh-hint">{endpoint.description}</div>}
-                  </div>
-                </td>
-                <td data-label="Status">
-                  <div>
-                    <EnabledBadge enabled={endpoint.enabled} />
-                    {endpoint.disabled_reason && <div className="cjh-hint">{endpoint.disabled_reason}</div>}
-                  </div>
-                </td>
-                <td data-label="Success (24 h)">{h ? formatShare(h.success_rate_24h) : "…"}</td>
-                <td data-label="p50 / p95">
-                  {h ? `${formatDuration(h.latency_p50_ms_24h)} / ${formatDuration(h.latency_p95_ms_24h)}` : "…"}
-                </td>
-                <td data-label="Backlog">{h ? h.backlog : "…"}</td>
-                <td data-label="Last error" className="cjh-wrap">{h ? h.last_error ?? "—" : "…"}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      caption="Endpoints and their health over the last 24 hours"
+      columns={columns}
+      rows={endpoints}
+      rowKey={(endpoint) => endpoint.id}
+    />
   );
 }

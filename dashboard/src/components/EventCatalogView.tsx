@@ -1,7 +1,8 @@
 // The event catalog: every type a receiver can get, with its JSON Schema and a sample payload.
 import { useId } from "react";
+import { QueryState } from "./DataTable";
 import { useEventTypes } from "./EndpointForm";
-import { ErrorNotice, JsonBlock, Loading } from "./ui";
+import { JsonBlock } from "./ui";
 
 export function EventCatalogView() {
   const catalog = useEventTypes();
@@ -9,13 +10,10 @@ export function EventCatalogView() {
   return (
     <section className="cjh-view" aria-labelledby={`${id}-title`}>
       <h3 id={`${id}-title`}>Event catalog</h3>
-      {catalog.isPending
-        ? <Loading what="the event catalog" />
-        : catalog.error
-        ? <ErrorNotice error={catalog.error} onRetry={() => catalog.refetch()} />
-        : (
+      <QueryState query={catalog} what="the event catalog">
+        {({ data }) => (
           <ul className="cjh-catalog">
-            {catalog.data.data.map((type) => (
+            {data.map((type) => (
               <li key={type.type}>
                 <details className="cjh-details">
                   <summary>
@@ -30,6 +28,7 @@ export function EventCatalogView() {
             ))}
           </ul>
         )}
+      </QueryState>
     </section>
   );
 }

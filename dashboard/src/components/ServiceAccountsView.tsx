@@ -5,7 +5,8 @@ import { type FormEvent, useState } from "react";
 import type { ServiceAccount } from "../api/client";
 import { useDashboard } from "../context";
 import { formatTime } from "../format";
-import { CheckboxGroup, ConfirmButton, Empty, ErrorNotice, Field, Loading, SecretOnce } from "./ui";
+import { type Column, DataTable, QueryState } from "./DataTable";
+import { CheckboxGroup, ConfirmButton, Empty, ErrorNotice, Field, SecretOnce } from "./ui";
 
 export function ServiceAccountsView() {
   const { api, orgId } = useDashboard();
@@ -19,7 +20,6 @@ export function ServiceAccountsView() {
       void queryClient.invalidateQueries({ queryKey: ["service-accounts", orgId] });
     },
   });
-  const list = accounts.data?.data ?? [];
   return (
     <section className="cjh-view" aria-labelledby="cjh-accounts-title">
       <div className="cjh-view-header">
@@ -51,13 +51,9 @@ export function ServiceAccountsView() {
             }}
           />
         )}
-      {accounts.isPending
-        ? <Loading what="service accounts" />
-        : accounts.error
-        ? <ErrorNotice error={accounts.error} onRetry={() => accounts.refetch()} />
-        : list.length === 0
-        ? <Empty>No service accounts yet.</Empty>
-        : <AccountTable accounts={list} />}
+      <QueryState query={accounts} what="service accounts">
+        {({ data }) => data.length === 0 ? <Empty>No service accounts yet.</Empty> : <AccountTable accounts={data} />}
+      </QueryState>
     </section>
   );
 }
@@ -114,48 +110,30 @@ function AccountTable({ accounts }: { accounts: ServiceAccount[] }) {
     mutationFn: api.revokeServiceAccount,
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: ["service-accounts", orgId] }),
   });
+  const columns: Column<ServiceAccount>[] = [
+    { label: "Name", cell: (account) => account.name },
+    { label: "Scopes", cell: (account) => account.scopes.join(", "), wrap: true },
+    { label: "Key", cell: (account) => <code>{account.key_prefix}…</code> },
+    { label: "Created", cell: (account) => formatTime(account.created_at) },
+    { label: "Last used", cell: (account) => formatTime(account.last_used_at) },
+    {
+      label: "Status",
+      cell: (account) =>
+        account.revoked_at ? `Revoked ${formatTime(account.revoked_at)}` : (
+          <ConfirmButton
+            label={`Revoke ${account.name}`}
+            question={`Revoke ${account.name}? Its key and tokens stop working at once.`}
+            confirmLabel="Revoke"
+            busy={revoke.isPending && revoke.variables === account.id}
+            onConfirm={() => revoke.mutate(account.id)}
+          />
+        ),
+    },
+  ];
   return (
     <>
       {revoke.error ? <ErrorNotice error={revoke.error} /> : null}
-      <div className="cjh-table-wrap">
-        <table className="cjh-table">
-          <caption className="cjh-visually-hidden">Service accounts</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Scopes</th>
-              <th scope="col">Key</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {accounts.map((account) => (
-              <tr key={account.id}>
-                <td data-label="Name">{account.name}</td>
-                <td data-label="Scopes" className="cjh-wrap">{account.scopes.join(", ")}</td>
-                <td data-label="Key">
-                  <code>{account.key_prefix}…</code>
-                </td>
-                <td data-label="Created">{formatTime(account.created_at)}</td>
-                <td data-label="Last used">{formatTime(account.last_used_at)}</td>
-                <td data-label="Status">
-                  {account.revoked_at ? `Revoked ${formatTime(account.revoked_at)}` : (
-                    <ConfirmButton
-                      label={`Revoke ${account.name}`}
-                      question={`Revoke ${account.name}? Its key and tokens stop working at once.`}
-                      confirmLabel="Revoke"
-                      busy={revoke.isPending && revoke.variables === account.id}
-                      onConfirm={() => revoke.mutate(account.id)}
-                    />
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable caption="Service accounts" columns={columns} rows={accounts} rowKey={(account) => account.id} />
     </>
   );
 }

@@ -1,35 +1,12 @@
 // The webhook-admin client over a real supabase-js client: requests as webhook-admin expects them,
 // and every kind of failure as an ApiError that says which fields the API refused.
-import { createClient } from "@supabase/supabase-js";
 import { describe, expect, test } from "vitest";
 import { ApiError, apiErrorFromBody, createAdminApi, queryString } from "../../src/api/client";
+import { type Answer, clientAnswering as answering } from "./support";
 
-interface Seen {
-  method: string;
-  url: string;
-  body: string | null;
-  authorization: string | null;
-}
-
-/** A supabase-js client whose requests go to `answer` instead of the network. */
-function clientAnswering(answer: (request: Seen) => Response | Promise<Response>) {
-  const seen: Seen[] = [];
-  const supabase = createClient("http://127.0.0.1:54321", "sb_publishable_test", {
-    accessToken: () => Promise.resolve("user-jwt"),
-    global: {
-      fetch: async (input, init) => {
-        const request = new Request(input, init);
-        const entry = {
-          method: request.method,
-          url: request.url,
-          body: request.body ? await request.text() : null,
-          authorization: request.headers.get("Authorization"),
-        };
-        seen.push(entry);
-        return await answer(entry);
-      },
-    },
-  });
+/** The admin API over a supabase-js client whose requests `answer` answers. */
+function clientAnswering(answer: Answer) {
+  const { supabase, seen } = answering(answer);
   return { api: createAdminApi(supabase), seen };
 }
 

@@ -23,7 +23,7 @@ describe("WebhookDashboard", () => {
     expect(screen.getByRole("navigation", { name: "Webhook dashboard" }).textContent).toBe(
       "EndpointsDeliveriesService accountsAudit logEvent catalog",
     );
-    expect(requests).toContain(`GET /endpoints?org_id=${ORG}`);
+    expect(requests()).toContain(`GET /endpoints?org_id=${ORG}`);
   });
 
   test("tells a caller the API refuses that they are not allowed, with no tabs to click", async () => {
