@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite on a fresh clone. Installs and starts what it needs (scripts/lib/stack.mjs),
 // runs the pgTAP tests with pg_prove and the Deno tests against the running stack, then the caller
-// tests once more as a project whose legacy JWT secret and keys are revoked, stops what it started,
-// and ends with one line `N passed, N failed` counting every pgTAP and Deno test.
+// tests once more as a project whose legacy JWT secret and keys are revoked, and the dashboard's
+// unit and browser tests; stops what it started, and ends with one line `N passed, N failed`
+// counting every pgTAP, Deno and dashboard test.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DENO, LEGACY_KEYS, pgProveArgs, ROOT, STATE_DIR, testEnvironment } from "./lib/platform.mjs";
 import { StackError, startStack, step, stopStack, switchLegacyKeys } from "./lib/stack.mjs";
+import { runDashboardTests } from "../dashboard/scripts/test-suites.mjs";
 
 /**
  * Every test of who may call what: run a second time with the legacy keys revoked (the mode a new
@@ -121,6 +123,7 @@ try {
   } finally {
     await switchLegacyKeys(LEGACY_KEYS);
   }
+  results.push(...await runDashboardTests({ run: runStreaming, env: testEnvironment(), step }));
 } catch (error) {
   console.error(`\x1b[31m✗\x1b[0m ${error instanceof StackError ? error.message : error?.stack ?? error}`);
   results.push({ suite: "stack start-up", passed: 0, failed: 1 });

@@ -56,6 +56,7 @@ Deno.test("deno check passes for the functions, the local stack's services, scri
     "local/function-host.ts",
     "local/pg-net-worker.ts",
     "local/mapbox-stand-in.ts",
+    "local/dashboard-server.ts",
     "scripts/generate-event-docs.ts",
     "scripts/generate-openapi.ts",
     "docs/examples/verify-deno.ts",

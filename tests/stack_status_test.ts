@@ -78,3 +78,15 @@ integrationTest("README's status example is what `npm start` prints on the defau
   const printed = await printedStatus(defaults, true);
   assertEquals(Object.fromEntries(documented), printed);
 });
+
+integrationTest(
+  "the status print's Dashboard URL serves the webhook dashboard, configured for the printed API URL",
+  async () => {
+    const status = await printedStatus();
+    const page = await fetch(status["Dashboard URL"]);
+    assertEquals(page.status, 200);
+    assert((await page.text()).includes('<div id="root">'), "the built page");
+    const config = await (await fetch(`${status["Dashboard URL"]}/config.json`)).json();
+    assertEquals(config.supabase_url, status["API URL"]);
+  },
+);

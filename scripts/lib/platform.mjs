@@ -39,6 +39,9 @@ export const API_PORT = setting("CJH_API_PORT", "apiPort", 54321);
 export const DB_PORT = setting("CJH_DB_PORT", "dbPort", 54322);
 // The local stand-in for the Mapbox Geocoding API (local/mapbox-stand-in.ts).
 export const MAPBOX_STAND_IN_PORT = setting("CJH_MAPBOX_STAND_IN_PORT", "mapboxStandInPort", API_PORT + 10);
+// The webhook dashboard's local page server (local/dashboard-server.ts), where `supabase start` puts Studio.
+export const DASHBOARD_PORT = setting("CJH_DASHBOARD_PORT", "dashboardPort", API_PORT + 2);
+export const DASHBOARD_URL = `http://127.0.0.1:${DASHBOARD_PORT}`;
 /**
  * `on`: the project still has its legacy JWT secret and anon / service_role keys (projects created
  * before the new keys). `off`: they are revoked, as on a new project once the legacy keys are gone:
@@ -50,7 +53,13 @@ if (!["on", "off"].includes(LEGACY_KEYS)) throw new Error(`CJH_LEGACY_KEYS must 
 /** Writes the settings this stack runs with, for the commands that follow. */
 export function rememberSettings(legacyKeys = LEGACY_KEYS) {
   mkdirSync(STATE_DIR, { recursive: true });
-  const settings = { apiPort: API_PORT, dbPort: DB_PORT, mapboxStandInPort: MAPBOX_STAND_IN_PORT, legacyKeys };
+  const settings = {
+    apiPort: API_PORT,
+    dbPort: DB_PORT,
+    mapboxStandInPort: MAPBOX_STAND_IN_PORT,
+    dashboardPort: DASHBOARD_PORT,
+    legacyKeys,
+  };
   writeFileSync(SETTINGS_FILE, `${JSON.stringify(settings, null, 2)}\n`);
 }
 
@@ -146,6 +155,7 @@ export function testEnvironment(legacyKeys = LEGACY_KEYS) {
     CJH_PG_SOCKET_DIR: join(PG_ROOT, "run"),
     CJH_API_PORT: String(API_PORT),
     CJH_DB_PORT: String(DB_PORT),
+    CJH_DASHBOARD_URL: DASHBOARD_URL,
   };
 }
 

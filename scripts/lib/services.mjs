@@ -16,6 +16,7 @@ import {
 import { join } from "node:path";
 import {
   ADMIN_ROLE,
+  DASHBOARD_PORT,
   DENO,
   isAlive,
   LEGACY_KEYS,
@@ -33,6 +34,7 @@ export const SERVICES = {
   gateway: { script: "local/gateway.ts", readyLine: "gateway ready" },
   "pg-net-worker": { script: "local/pg-net-worker.ts", readyLine: "pg_net worker ready" },
   "mapbox-stand-in": { script: "local/mapbox-stand-in.ts", readyLine: "mapbox stand-in ready" },
+  dashboard: { script: "local/dashboard-server.ts", readyLine: "dashboard ready" },
 };
 const SERVICE_READY_TIMEOUT_MS = 60_000;
 
@@ -62,6 +64,7 @@ function serviceEnvironment(legacyKeys) {
     CJH_ADMIN_ROLE: ADMIN_ROLE,
     CJH_MAPBOX_STAND_IN_PORT: String(MAPBOX_STAND_IN_PORT),
     CJH_MAPBOX_STAND_IN_TOKEN: MAPBOX_STAND_IN_TOKEN,
+    CJH_DASHBOARD_PORT: String(DASHBOARD_PORT),
   };
 }
 

@@ -15,6 +15,7 @@ import {
 } from "./database.mjs";
 import { serviceRunning, SERVICES, startService, stopService } from "./services.mjs";
 import { run, StackError, step } from "./shell.mjs";
+import { prepareDashboard } from "../../dashboard/scripts/prepare.mjs";
 
 export { followLogs } from "./services.mjs";
 export { printStatus } from "./status.mjs";
@@ -25,6 +26,7 @@ function prepare() {
   mkdirSync(STATE_DIR, { recursive: true });
   const major = ensureSystemPackages();
   ensureNodeModules();
+  prepareDashboard(step);
   return major;
 }
 
@@ -59,7 +61,12 @@ export async function startStack({ resetChangedDatabase = false } = {}) {
   }
   configureLocalPlatform();
   stackCluster.startSchedulerRunIfIdle();
-  const services = [...(stackCluster.usesPgNetStandIn() ? ["pg-net-worker"] : []), "mapbox-stand-in", "gateway"];
+  const services = [
+    ...(stackCluster.usesPgNetStandIn() ? ["pg-net-worker"] : []),
+    "mapbox-stand-in",
+    "gateway",
+    "dashboard",
+  ];
   for (const name of services) {
     if (await startService(name)) started.services.push(name);
   }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   ANON_KEY,
   API_URL,
+  DASHBOARD_URL,
   DB_URL,
   JWKS_URL,
   JWT_SECRET,
@@ -32,6 +33,7 @@ export function statusRows(legacyKeys = LEGACY_KEYS) {
       ? [["JWT secret", JWT_SECRET], ["anon key", ANON_KEY], ["service_role key", SERVICE_ROLE_KEY]]
       : []),
     ["Mapbox stand-in", MAPBOX_STAND_IN_URL],
+    ["Dashboard URL", DASHBOARD_URL],
   ];
 }
 
@@ -54,6 +56,7 @@ export function printStatus() {
     ["functions gateway", "gateway"],
     ["pg_net stand-in worker", "pg-net-worker"],
     ["Mapbox stand-in", "mapbox-stand-in"],
+    ["webhook dashboard", "dashboard"],
   ];
   for (const [label, name] of services) {
     console.log(dim(`  ${label} ${mark(serviceRunning(name))} (log ${join(LOG_DIR, `${name}.log`)})`));
