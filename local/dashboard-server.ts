@@ -9,7 +9,7 @@
 // in this process. It listens on 127.0.0.1 only and answers only requests addressed to a loopback
 // host name, so a web page elsewhere cannot reach it through DNS rebinding. Local only; never deployed.
 import postgres from "npm:postgres@3.4.9";
-import { SignJWT } from "npm:jose@6.2.17";
+import { importJWK, type JWK, SignJWT } from "npm:jose@6.2.17";
 import { z } from "npm:zod@4.6.7";
 import { extname, resolve, sep as SEPARATOR } from "node:path";
 
@@ -34,8 +34,12 @@ export interface PageServerOptions {
   supabaseUrl: string;
   /** The publishable key the page sends as `apikey`. */
   publishableKey: string;
-  /** The local JWT secret sessions are signed with. */
-  jwtSecret: string;
+  /**
+   * The project's session signing key (a private ES256 JWK with its kid), as Auth signs sessions on
+   * projects with asymmetric keys: the functions verify them against the JWKS, whether or not the
+   * project still has a legacy JWT secret.
+   */
+  sessionKey: JWK & { kid: string };
   /** The local database, as `postgres`. */
   sql: postgres.Sql;
 }
@@ -72,8 +76,8 @@ export function contentSecurityPolicy(supabaseUrl: string): string {
 
 /** The page server's request handler (tests serve it on their own port). */
 export function createPageHandler(options: PageServerOptions): (request: Request) => Promise<Response> {
-  const { distDir, supabaseUrl, publishableKey, jwtSecret, sql } = options;
-  const secretKey = new TextEncoder().encode(jwtSecret);
+  const { distDir, supabaseUrl, publishableKey, sessionKey, sql } = options;
+  const signingKey = importJWK(sessionKey, "ES256");
   const root = resolve(distDir);
 
   async function mintSession(request: Request): Promise<Response> {
@@ -101,11 +105,11 @@ export function createPageHandler(options: PageServerOptions): (request: Request
       aal: "aal1",
       amr: [{ method: "local", timestamp: now }],
     })
-      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: sessionKey.kid })
       .setIssuer(`${supabaseUrl}/auth/v1`)
       .setIssuedAt(now)
       .setExpirationTime(expiresAt)
-      .sign(secretKey);
+      .sign(await signingKey);
     return json({
       access_token: accessToken,
       token_type: "bearer",
@@ -199,7 +203,7 @@ const Settings = z.object({
     }
     return parsed.data.default;
   }),
-  CJH_JWT_SECRET: z.string().min(32),
+  CJH_SIGNING_KEYS_FILE: z.string().min(1),
   SUPABASE_DB_URL: z.string().startsWith("postgresql://"),
 });
 
@@ -214,7 +218,7 @@ if (import.meta.main) {
     distDir: new URL("../dashboard/dist/page", import.meta.url).pathname,
     supabaseUrl: settings.SUPABASE_URL,
     publishableKey: settings.SUPABASE_PUBLISHABLE_KEYS,
-    jwtSecret: settings.CJH_JWT_SECRET,
+    sessionKey: JSON.parse(Deno.readTextFileSync(settings.CJH_SIGNING_KEYS_FILE)).session,
     sql: postgres(settings.SUPABASE_DB_URL, { max: 2, onnotice: () => {} }),
   });
   Deno.serve({

@@ -4,7 +4,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { decodeJwt } from "npm:jose@6.2.17";
 import { contentSecurityPolicy, createPageHandler, SESSION_SECONDS } from "../local/dashboard-server.ts";
-import { connect, integrationTest, stack } from "./_support/stack.ts";
+import { connect, integrationTest, signingKeys, stack } from "./_support/stack.ts";
 
 const sql = connect(2);
 const PUBLISHABLE_KEY = JSON.parse(Deno.env.get("SUPABASE_PUBLISHABLE_KEYS") ?? "{}").default as string;
@@ -20,7 +20,7 @@ const handler = createPageHandler({
   distDir,
   supabaseUrl: stack.SUPABASE_URL,
   publishableKey: PUBLISHABLE_KEY,
-  jwtSecret: stack.CJH_JWT_SECRET,
+  sessionKey: signingKeys.session,
   sql,
 });
 
@@ -46,7 +46,8 @@ integrationTest("config.json points the page at this stack with its publishable 
     supabase_key: PUBLISHABLE_KEY,
     local_sign_in: true,
   });
-  for (const secret of [stack.CJH_JWT_SECRET, stack.SUPABASE_SERVICE_ROLE_KEY, "sb_secret_"]) {
+  const secrets = [stack.CJH_JWT_SECRET, stack.SUPABASE_SERVICE_ROLE_KEY, signingKeys.session.d, "sb_secret_"];
+  for (const secret of secrets.filter((value): value is string => value !== undefined)) {
     assert(!text.includes(secret), `config.json must not carry ${secret.slice(0, 10)}…`);
   }
 });
@@ -141,7 +142,7 @@ integrationTest("before the page is built, the server says how to build it", asy
     distDir: empty,
     supabaseUrl: stack.SUPABASE_URL,
     publishableKey: PUBLISHABLE_KEY,
-    jwtSecret: stack.CJH_JWT_SECRET,
+    sessionKey: signingKeys.session,
     sql,
   });
   const response = await unbuilt(new Request("http://127.0.0.1:54323/", { headers: { host: "127.0.0.1" } }));

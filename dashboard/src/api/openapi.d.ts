@@ -3617,8 +3617,11 @@ export interface operations {
                         /** @description Claimed but handed back unattempted (out of time budget or lease) */
                         released: number;
                         duration_ms: number;
-                        /** @enum {string} */
-                        stopped_because: "idle" | "time_budget";
+                        /**
+                         * @description idle: nothing was due for a moment; time_budget: the drain's budget ended; worker_limit: the worker is near an edge-runtime limit (a fresh invocation carries on)
+                         * @enum {string}
+                         */
+                        stopped_because: "idle" | "time_budget" | "worker_limit";
                     };
                 };
             };
