@@ -2,7 +2,7 @@
 -- Webhook dispatch (SPEC §4): how the webhook-dispatch function claims due deliveries and records
 -- their attempts, how it is woken (pg_net after each committing transaction that created
 -- deliveries, pg_cron every minute), and housekeeping (exhaustion, expired rotation secrets,
--- retention).
+-- retention in short transactions, pg_cron's run history, the health of the wake-up path).
 --
 -- Claims use FOR UPDATE SKIP LOCKED and a lease: concurrent dispatchers never claim the same
 -- delivery, and a crashed dispatcher's deliveries are claimed again once their lease expires
@@ -51,6 +51,18 @@ create table webhooks.wake_requests (
 comment on table webhooks.wake_requests is
   'When a transaction last asked webhook-dispatch to run after its commit (pg_net); read by the wake-up.';
 insert into webhooks.wake_requests default values;
+
+-- pg_net keeps no time with a queued request: the minute job notes when it first saw the queue's
+-- oldest request (webhooks.watch_pg_net_queue), so dispatch_health can tell how long wake-ups have
+-- not been leaving. UNLOGGED like pg_net's queue, which a crash empties too.
+create unlogged table webhooks.pg_net_queue_watch (
+  singleton boolean primary key default true,
+  oldest_request_id bigint not null,
+  seen_since timestamptz not null,
+  constraint pg_net_queue_watch_singleton check (singleton)
+);
+comment on table webhooks.pg_net_queue_watch is
+  'The oldest request in net.http_request_queue and when the minute job first saw it there.';
 
 -- =============================================================================================
 -- Functions: claiming and recording
@@ -136,9 +148,10 @@ $$;
 comment on function webhooks.claim_due_deliveries(integer, integer) is
   'Leases up to p_limit due deliveries to a new token and returns what is needed to send them.';
 
--- The secrets that sign for each endpoint: the current one, then the previous one while its
--- rotation overlap lasts. secrets_version (from the claim) changes whenever this list does, so
--- the dispatcher can cache the list per endpoint and version.
+-- The secrets that sign for each endpoint: the current one, then every replaced one still within
+-- its overlap, newest first. secrets_version (also in the claim) changes whenever this list does
+-- (see webhooks.refresh_replaced_secrets), so the dispatcher can cache the list per endpoint and
+-- version.
 create function webhooks.endpoint_signing_secrets(p_endpoint_ids uuid[])
 returns table (endpoint_id uuid, secrets_version text, secrets text[])
 language sql stable security definer
@@ -146,17 +159,23 @@ set search_path = ''
 as $$
   select e.id,
          concat_ws(':', e.secret_id, case when e.previous_secret_expires_at > now() then e.previous_secret_id end),
-         array_remove(array[
-           (select s.decrypted_secret from vault.decrypted_secrets s where s.id = e.secret_id),
-           case when e.previous_secret_expires_at > now() then
-             (select s.decrypted_secret from vault.decrypted_secrets s where s.id = e.previous_secret_id)
-           end
-         ], null)
+         array_remove(
+           (select s.decrypted_secret from vault.decrypted_secrets s where s.id = e.secret_id)
+           || array(
+                select s.decrypted_secret
+                  from webhooks.replaced_secrets r
+                  join vault.decrypted_secrets s on s.id = r.secret_id
+                 where r.endpoint_id = e.id
+                   and r.signs_until > now()
+                   and e.previous_secret_expires_at > now()
+                 order by r.replaced_at desc, r.signs_until desc
+              ),
+           null)
     from webhooks.endpoints e
    where e.id = any (p_endpoint_ids)
 $$;
 comment on function webhooks.endpoint_signing_secrets(uuid[]) is
-  'Current and still-valid previous signing secrets of the given endpoints (dispatcher only).';
+  'Current and still-signing replaced secrets of the given endpoints, newest first (dispatcher only).';
 
 -- Retry delays after the 1st, 2nd, … failed attempt, in seconds (about 5 s, 30 s, 2 min, 10 min,
 -- 30 min, 1 h, 2 h, 4 h, 8 h, then every 8 h), each jittered by ±20 % so receivers recovering
@@ -503,7 +522,8 @@ create trigger _900_wake_dispatcher
 -- =============================================================================================
 
 -- Every minute: give up on what can no longer be delivered, drop rotation secrets past their
--- overlap, and wake the dispatcher if anything is due (retries, expired leases, missed wake-ups).
+-- overlap, note how long pg_net's oldest queued request has waited, and wake the dispatcher if
+-- anything is due (retries, expired leases, missed wake-ups).
 create function webhooks.run_every_minute()
 returns void
 language plpgsql volatile security definer
@@ -549,22 +569,8 @@ begin
     from of_disabled_endpoints x
    where d.id = x.id;
 
-  with expired as (
-    select e.id, e.previous_secret_id
-      from webhooks.endpoints e
-     where e.previous_secret_expires_at <= now()
-       for update
-  ),
-  cleared as (
-    update webhooks.endpoints e
-       set previous_secret_id = null,
-           previous_secret_expires_at = null
-      from expired x
-     where e.id = x.id
-  )
-  delete from vault.secrets s
-   using expired x
-   where s.id = x.previous_secret_id;
+  perform webhooks.expire_replaced_secrets();
+  perform webhooks.watch_pg_net_queue();
 
   if exists (
     select from webhooks.deliveries d
@@ -578,64 +584,232 @@ $$;
 comment on function webhooks.run_every_minute() is
   'pg_cron, every minute: exhaustion, disabled endpoints, expired rotation secrets, dispatcher wake-up.';
 
--- Daily: events and attempts older than settings.retention go, in chunks so the purge never holds
--- long locks. Events with a delivery still in progress stay.
-create function webhooks.purge_expired()
-returns table (events_deleted bigint, attempts_deleted bigint)
+-- Retention (daily, pg_cron): attempts and events older than settings.retention, and pg_cron's
+-- own run history older than settings.cron_history_retention, in chunks of p_limit rows. Each
+-- chunk is one short transaction of the procedure webhooks.purge_expired, so a large purge never
+-- holds its locks, or the xmin horizon that keeps vacuum from reclaiming the deliveries queue, for
+-- longer than one chunk. Each returns how many rows it deleted.
+create function webhooks.purge_expired_attempts(p_limit integer)
+returns integer
 language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare
-  v_cutoff timestamptz := now() - (select s.retention from webhooks.settings s);
-  v_chunk integer;
+  v_deleted integer;
 begin
-  events_deleted := 0;
-  attempts_deleted := 0;
-  loop
-    delete from webhooks.attempts a
-     where a.id in (select x.id from webhooks.attempts x where x.started_at < v_cutoff limit 10000);
-    get diagnostics v_chunk = row_count;
-    attempts_deleted := attempts_deleted + v_chunk;
-    exit when v_chunk = 0;
-  end loop;
-  loop
-    delete from webhooks.events ev
-     where ev.id in (
-       select x.id
-         from webhooks.events x
-        where x.created_at < v_cutoff
-          and not exists (
-            select from webhooks.deliveries d where d.event_id = x.id and d.status in ('pending', 'sending')
-          )
-        limit 10000
-     );
-    get diagnostics v_chunk = row_count;
-    events_deleted := events_deleted + v_chunk;
-    exit when v_chunk = 0;
-  end loop;
-  return next;
+  delete from webhooks.attempts a
+   where a.id in (
+     select x.id
+       from webhooks.attempts x
+      where x.started_at < now() - (select s.retention from webhooks.settings s)
+      limit p_limit
+   );
+  get diagnostics v_deleted = row_count;
+  return v_deleted;
 end
 $$;
-comment on function webhooks.purge_expired() is
-  'pg_cron, daily: deletes events (with their deliveries) and attempts older than settings.retention.';
 
--- What an operator checks when nothing arrives: whether wake-ups can be sent, and the backlog.
+-- Events with a delivery still in progress stay; the others go with their deliveries.
+create function webhooks.purge_expired_events(p_limit integer)
+returns integer
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_deleted integer;
+begin
+  delete from webhooks.events ev
+   where ev.id in (
+     select x.id
+       from webhooks.events x
+      where x.created_at < now() - (select s.retention from webhooks.settings s)
+        and not exists (
+          select from webhooks.deliveries d where d.event_id = x.id and d.status in ('pending', 'sending')
+        )
+      limit p_limit
+   );
+  get diagnostics v_deleted = row_count;
+  return v_deleted;
+end
+$$;
+
+-- pg_cron records one row per run in cron.job_run_details and never deletes any (1,440 a day for
+-- the minute job alone); this is what bounds it, for every job of the database.
+create function webhooks.purge_cron_history(p_limit integer)
+returns integer
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_deleted integer;
+begin
+  delete from cron.job_run_details r
+   where r.runid in (
+     select x.runid
+       from cron.job_run_details x
+      where x.end_time < now() - (select s.cron_history_retention from webhooks.settings s)
+      limit p_limit
+   );
+  get diagnostics v_deleted = row_count;
+  return v_deleted;
+end
+$$;
+
+-- The daily purge: every chunk of the functions above committed on its own. A procedure, so
+-- that it can commit; it must therefore be called on its own (`call webhooks.purge_expired()`,
+-- as pg_cron does), not inside a transaction block, and runs as its caller, without a
+-- search_path of its own (PostgreSQL allows neither SECURITY DEFINER nor SET with COMMIT):
+-- every name in it is qualified.
+create procedure webhooks.purge_expired(p_chunk_size integer default 5000)
+language plpgsql
+as $$
+declare
+  v_deleted integer;
+begin
+  loop
+    v_deleted := webhooks.purge_expired_attempts(p_chunk_size);
+    commit;
+    exit when v_deleted < p_chunk_size;
+  end loop;
+  loop
+    v_deleted := webhooks.purge_expired_events(p_chunk_size);
+    commit;
+    exit when v_deleted < p_chunk_size;
+  end loop;
+  loop
+    v_deleted := webhooks.purge_cron_history(p_chunk_size);
+    commit;
+    exit when v_deleted < p_chunk_size;
+  end loop;
+end
+$$;
+comment on procedure webhooks.purge_expired(integer) is
+  'pg_cron, daily: purges attempts, events (with their deliveries) and pg_cron run history past retention, committing every chunk.';
+
+-- Minute job: notes when the oldest request in pg_net's queue was first seen, since pg_net keeps
+-- no time with a queued request (webhooks.dispatch_health reads how long it has waited).
+create function webhooks.watch_pg_net_queue()
+returns void
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_oldest bigint;
+begin
+  select min(q.id) into v_oldest from net.http_request_queue q;
+  if v_oldest is null then
+    delete from webhooks.pg_net_queue_watch w where w.singleton;
+  else
+    insert into webhooks.pg_net_queue_watch as w (singleton, oldest_request_id, seen_since)
+    values (true, v_oldest, now())
+    on conflict (singleton) do update
+       set oldest_request_id = excluded.oldest_request_id, seen_since = excluded.seen_since
+     where w.oldest_request_id <> excluded.oldest_request_id;
+  end if;
+end
+$$;
+
+-- What is wrong with the wake-up path, and the fix, from what dispatch_health observes; null when
+-- nothing is. Wake-ups (and the minute job's) leave the database only through pg_net: without the
+-- Vault secrets none is sent; with its worker down, or a request still queued after
+-- p_stalled_after, none leaves; with due deliveries older than p_undelivered_after although they
+-- leave, webhook-dispatch is not taking them.
+create function webhooks.wake_up_diagnosis(
+  p_configured boolean,
+  p_worker_up boolean,
+  p_oldest_unsent_waiting interval,
+  p_oldest_due_at timestamptz,
+  p_stalled_after interval default interval '30 seconds',
+  p_undelivered_after interval default interval '2 minutes'
+)
+returns table (problem text, fix text)
+language sql stable
+set search_path = ''
+as $$
+  select case
+           when not p_configured then
+             'Wake-ups are not configured: the Vault secret project_url (or webhook_dispatch_secret) is missing, '
+             || 'so no delivery is ever started.'
+           when p_worker_up is false then
+             'pg_net''s background worker is not running: wake-ups stay in net.http_request_queue and no delivery starts.'
+           when p_oldest_unsent_waiting >= p_stalled_after then
+             format('Wake-ups are not leaving the database: the oldest request in pg_net''s queue has waited %s.',
+                    date_trunc('second', p_oldest_unsent_waiting))
+           when p_oldest_due_at <= now() - p_undelivered_after then
+             format('Deliveries due since %s are not being taken: webhook-dispatch is not draining.',
+                    webhooks.iso_time(p_oldest_due_at))
+         end,
+         case
+           when not p_configured then
+             'As the project''s owner, in the SQL editor: select vault.create_secret(''https://<project-ref>.supabase.co'', '
+             || '''project_url'');'
+           when p_worker_up is false or p_oldest_unsent_waiting >= p_stalled_after then
+             'Restart pg_net''s worker: select net.worker_restart(); then check that net.http_request_queue empties.'
+           when p_oldest_due_at <= now() - p_undelivered_after then
+             'Look at webhook-dispatch''s logs and at its answers in net._http_response (a 401 means the '
+             || 'webhook_dispatch_secret in Vault and the function disagree); deploy it if it is missing.'
+         end
+$$;
+comment on function webhooks.wake_up_diagnosis(boolean, boolean, interval, timestamptz, interval, interval) is
+  'What is wrong with the wake-up path (and the fix), from dispatch_health''s observations; nulls when nothing is.';
+
+-- What an operator checks when nothing arrives: whether wake-ups can be sent and are leaving the
+-- database (pg_net's worker, the age of its oldest queued request), the backlog, and what is
+-- wrong with the fix to apply (webhooks.wake_up_diagnosis).
 create function webhooks.dispatch_health()
 returns table (
   wake_ups_configured boolean,
+  pg_net_worker_up boolean,
+  unsent_requests bigint,
+  oldest_unsent_waiting interval,
   due_deliveries bigint,
   expired_leases bigint,
-  oldest_due_at timestamptz
+  oldest_due_at timestamptz,
+  problem text,
+  fix text
 )
+language plpgsql stable security definer
+set search_path = ''
+as $$
+begin
+  wake_ups_configured := (select count(*) = 2 from vault.secrets s where s.name in ('project_url', 'webhook_dispatch_secret'));
+  begin
+    perform net.check_worker_is_up();
+    pg_net_worker_up := true;
+  exception
+    when undefined_function then pg_net_worker_up := null; -- a pg_net too old to say
+    when others then pg_net_worker_up := false;
+  end;
+  select count(*) into unsent_requests from net.http_request_queue;
+  select now() - w.seen_since into oldest_unsent_waiting
+    from webhooks.pg_net_queue_watch w
+   where w.oldest_request_id = (select min(q.id) from net.http_request_queue q);
+  select count(*) filter (where d.status = 'pending' and d.next_attempt_at <= now()),
+         count(*) filter (where d.status = 'sending' and d.lease_expires_at <= now()),
+         min(d.next_attempt_at) filter (where d.status = 'pending' and d.next_attempt_at <= now())
+    into due_deliveries, expired_leases, oldest_due_at
+    from webhooks.deliveries d
+   where (d.status = 'pending' and d.next_attempt_at <= now())
+      or (d.status = 'sending' and d.lease_expires_at <= now());
+  select x.problem, x.fix into problem, fix
+    from webhooks.wake_up_diagnosis(wake_ups_configured, pg_net_worker_up, oldest_unsent_waiting, oldest_due_at) x;
+  return next;
+end
+$$;
+comment on function webhooks.dispatch_health() is
+  'Whether wake-ups can be sent and leave the database, the backlog, and what is wrong with the fix (operators).';
+
+-- The same diagnosis for tenant admins (the admin API's endpoint health, the endpoint health
+-- view): the problem and its fix, none of the cross-tenant counts.
+create function webhooks.wake_up_problem()
+returns table (problem text, fix text)
 language sql stable security definer
 set search_path = ''
 as $$
-  select
-    (select count(*) = 2 from vault.secrets s where s.name in ('project_url', 'webhook_dispatch_secret')),
-    (select count(*) from webhooks.deliveries d where d.status = 'pending' and d.next_attempt_at <= now()),
-    (select count(*) from webhooks.deliveries d where d.status = 'sending' and d.lease_expires_at <= now()),
-    (select min(d.next_attempt_at) from webhooks.deliveries d where d.status = 'pending' and d.next_attempt_at <= now())
+  select h.problem, h.fix from webhooks.dispatch_health() h
 $$;
+comment on function webhooks.wake_up_problem() is
+  'Why deliveries are not being started, if they are not, and the operator''s fix; nulls when nothing is wrong.';
 
 -- =============================================================================================
 -- The dispatch secret and the schedules
@@ -656,7 +830,7 @@ end
 $$;
 
 select cron.schedule('webhooks-every-minute', '* * * * *', 'select webhooks.run_every_minute()');
-select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.purge_expired()');
+select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'call webhooks.purge_expired()');
 
 -- =============================================================================================
 -- Grants
@@ -665,6 +839,9 @@ select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.pu
 alter table webhooks.dispatcher_heartbeat enable row level security;
 alter table webhooks.dispatcher_heartbeat force row level security;
 revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated;
+alter table webhooks.pg_net_queue_watch enable row level security;
+alter table webhooks.pg_net_queue_watch force row level security;
+revoke all on table webhooks.pg_net_queue_watch from public, anon, authenticated;
 alter table webhooks.wake_requests enable row level security;
 alter table webhooks.wake_requests force row level security;
 revoke all on table webhooks.wake_requests from public, anon, authenticated;
@@ -682,9 +859,15 @@ revoke all on function
   webhooks.wake_dispatcher_after_commit(text),
   webhooks.tg_deliveries__wake_dispatcher(),
   webhooks.run_every_minute(),
-  webhooks.purge_expired(),
-  webhooks.dispatch_health()
+  webhooks.purge_expired_attempts(integer),
+  webhooks.purge_expired_events(integer),
+  webhooks.purge_cron_history(integer),
+  webhooks.watch_pg_net_queue(),
+  webhooks.wake_up_diagnosis(boolean, boolean, interval, timestamptz, interval, interval),
+  webhooks.dispatch_health(),
+  webhooks.wake_up_problem()
   from public, anon, authenticated;
+revoke all on procedure webhooks.purge_expired(integer) from public, anon, authenticated;
 grant execute on function
   webhooks.stop_draining(),
   webhooks.await_skipped_wake_ups(integer),
@@ -694,3 +877,4 @@ grant execute on function
   webhooks.request_dispatch(text),
   webhooks.dispatch_health()
   to service_role;
+grant execute on function webhooks.wake_up_problem() to authenticated, service_role;
