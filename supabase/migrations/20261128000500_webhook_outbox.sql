@@ -129,7 +129,7 @@ comment on column webhooks.endpoints.failing_since is 'Start of the current run 
 -- Every secret an endpoint's rotations replaced while it still signs: each for
 -- settings.secret_overlap after the rotation that replaced it, so a receiver still on any of them
 -- keeps verifying, however many rotations happen within the overlap (a double-clicked rotate
--- included). Deleting a row deletes its Vault secret (tg_replaced_secrets__delete_secret).
+-- included). Deleting a row deletes its Vault secret (tg__delete_vault_secret).
 create table webhooks.replaced_secrets (
   secret_id uuid primary key,
   endpoint_id uuid not null references webhooks.endpoints (id) on delete cascade,
@@ -481,20 +481,9 @@ begin
 end
 $$;
 
--- An endpoint's secrets go with it: the current one here, the replaced ones with their rows
--- (deleted by the cascade, each taking its Vault secret along).
-create function webhooks.tg_endpoints__delete_secrets()
-returns trigger
-language plpgsql security definer
-set search_path = ''
-as $$
-begin
-  delete from vault.secrets s where s.id = old.secret_id;
-  return null;
-end
-$$;
-
-create function webhooks.tg_replaced_secrets__delete_secret()
+-- A deleted row's Vault secret (secret_id) goes with it: an endpoint's current secret, and a
+-- replaced one whose overlap ended or whose endpoint was deleted (the cascade deletes its row).
+create function webhooks.tg__delete_vault_secret()
 returns trigger
 language plpgsql security definer
 set search_path = ''
@@ -537,10 +526,10 @@ create trigger _500_fail_queued_deliveries
   execute function webhooks.tg_endpoints__fail_queued_deliveries();
 create trigger _900_delete_secrets
   after delete on webhooks.endpoints
-  for each row execute function webhooks.tg_endpoints__delete_secrets();
+  for each row execute function webhooks.tg__delete_vault_secret();
 create trigger _900_delete_secret
   after delete on webhooks.replaced_secrets
-  for each row execute function webhooks.tg_replaced_secrets__delete_secret();
+  for each row execute function webhooks.tg__delete_vault_secret();
 
 -- =============================================================================================
 -- Functions: publishing and endpoint management

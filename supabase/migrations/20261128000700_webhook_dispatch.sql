@@ -584,102 +584,66 @@ $$;
 comment on function webhooks.run_every_minute() is
   'pg_cron, every minute: exhaustion, disabled endpoints, expired rotation secrets, dispatcher wake-up.';
 
--- Retention (daily, pg_cron): attempts and events older than settings.retention, and pg_cron's
--- own run history older than settings.cron_history_retention, in chunks of p_limit rows. Each
--- chunk is one short transaction of the procedure webhooks.purge_expired, so a large purge never
--- holds its locks, or the xmin horizon that keeps vacuum from reclaiming the deliveries queue, for
--- longer than one chunk. Each returns how many rows it deleted.
-create function webhooks.purge_expired_attempts(p_limit integer)
+-- Retention (daily, pg_cron): one chunk of at most p_limit rows past their retention, of the first
+-- kind that has any, in this order: attempts and events older than settings.retention (events a
+-- delivery still waits on stay; the others go with their deliveries), then pg_cron's own run history
+-- older than settings.cron_history_retention (pg_cron records one row per run and never deletes any:
+-- 1,440 a day for the minute job alone; this bounds it, for every job of the database). Returns how
+-- many rows it deleted: 0 when nothing is left. Each chunk is one short transaction of the
+-- procedure webhooks.purge_expired, so a large purge never holds its locks, or the xmin horizon
+-- that keeps vacuum from reclaiming the deliveries queue, for longer than one chunk.
+create function webhooks.purge_expired_chunk(p_limit integer)
 returns integer
 language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare
+  v_settings webhooks.settings;
   v_deleted integer;
 begin
+  select s.* into v_settings from webhooks.settings s;
   delete from webhooks.attempts a
-   where a.id in (
-     select x.id
-       from webhooks.attempts x
-      where x.started_at < now() - (select s.retention from webhooks.settings s)
-      limit p_limit
-   );
+   where a.id in (select x.id from webhooks.attempts x where x.started_at < now() - v_settings.retention limit p_limit);
   get diagnostics v_deleted = row_count;
-  return v_deleted;
-end
-$$;
-
--- Events with a delivery still in progress stay; the others go with their deliveries.
-create function webhooks.purge_expired_events(p_limit integer)
-returns integer
-language plpgsql volatile security definer
-set search_path = ''
-as $$
-declare
-  v_deleted integer;
-begin
+  if v_deleted > 0 then
+    return v_deleted;
+  end if;
   delete from webhooks.events ev
    where ev.id in (
      select x.id
        from webhooks.events x
-      where x.created_at < now() - (select s.retention from webhooks.settings s)
+      where x.created_at < now() - v_settings.retention
         and not exists (
           select from webhooks.deliveries d where d.event_id = x.id and d.status in ('pending', 'sending')
         )
       limit p_limit
    );
   get diagnostics v_deleted = row_count;
-  return v_deleted;
-end
-$$;
-
--- pg_cron records one row per run in cron.job_run_details and never deletes any (1,440 a day for
--- the minute job alone); this is what bounds it, for every job of the database.
-create function webhooks.purge_cron_history(p_limit integer)
-returns integer
-language plpgsql volatile security definer
-set search_path = ''
-as $$
-declare
-  v_deleted integer;
-begin
+  if v_deleted > 0 then
+    return v_deleted;
+  end if;
   delete from cron.job_run_details r
    where r.runid in (
-     select x.runid
-       from cron.job_run_details x
-      where x.end_time < now() - (select s.cron_history_retention from webhooks.settings s)
-      limit p_limit
+     select x.runid from cron.job_run_details x where x.end_time < now() - v_settings.cron_history_retention limit p_limit
    );
   get diagnostics v_deleted = row_count;
   return v_deleted;
 end
 $$;
+comment on function webhooks.purge_expired_chunk(integer) is
+  'One chunk of the retention purge: attempts, then events, then pg_cron run history past retention; 0 when done.';
 
--- The daily purge: every chunk of the functions above committed on its own. A procedure, so
--- that it can commit; it must therefore be called on its own (`call webhooks.purge_expired()`,
--- as pg_cron does), not inside a transaction block, and runs as its caller, without a
--- search_path of its own (PostgreSQL allows neither SECURITY DEFINER nor SET with COMMIT):
--- every name in it is qualified.
+-- The daily purge: chunk after chunk of webhooks.purge_expired_chunk, each committed on its own.
+-- A procedure, so that it can commit; it must therefore be called on its own
+-- (`call webhooks.purge_expired()`, as pg_cron does), not inside a transaction block, and runs as
+-- its caller, without a search_path of its own (PostgreSQL allows neither SECURITY DEFINER nor SET
+-- with COMMIT): every name in it is qualified.
 create procedure webhooks.purge_expired(p_chunk_size integer default 5000)
 language plpgsql
 as $$
-declare
-  v_deleted integer;
 begin
-  loop
-    v_deleted := webhooks.purge_expired_attempts(p_chunk_size);
+  while webhooks.purge_expired_chunk(p_chunk_size) > 0 loop
     commit;
-    exit when v_deleted < p_chunk_size;
-  end loop;
-  loop
-    v_deleted := webhooks.purge_expired_events(p_chunk_size);
-    commit;
-    exit when v_deleted < p_chunk_size;
-  end loop;
-  loop
-    v_deleted := webhooks.purge_cron_history(p_chunk_size);
-    commit;
-    exit when v_deleted < p_chunk_size;
   end loop;
 end
 $$;
@@ -859,9 +823,7 @@ revoke all on function
   webhooks.wake_dispatcher_after_commit(text),
   webhooks.tg_deliveries__wake_dispatcher(),
   webhooks.run_every_minute(),
-  webhooks.purge_expired_attempts(integer),
-  webhooks.purge_expired_events(integer),
-  webhooks.purge_cron_history(integer),
+  webhooks.purge_expired_chunk(integer),
   webhooks.watch_pg_net_queue(),
   webhooks.wake_up_diagnosis(boolean, boolean, interval, timestamptz, interval, interval),
   webhooks.dispatch_health(),

@@ -86,7 +86,7 @@ export async function createFuzzWorld(sql: postgres.Sql): Promise<FuzzWorld> {
 // ---------------------------------------------------------------------------------------------
 
 /** Characters that break naive handling, between runs of ordinary text. */
-const awkwardText = fc.array(
+export const awkwardText = fc.array(
   fc.oneof(
     fc.constantFrom(
       "\u0000",
