@@ -589,9 +589,9 @@ comment on function webhooks.run_every_minute() is
 -- delivery still waits on stay; the others go with their deliveries), then pg_cron's own run history
 -- older than settings.cron_history_retention (pg_cron records one row per run and never deletes any:
 -- 1,440 a day for the minute job alone; this bounds it, for every job of the database). Returns how
--- many rows it deleted: 0 when nothing is left. Each chunk is one short transaction of the
--- procedure webhooks.purge_expired, so a large purge never holds its locks, or the xmin horizon
--- that keeps vacuum from reclaiming the deliveries queue, for longer than one chunk.
+-- many rows it deleted: 0 when nothing is left. The daily job (below) commits after every chunk,
+-- so a large purge never holds its locks, or the xmin horizon that keeps vacuum from reclaiming the
+-- deliveries queue, for longer than one chunk.
 create function webhooks.purge_expired_chunk(p_limit integer)
 returns integer
 language plpgsql volatile security definer
@@ -632,23 +632,6 @@ end
 $$;
 comment on function webhooks.purge_expired_chunk(integer) is
   'One chunk of the retention purge: attempts, then events, then pg_cron run history past retention; 0 when done.';
-
--- The daily purge: chunk after chunk of webhooks.purge_expired_chunk, each committed on its own.
--- A procedure, so that it can commit; it must therefore be called on its own
--- (`call webhooks.purge_expired()`, as pg_cron does), not inside a transaction block, and runs as
--- its caller, without a search_path of its own (PostgreSQL allows neither SECURITY DEFINER nor SET
--- with COMMIT): every name in it is qualified.
-create procedure webhooks.purge_expired(p_chunk_size integer default 5000)
-language plpgsql
-as $$
-begin
-  while webhooks.purge_expired_chunk(p_chunk_size) > 0 loop
-    commit;
-  end loop;
-end
-$$;
-comment on procedure webhooks.purge_expired(integer) is
-  'pg_cron, daily: purges attempts, events (with their deliveries) and pg_cron run history past retention, committing every chunk.';
 
 -- Minute job: notes when the oldest request in pg_net's queue was first seen, since pg_net keeps
 -- no time with a queued request (webhooks.dispatch_health reads how long it has waited).
@@ -794,7 +777,12 @@ end
 $$;
 
 select cron.schedule('webhooks-every-minute', '* * * * *', 'select webhooks.run_every_minute()');
-select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'call webhooks.purge_expired()');
+-- The daily purge: chunk after chunk, each committed on its own. A DO block run as the job's own
+-- top-level command may commit (pg_cron runs a one-statement command at top level, through a
+-- background worker here and a connection on hosted); a procedure could too, but only without the
+-- fixed search_path every function here has.
+select cron.schedule('webhooks-purge-expired', '17 3 * * *',
+  'do $$ begin while webhooks.purge_expired_chunk(5000) > 0 loop commit; end loop; end $$');
 
 -- =============================================================================================
 -- Grants
@@ -829,7 +817,6 @@ revoke all on function
   webhooks.dispatch_health(),
   webhooks.wake_up_problem()
   from public, anon, authenticated;
-revoke all on procedure webhooks.purge_expired(integer) from public, anon, authenticated;
 grant execute on function
   webhooks.stop_draining(),
   webhooks.await_skipped_wake_ups(integer),

@@ -1,7 +1,7 @@
-// The retention purge (the procedure webhooks.purge_expired) commits after every chunk: while a
-// large purge is still running, what it already deleted is gone for everyone, vacuum reclaims
-// those rows (no transaction of the purge holds the xmin horizon back to its start), and a
-// dispatcher's claim goes through. To look at it mid-way without timing anything, the test holds
+// The retention purge (the daily job's command, run here as pg_cron runs it) commits after every
+// chunk: while a large purge is still running, what it already deleted is gone for everyone,
+// vacuum reclaims those rows (no transaction of the purge holds the xmin horizon back to its
+// start), and a dispatcher's claim goes through. To look at it mid-way without timing anything, the test holds
 // a SHARE lock on webhooks.events: the purge deletes every old attempt first, chunk by chunk, then
 // waits for that lock before its first events chunk. (Serial: the lock would hold up other tests'
 // event writes.)
@@ -11,7 +11,6 @@ import { connect, createTenant, eventually, integrationTest, stack } from "../_s
 import { insertJob, registerEndpoint } from "../_support/webhooks.ts";
 
 const OLD_ATTEMPTS = 20_000;
-const CHUNK = 1_000;
 
 integrationTest("a large purge commits chunk by chunk: vacuum reclaims and claims go on while it runs", async () => {
   const sql = connect(4);
@@ -44,7 +43,10 @@ integrationTest("a large purge commits chunk by chunk: vacuum reclaims and claim
       await holder`begin`;
       await holder`lock table webhooks.events in share mode`;
       const [{ pid }] = await purger<{ pid: number }[]>`select pg_backend_pid() as pid`;
-      const purge = purger`call webhooks.purge_expired(${CHUNK})`.then(() => "done");
+      const [{ command }] = await sql<{ command: string }[]>`
+        select command from cron.job where jobname = 'webhooks-purge-expired'`;
+      // As its own top-level command, as pg_cron sends it (a simple query, no transaction block).
+      const purge = purger.unsafe(command).simple().then(() => "done");
 
       // The purge reaches the events and waits for the lock: every attempts chunk is behind it.
       await eventually(async () => {

@@ -75,8 +75,8 @@ select pg_temp.act_as_postgres();
 update webhooks.events set created_at = now() - interval '31 days' where org_id = pg_temp.id('org a');
 update webhooks.deliveries set status = 'succeeded', completed_at = now() where org_id = pg_temp.id('org a');
 update webhooks.attempts set started_at = now() - interval '31 days' where org_id = pg_temp.id('org a') and retry_count < 2;
--- (The procedure webhooks.purge_expired commits after every chunk, so it cannot run inside this
--- test's transaction; tests/serial/purge_short_transactions_test.ts runs it. These are its chunks.)
+-- (The daily job commits after every chunk, so it cannot run inside this test's transaction;
+-- tests/serial/purge_short_transactions_test.ts runs it. These are its chunks.)
 insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, status, return_message,
                                   start_time, end_time)
 select 1, -g, 0, 'postgres', 'postgres', 'select 1', 'succeeded', 'SELECT 1',
