@@ -1,13 +1,24 @@
 // Writes docs/openapi.json, the developer portal's OpenAPI 3.1 document, from the zod schemas the
-// code validates with: every webhook-admin route of supabase/functions/webhook-admin/api.ts (ROUTES),
-// mapbox-geocode's request and response schemas, webhook-dispatch's request, and one `webhooks` entry
-// per event type of the catalog (supabase/functions/_shared/events.ts). Nothing is copied by hand:
-// add a route or an event type and the document follows. `--check` exits non-zero when the committed
-// file is stale (run by tests/developer_portal_test.ts). `npm run docs` renders it with Redocly.
+// code validates with: every webhook-admin route as @hono/zod-openapi describes the function's own
+// app (supabase/functions/webhook-admin/app.ts, from api.ts's ROUTES), mapbox-geocode's request
+// and response schemas, webhook-dispatch's request, and one `webhooks` entry per event type of the
+// catalog (supabase/functions/_shared/events.ts). Nothing is copied by hand: add a route or an
+// event type and the document follows. `--check` exits non-zero when the committed file is stale
+// (run by tests/developer_portal_test.ts). `npm run docs` renders it with Redocly.
 import { z } from "npm:zod@4.6.7";
 import { API_VERSION, EVENT_CATALOG, EVENT_TYPES, type EventType } from "../supabase/functions/_shared/events.ts";
+import { OpenAPIHono } from "npm:@hono/zod-openapi@1.6.3";
+import {
+  type ErrorCase,
+  errorResponses,
+  GATEWAY_401,
+  INTERNAL_ERROR,
+  invalidInputsOf,
+  invalidRequestExample,
+} from "../supabase/functions/_shared/openapi.ts";
 import { WEBHOOK_USER_AGENT } from "../supabase/functions/_shared/signing.ts";
-import { ErrorBody, ROUTES } from "../supabase/functions/webhook-admin/api.ts";
+import { ROUTES } from "../supabase/functions/webhook-admin/api.ts";
+import { createAdminApp } from "../supabase/functions/webhook-admin/app.ts";
 import { MemberRequest } from "../supabase/functions/mapbox-geocode/request.ts";
 import { GeocodeResponse } from "../supabase/functions/mapbox-geocode/response.ts";
 import { DispatchAccepted, DispatchRequest, DispatchSummary } from "../supabase/functions/webhook-dispatch/handler.ts";
@@ -84,146 +95,24 @@ function parametersOf(components: Components, schema: z.ZodType, location: "path
 // Errors
 // ---------------------------------------------------------------------------------------------
 
-interface ErrorCase {
-  status: number;
-  code: string;
-  when: string;
-}
-
-const GatewayError = z.object({ msg: z.string().describe("e.g. Invalid JWT") }).meta({ id: "GatewayError" });
-
-const GATEWAY_401: ErrorCase = {
-  status: 401,
-  code: "",
-  when: "the JWT is missing, expired or not signed by the project: the API gateway answers before the function " +
-    'runs, with `{ "msg": … }` (GatewayError)',
-};
-
 /**
- * The `details` of an invalid_request answer: zod's flattened error (`z.flattenError`), which the
- * webhook-admin router, mapbox-geocode and webhook-dispatch all send.
+ * The paths @hono/zod-openapi describes for an app's registered routes (prefixed), with the named
+ * schemas they use added to the document's components.
  */
-const ValidationErrorDetails = z.object({
-  formErrors: z.array(z.string()).describe("Problems with the object as a whole, e.g. an unknown field"),
-  fieldErrors: z.record(z.string(), z.array(z.string())).describe("Problems per field: its name → messages"),
-}).meta({ id: "ValidationErrorDetails" });
-
-/** A request the schemas refuse, to show a real invalid_request answer. */
-interface InvalidInput {
-  part: "path" | "query string" | "request body";
-  schema: z.ZodType;
-  value: unknown;
-}
-
-/** The first of the candidate inputs that its schema refuses, as the answer the function gives. */
-function invalidRequestExample(candidates: InvalidInput[]): Json | undefined {
-  for (const { part, schema, value } of candidates) {
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      return {
-        error: { code: "invalid_request", message: `The ${part} is not valid.`, details: z.flattenError(parsed.error) },
-      };
-    }
-  }
-  return undefined;
-}
-
-/**
- * Inputs likely to be refused, in the order the webhook-admin router parses a request (path, query,
- * body): ids that are not ids, an empty query, an empty body, a body with an unknown field.
- * tests/developer_portal_test.ts sends the same requests to the router and compares the answers.
- */
-function invalidInputsOf(schemas: { params?: z.ZodObject; query?: z.ZodType; body?: z.ZodType }): InvalidInput[] {
-  const { params, query, body } = schemas;
-  return [
-    ...(params
-      ? [{
-        part: "path" as const,
-        schema: params,
-        value: Object.fromEntries(Object.keys(params.shape).map((name) => [name, NOT_AN_ID])),
-      }]
-      : []),
-    ...(query ? [{ part: "query string" as const, schema: query, value: {} }] : []),
-    ...(body ? [{ part: "request body" as const, schema: body, value: {} }] : []),
-    ...(body ? [{ part: "request body" as const, schema: body, value: { unknown_field: true } }] : []),
-  ];
-}
-
-export const NOT_AN_ID = "not-an-id";
-
-/**
- * Responses for a list of error cases, grouped by status; each lists its codes and restricts
- * `error.code`. A 400 with invalid_request says what `details` holds, with a real example when given.
- */
-function errorResponses(
+function describedPaths(
   components: Components,
-  cases: readonly ErrorCase[],
-  invalidExample?: Json,
-): Record<string, Json> {
-  const errorRef = components.convert(ErrorBody, "output");
-  const byStatus = new Map<number, ErrorCase[]>();
-  for (const item of cases) byStatus.set(item.status, [...(byStatus.get(item.status) ?? []), item]);
-  const responses: Record<string, Json> = {};
-  for (const [status, items] of [...byStatus].sort(([a], [b]) => a - b)) {
-    const codes = [...new Set(items.map((item) => item.code).filter((code) => code !== ""))];
-    const gateway = items.some((item) => item.code === "");
-    const validation = codes.includes("invalid_request");
-    const restricted = {
-      allOf: [errorRef, {
-        type: "object",
-        properties: {
-          error: {
-            type: "object",
-            // `message` is repeated because Redocly merges allOf branches property by property when
-            // it checks examples, and would otherwise find it unevaluated.
-            properties: {
-              code: { enum: codes },
-              message: { type: "string" },
-              ...(validation ? { details: components.convert(ValidationErrorDetails, "output") } : {}),
-            },
-          },
-        },
-      }],
-    };
-    const schema = gateway ? { oneOf: [restricted, components.convert(GatewayError, "output")] } : restricted;
-    const retryAfter = status === 429 || items.some((item) => item.code.endsWith("rate_limited"));
-    const examples = validation && invalidExample
-      ? {
-        examples: {
-          invalid_request: { summary: "A request the schemas refuse", value: invalidExample },
-          ...(codes.includes("invalid_json")
-            ? {
-              invalid_json: {
-                summary: "A body that is not JSON",
-                value: { error: { code: "invalid_json", message: "The request body is not valid JSON." } },
-              },
-            }
-            : {}),
-        },
-      }
-      : {};
-    responses[String(status)] = {
-      description: items.map((item) => (item.code ? `\`${item.code}\`: ${item.when}` : item.when)).join("; "),
-      ...(retryAfter ? { headers: { "Retry-After": RETRY_AFTER_HEADER } } : {}),
-      content: { "application/json": { schema, ...examples } },
-    };
-  }
-  return responses;
+  app: OpenAPIHono,
+  prefix: string,
+): Record<string, Record<string, Json>> {
+  const document = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "CJH", version: API_VERSION } });
+  for (const [id, schema] of Object.entries(document.components?.schemas ?? {})) components.add(id, schema as Json);
+  return Object.fromEntries(
+    Object.entries(document.paths ?? {}).map(([path, item]) => [`${prefix}${path}`, item as Record<string, Json>]),
+  );
 }
-
-const RETRY_AFTER_HEADER = {
-  description: "Seconds to wait before trying again",
-  schema: { type: "integer", minimum: 1 },
-};
-
-const INTERNAL_ERROR: ErrorCase = {
-  status: 500,
-  code: "internal_error",
-  when: "an unexpected failure (logged; the answer carries no internals)",
-};
 
 // ---------------------------------------------------------------------------------------------
-// webhook-admin
+// webhook-admin: its app's own description
 // ---------------------------------------------------------------------------------------------
 
 const TAG_DESCRIPTIONS: Record<(typeof ROUTES)[number]["tag"], string> = {
@@ -239,72 +128,10 @@ const TAG_DESCRIPTIONS: Record<(typeof ROUTES)[number]["tag"], string> = {
 
 const ADMIN_SECURITY = [{ bearerAuth: [], apikey: [] }];
 
+/** The paths and named schemas @hono/zod-openapi derives from webhook-admin's routes. */
 function adminOperations(components: Components): Record<string, Record<string, Json>> {
-  const paths: Record<string, Record<string, Json>> = {};
-  for (const route of ROUTES) {
-    const r = route as (typeof ROUTES)[number] & {
-      params?: z.ZodObject;
-      query?: z.ZodType;
-      body?: z.ZodType;
-      description?: string;
-    };
-    const parameters = [
-      ...(r.params ? parametersOf(components, r.params, "path") : []),
-      ...(r.query ? parametersOf(components, r.query, "query") : []),
-    ];
-    const who = r.access === "admin"
-      ? "**Access**: a signed-in owner or admin of the organization (their JWT as the bearer token)."
-      : "**Access**: any project JWT as the bearer token (the anon key will do); the body carries the credential.";
-    // A route without parameters, query or body has nothing to refuse (unknown query keys are ignored).
-    const validated = r.params !== undefined || r.query !== undefined || r.body !== undefined;
-    const errors: ErrorCase[] = [
-      ...(validated
-        ? [{
-          status: 400,
-          code: "invalid_request",
-          when: "a path parameter, query parameter or body field is not valid (`details` names each)",
-        }]
-        : []),
-      ...(r.body ? [{ status: 400, code: "invalid_json", when: "the body is not JSON" }] : []),
-      GATEWAY_401,
-      ...(r.access === "admin"
-        ? [{
-          status: 401,
-          code: "unauthorized",
-          when: "the bearer token is not a signed-in user's (e.g. the anon key)",
-        }]
-        : []),
-      ...r.errors,
-      INTERNAL_ERROR,
-    ];
-    const success: Json = { description: r.success.description };
-    if ("schema" in r.success && r.success.schema) {
-      success.content = { "application/json": { schema: components.convert(r.success.schema, "output") } };
-    }
-    const operation: Json = {
-      operationId: r.operationId,
-      tags: [r.tag],
-      summary: r.summary,
-      description: [r.description, who].filter(Boolean).join("\n\n"),
-      security: ADMIN_SECURITY,
-      ...(parameters.length > 0 ? { parameters } : {}),
-      ...(r.body
-        ? {
-          requestBody: {
-            required: !r.body.safeParse({}).success,
-            content: { "application/json": { schema: components.convert(r.body, "input") } },
-          },
-        }
-        : {}),
-      responses: {
-        [String(r.success.status)]: success,
-        ...errorResponses(components, errors, invalidRequestExample(invalidInputsOf(r))),
-      },
-    };
-    const path = `/webhook-admin${r.path}`;
-    paths[path] = { ...paths[path], [r.method.toLowerCase()]: operation };
-  }
-  return paths;
+  const app = createAdminApp(() => Promise.reject(new Error("the document is generated without serving")));
+  return describedPaths(components, app, "/webhook-admin");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,76 +168,76 @@ const GEOCODE_ERRORS: ErrorCase[] = [
   INTERNAL_ERROR,
 ];
 
+/** mapbox-geocode's and webhook-dispatch's operations, described by the same converter as webhook-admin's. */
 function functionOperations(components: Components): Record<string, Record<string, Json>> {
-  return {
-    "/mapbox-geocode": {
-      post: {
-        operationId: "geocodeAddress",
-        tags: ["Geocoding"],
-        summary: "Geocode an address, optionally storing the result on a property",
-        description: "Forward geocoding with Mapbox for a signed-in member; the Mapbox token never leaves the " +
-          "server. Give `address`, or the structured fields, or a `property_id` (its own address is geocoded). " +
-          "With `property_id` the result is stored on the property **as the caller** (row-level security " +
-          "decides). Results are cached per organization; each organization has a rate limit. Details: " +
-          "[geocoding.md](../geocoding.md), limits: [rate-limits.md](../rate-limits.md).\n\n" +
-          "**Access**: a signed-in member's JWT as the bearer token (the anon key alone is refused).",
-        security: ADMIN_SECURITY,
-        requestBody: {
-          required: true,
-          content: {
-            "application/json": {
-              schema: components.convert(MemberRequest, "input"),
-              example: { address: "1402 Elm Street, Austin, TX 78702", country: "US" },
-            },
+  const functions = new OpenAPIHono();
+  functions.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/mapbox-geocode",
+    operationId: "geocodeAddress",
+    tags: ["Geocoding"],
+    summary: "Geocode an address, optionally storing the result on a property",
+    description: "Forward geocoding with Mapbox for a signed-in member; the Mapbox token never leaves the " +
+      "server. Give `address`, or the structured fields, or a `property_id` (its own address is geocoded). " +
+      "With `property_id` the result is stored on the property **as the caller** (row-level security " +
+      "decides). Results are cached per organization; each organization has a rate limit. Details: " +
+      "[geocoding.md](../geocoding.md), limits: [rate-limits.md](../rate-limits.md).\n\n" +
+      "**Access**: a signed-in member's JWT as the bearer token (the anon key alone is refused).",
+    security: ADMIN_SECURITY,
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: MemberRequest,
+            example: { address: "1402 Elm Street, Austin, TX 78702", country: "US" },
           },
-        },
-        responses: {
-          "200": {
-            description: "The best match, every candidate, and the updated property when `property_id` was given",
-            content: { "application/json": { schema: components.convert(GeocodeResponse, "output") } },
-          },
-          ...errorResponses(
-            components,
-            GEOCODE_ERRORS,
-            invalidRequestExample(invalidInputsOf({ body: MemberRequest })),
-          ),
         },
       },
     },
-    "/webhook-dispatch": {
-      post: {
-        operationId: "dispatchDeliveries",
-        tags: ["Platform"],
-        summary: "Deliver due webhook deliveries (platform only)",
-        description: "**Platform only: not for integrators or tenants.** The database calls it after each " +
-          "committing transaction that queued a delivery (pg_net) and every minute (pg_cron); an operator may " +
-          "call it to drain and wait for the summary. The bearer token must be the project's service role key " +
-          "(or secret key, or the dispatch secret from Vault); anything else is a 401. Listed here so the whole " +
-          "surface of the project is documented.",
-        security: [{ bearerAuth: [] }],
-        requestBody: {
-          required: false,
-          content: { "application/json": { schema: components.convert(DispatchRequest, "input") } },
-        },
-        responses: {
-          "200": {
-            description: "`wait: true` (the default): the drain's summary",
-            content: { "application/json": { schema: components.convert(DispatchSummary, "output") } },
-          },
-          "202": {
-            description: "`wait: false`: a drain runs in the background",
-            content: { "application/json": { schema: components.convert(DispatchAccepted, "output") } },
-          },
-          ...errorResponses(components, [
-            { status: 400, code: "invalid_json", when: "the body is not JSON" },
-            { status: 400, code: "invalid_request", when: "the body is not valid" },
-            { status: 401, code: "unauthorized", when: "the bearer token is not a platform key" },
-            INTERNAL_ERROR,
-          ], invalidRequestExample(invalidInputsOf({ body: DispatchRequest }))),
-        },
+    responses: {
+      200: {
+        description: "The best match, every candidate, and the updated property when `property_id` was given",
+        content: { "application/json": { schema: GeocodeResponse } },
       },
+      ...errorResponses(GEOCODE_ERRORS, invalidRequestExample(invalidInputsOf({ body: MemberRequest }))),
     },
-  };
+  });
+  functions.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/webhook-dispatch",
+    operationId: "dispatchDeliveries",
+    tags: ["Platform"],
+    summary: "Deliver due webhook deliveries (platform only)",
+    description: "**Platform only: not for integrators or tenants.** The database calls it after each " +
+      "committing transaction that queued a delivery (pg_net) and every minute (pg_cron); an operator may " +
+      "call it to drain and wait for the summary. The bearer token must be the project's service role key " +
+      "(or secret key, or the dispatch secret from Vault); anything else is a 401. Listed here so the whole " +
+      "surface of the project is documented.",
+    security: [{ bearerAuth: [] }],
+    request: { body: { required: false, content: { "application/json": { schema: DispatchRequest } } } },
+    responses: {
+      200: {
+        description: "`wait: true` (the default): the drain's summary",
+        content: { "application/json": { schema: DispatchSummary } },
+      },
+      202: {
+        description: "`wait: false`: a drain runs in the background",
+        content: { "application/json": { schema: DispatchAccepted } },
+      },
+      ...errorResponses([
+        { status: 400, code: "invalid_json", when: "the body is not JSON" },
+        {
+          status: 400,
+          code: "invalid_request",
+          when: "the body is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate)",
+        },
+        { status: 401, code: "unauthorized", when: "the bearer token is not a platform key" },
+        INTERNAL_ERROR,
+      ], invalidRequestExample(invalidInputsOf({ body: DispatchRequest }))),
+    },
+  });
+  return describedPaths(components, functions, "");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 // 4xx with a JSON error; never a 5xx, never a body that is not JSON.
 import { ok as assert } from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
+import { awkwardText } from "./_support/fuzz.ts";
 import { connect, integrationTest, mintJwt } from "./_support/stack.ts";
 import {
   createGeocodeTenant,
@@ -45,31 +46,6 @@ async function post(body: string): Promise<void> {
     assert(response.status === 200 && typeof answer.lat === "number" && typeof answer.lng === "number", failure);
   }
 }
-
-// Text built from the characters that break naive handling (NUL, other controls, unpaired
-// surrogates, separators, non-ASCII) between ordinary runs of text.
-const awkwardText = fc.array(
-  fc.oneof(
-    fc.constantFrom(
-      "\u0000",
-      "\u0007",
-      "\u001b",
-      "\u007f",
-      "\ud800",
-      "\udfff",
-      " ",
-      "\n\t",
-      ",",
-      ";",
-      "/",
-      "%",
-      "é",
-      "💥",
-    ),
-    fc.string({ maxLength: 6 }),
-  ),
-  { minLength: 1, maxLength: 12 },
-).map((parts) => parts.join(""));
 
 // Any JSON value, strings including unpaired surrogates and control characters.
 const anyString = fc.oneof(

@@ -61,7 +61,7 @@ const disguised = [
 ];
 for (const url of disguised) {
   Deno.test(`a disguised internal address is refused: ${url}`, async () => {
-    assert.match((await reason(url)) ?? "allowed", /loopback|private|link-local/);
+    assert.match((await reason(url)) ?? "allowed", /loopback|private|link-local|four decimal octets/);
   });
 }
 
@@ -79,7 +79,7 @@ Deno.test("other schemes, credentials and overlong URLs are refused", async () =
   assert.equal(await reason("ftp://hooks.example.com/"), "the URL must use https");
   assert.equal(await reason("https://user:secret@hooks.example.com/"), "the URL must not contain credentials");
   assert.match((await reason(`https://hooks.example.com/${"a".repeat(2100)}`)) ?? "", /longer than 2048/);
-  assert.equal(await reason("not a url"), "the URL is not valid");
+  assert.equal(await reason("not-a-url"), "the URL must be absolute, like https://example.com/webhooks");
 });
 
 Deno.test("loopback is refused without the local setting and allowed, with plain http, with it", async () => {
@@ -157,4 +157,73 @@ Deno.test("the guard caches a host's verdict for its ttl, then asks again", asyn
   await new Promise((resolve) => setTimeout(resolve, 60));
   await guard.check("https://hooks.example.com/again");
   assert.equal(lookups, 2);
+});
+
+// Forms a WHATWG parser (fetch's) reads as another host than the text shows: refused, never read.
+const misread: [string, RegExp][] = [
+  ["https://169\u3002254\u3002169\u3002254/", /printable ASCII/], // ideographic full stops: 169.254.169.254
+  ["https://\uff11\uff12\uff17.0.0.1/", /printable ASCII/], // full-width digits: 127.0.0.1
+  ["https://10.0.0.1\\.hooks.example.com/", /backslash/], // a backslash is a slash: host 10.0.0.1
+  ["https://hooks.example.com\\@10.0.0.1/", /backslash/],
+  ["https://hooks.exa\tmple.com/", /printable ASCII/], // the tab is dropped
+  ["https://%31%32%37.0.0.1/", /no valid host/], // percent-decoded: 127.0.0.1
+  ["https://hooks.example.com:70000/", /no valid host/],
+  ["https://[1:2]/", /no valid host|not valid/],
+];
+for (const [url, expected] of misread) {
+  Deno.test(`a URL the sender would read as another host is refused: ${JSON.stringify(url)}`, () => {
+    const form = checkEndpointUrl(url, local);
+    assert.equal(form.ok, false);
+    assert.match(form.ok ? "" : form.reason, expected);
+  });
+}
+
+Deno.test("the connection goes to the address that was checked, never to a second lookup's answer", async () => {
+  const receiver = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request) => new Response(`reached ${new URL(request.url).hostname}`),
+  );
+  // A resolver whose answer changes between lookups: a checked loopback address first, then an
+  // internal one (DNS rebinding). (Plain http is allowed to *.localhost names by the local setting;
+  // the name's answers come from the resolver given, not from the system.)
+  const answers = [["127.0.0.1"], ["10.0.0.1"], ["10.0.0.1"]];
+  let lookups = 0;
+  const rebinding: Resolver = () => Promise.resolve(answers[Math.min(lookups++, answers.length - 1)]);
+  const guard = new DestinationGuard(local, rebinding);
+  try {
+    const url = `http://rebind.localhost:${receiver.addr.port}/hook`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const destination = await guard.check(url);
+      assert.ok(destination.ok);
+      assert.deepEqual(destination.addresses, ["127.0.0.1"]);
+      const response = await fetch(url, { client: destination.client, method: "POST", body: "{}" });
+      assert.equal(await response.text(), "reached rebind.localhost");
+    }
+    assert.equal(lookups, 1, "one lookup, checked, and every connection went to its answer");
+  } finally {
+    guard.close();
+    await receiver.shutdown();
+  }
+});
+
+Deno.test("a name whose checked answer is refused gets no connection at all", async () => {
+  let connections = 0;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      connections++;
+      conn.close();
+    }
+  })();
+  const guard = new DestinationGuard(local, resolvesTo("10.0.0.1"));
+  try {
+    const destination = await guard.check(`https://internal.cjh.invalid:${listener.addr.port}/`);
+    assert.equal(destination.ok, false);
+    assert.match(destination.ok ? "" : destination.reason, /private range/);
+    assert.equal(connections, 0);
+  } finally {
+    guard.close();
+    listener.close();
+    await accepting.catch(() => {});
+  }
 });

@@ -537,6 +537,8 @@ export type Database = {
           org_id: string | null
           success_rate_24h: number | null
           url: string | null
+          wake_up_fix: string | null
+          wake_up_problem: string | null
         }
         Relationships: []
       }

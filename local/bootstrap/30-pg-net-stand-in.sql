@@ -145,3 +145,20 @@ grant all on all tables in schema net to public;
 grant all on all sequences in schema net to public;
 grant execute on all functions in schema net to public;
 revoke execute on function net._notify_worker() from public;
+
+-- pg_net's net.check_worker_is_up(): raises when the worker is not running. The real one looks for
+-- its background worker in pg_stat_activity; the stand-in's worker is a client connection named
+-- by its application_name (local/pg-net-worker.ts).
+create or replace function net.check_worker_is_up() returns void
+language plpgsql set search_path = ''
+as $$
+begin
+  if not exists (select from pg_catalog.pg_stat_activity a where a.application_name = 'pg_net stand-in worker') then
+    raise exception using
+      message = 'the pg_net background worker is not up',
+      detail = 'the pg_net background worker is down due to an internal error and cannot process requests',
+      hint = 'make sure that you didn''t modify any of pg_net internal tables';
+  end if;
+end
+$$;
+grant execute on function net.check_worker_is_up() to public;

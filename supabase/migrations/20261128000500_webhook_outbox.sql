@@ -14,8 +14,9 @@
 -- webhooks.tg_endpoints__fan_out_first). Claims, attempts, backoff and wake-ups are in
 -- 20261128000700_webhook_dispatch.sql as well.
 --
--- Signing secrets are stored only in Vault; an endpoint holds the Vault ids of its current secret
--- and, for 24 h after a rotation, of the previous one.
+-- Signing secrets are stored only in Vault; an endpoint holds the Vault id of its current secret,
+-- and replaced_secrets those of the secrets it replaced that still sign (for settings.secret_overlap
+-- after each replacement, however many rotations happen within it).
 -- =============================================================================================
 
 create schema webhooks;
@@ -64,6 +65,7 @@ create table webhooks.settings (
   secret_overlap interval not null default '24 hours',
   endpoint_concurrency integer not null default 32,
   dispatch_paused boolean not null default false,
+  cron_history_retention interval not null default '7 days',
   allow_loopback_endpoints boolean not null default false,
   constraint settings_singleton check (singleton),
   constraint settings_retention_positive check (retention > interval '0'),
@@ -71,14 +73,16 @@ create table webhooks.settings (
   constraint settings_auto_disable_after_positive check (auto_disable_after > interval '0'),
   constraint settings_retry_after_cap_positive check (retry_after_cap >= interval '1 second'),
   constraint settings_secret_overlap_positive check (secret_overlap >= interval '0'),
-  constraint settings_endpoint_concurrency_range check (endpoint_concurrency between 1 and 1000)
+  constraint settings_endpoint_concurrency_range check (endpoint_concurrency between 1 and 1000),
+  constraint settings_cron_history_retention_positive check (cron_history_retention > interval '0')
 );
 comment on table webhooks.settings is 'Operator settings for webhook delivery (one row).';
 comment on column webhooks.settings.retention is 'Events and attempts older than this are purged daily.';
 comment on column webhooks.settings.delivery_window is 'A delivery still failing this long after its first attempt is exhausted.';
 comment on column webhooks.settings.auto_disable_after is 'An endpoint failing without a single success for this long is disabled.';
 comment on column webhooks.settings.retry_after_cap is 'The longest Retry-After a receiver can ask for.';
-comment on column webhooks.settings.secret_overlap is 'How long the previous secret keeps signing after a rotation.';
+comment on column webhooks.settings.secret_overlap is 'How long a replaced secret keeps signing after the rotation that replaced it.';
+comment on column webhooks.settings.cron_history_retention is 'pg_cron run history (cron.job_run_details, every job) older than this is purged daily.';
 comment on column webhooks.settings.endpoint_concurrency is
   'Requests in flight to one endpoint, all dispatchers together: a slow endpoint holds at most this many.';
 comment on column webhooks.settings.dispatch_paused is
@@ -128,7 +132,10 @@ create table webhooks.endpoints (
 comment on table webhooks.endpoints is 'Where an organization wants its events delivered.';
 comment on column webhooks.endpoints.event_types is 'Subscribed event types; empty means every type.';
 comment on column webhooks.endpoints.secret_id is 'Vault id of the signing secret (whsec_…).';
-comment on column webhooks.endpoints.previous_secret_id is 'Vault id of the secret replaced by the last rotation, still signing until previous_secret_expires_at.';
+comment on column webhooks.endpoints.previous_secret_id is
+  'Vault id of the oldest replaced secret still signing (replaced_secrets); with secret_id it names the set of signing secrets.';
+comment on column webhooks.endpoints.previous_secret_expires_at is
+  'Until when replaced secrets sign: the end of the overlap of the last one replaced.';
 comment on column webhooks.endpoints.failing_since is 'Start of the current run of failed attempts; cleared by a success.';
 
 -- What business transactions write: one row per event, as cheap as a row can be (job inserts keep
@@ -151,6 +158,19 @@ create table webhooks.outbox (
 comment on table webhooks.outbox is
   'Events committed by business transactions and not yet fanned out (webhooks.fan_out renders and deletes them).';
 comment on column webhooks.outbox.created_at is 'The writing transaction''s time: the event''s timestamp.';
+
+-- Every secret an endpoint's rotations replaced while it still signs: each for
+-- settings.secret_overlap after the rotation that replaced it, so a receiver still on any of them
+-- keeps verifying, however many rotations happen within the overlap (a double-clicked rotate
+-- included). Deleting a row deletes its Vault secret (tg__delete_vault_secret).
+create table webhooks.replaced_secrets (
+  secret_id uuid primary key,
+  endpoint_id uuid not null references webhooks.endpoints (id) on delete cascade,
+  replaced_at timestamptz not null default clock_timestamp(),
+  signs_until timestamptz not null,
+  constraint replaced_secrets_signs_after_replacement check (signs_until >= replaced_at)
+);
+comment on table webhooks.replaced_secrets is 'Secrets replaced by a rotation that still sign until signs_until (Vault ids).';
 
 create table webhooks.events (
   id text primary key default webhooks.new_event_id(),
@@ -225,6 +245,8 @@ comment on column webhooks.attempts.retry_count is 'The X-Retry-Count header sen
 
 create index endpoints_org_id_idx on webhooks.endpoints (org_id);
 create index endpoints_created_by_idx on webhooks.endpoints (created_by);
+create index replaced_secrets_endpoint_id_idx on webhooks.replaced_secrets (endpoint_id, signs_until);
+create index replaced_secrets_signs_until_idx on webhooks.replaced_secrets (signs_until);
 -- Retention scans by age; rows arrive in time order, so a BRIN index serves it at almost no
 -- insert cost.
 create index events_created_at_idx on webhooks.events using brin (created_at);
@@ -265,9 +287,68 @@ alter table webhooks.outbox set (
 -- Functions: destination checks
 -- =============================================================================================
 
+-- The address ranges destinations are judged by (see supabase/functions/_shared/ssrf.ts, whose
+-- ADDRESS_RANGES has the same rows; tests/ssrf_test.ts compares them):
+--   refused         never contacted (loopback only with settings.allow_loopback_endpoints);
+--   ipv4_embedding  IPv6 ranges carrying an IPv4 address in their last 32 bits, judged as it;
+--   ipv6_unicast    the only IPv6 range that may be contacted at all: outside it are only special
+--                   or unassigned blocks (SIIT, local-use NAT64, site-local, …) that a translator
+--                   inside the network could carry to an internal host.
+-- Sources: the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890) and RFC 6598.
+create function webhooks.address_ranges()
+returns table (cidr cidr, label text, kind text)
+language sql immutable
+set search_path = ''
+as $$
+  select r.cidr::cidr, r.label, r.kind
+    from (values
+      ('127.0.0.0/8', 'loopback', 'refused'), ('::1/128', 'loopback', 'refused'),
+      ('0.0.0.0/8', '"this network"', 'refused'), ('::/128', 'unspecified', 'refused'),
+      ('10.0.0.0/8', 'private', 'refused'), ('172.16.0.0/12', 'private', 'refused'),
+      ('192.168.0.0/16', 'private', 'refused'), ('fc00::/7', 'private (unique local)', 'refused'),
+      ('100.64.0.0/10', 'carrier-grade NAT', 'refused'),
+      ('169.254.0.0/16', 'link-local', 'refused'), ('fe80::/10', 'link-local', 'refused'),
+      ('192.0.0.0/24', 'IETF protocol assignments', 'refused'),
+      ('192.0.2.0/24', 'documentation', 'refused'), ('198.51.100.0/24', 'documentation', 'refused'),
+      ('203.0.113.0/24', 'documentation', 'refused'), ('2001:db8::/32', 'documentation', 'refused'),
+      ('3fff::/20', 'documentation', 'refused'),
+      ('198.18.0.0/15', 'benchmarking', 'refused'),
+      ('224.0.0.0/4', 'multicast', 'refused'), ('ff00::/8', 'multicast', 'refused'),
+      ('255.255.255.255/32', 'broadcast', 'refused'), ('240.0.0.0/4', 'reserved', 'refused'),
+      ('100::/64', 'discard-only', 'refused'), ('2001::/23', 'IETF protocol assignments', 'refused'),
+      ('2002::/16', '6to4 relay', 'refused'),
+      ('::ffff:0:0/96', 'IPv4-mapped', 'ipv4_embedding'), ('64:ff9b::/96', 'NAT64', 'ipv4_embedding'),
+      ('::/96', 'IPv4-compatible', 'ipv4_embedding'),
+      ('2000::/3', 'global unicast', 'ipv6_unicast')
+    ) as r (cidr, label, kind)
+$$;
+comment on function webhooks.address_ranges() is
+  'The address ranges webhook destinations are judged by: refused, IPv4-embedding and IPv6 unicast.';
+
+-- The host of an endpoint URL as registration reads it (lowercased, without brackets or a
+-- trailing dot), or null when the URL is not in a form every reader reads alike: printable ASCII
+-- without spaces or backslashes, `scheme://host[:port]` with a host of letters, digits, dots and
+-- hyphens or a bracketed IPv6 literal, and a port up to 65535. A WHATWG URL parser (fetch's)
+-- drops tabs, reads a backslash as a slash, maps full-width digits and ideographic full stops to
+-- ASCII and decodes a percent-encoded host; such URLs are refused here instead of read another
+-- way, so the host checked is the host the sender dials.
+create function webhooks.endpoint_url_host(p_url text)
+returns text
+language sql immutable
+set search_path = ''
+as $$
+  select lower(rtrim(coalesce(m[1], m[2]), '.'))
+    from (select regexp_match(p_url, '^[A-Za-z][A-Za-z0-9+.-]*://(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::([0-9]{1,5}))?(?:[/?#]|$)') as m) parsed
+   where p_url ~ '^[!-~]*$'
+     and position('\' in p_url) = 0
+     and coalesce(m[3]::integer, 0) <= 65535
+$$;
+comment on function webhooks.endpoint_url_host(text) is
+  'The host registration checks in an endpoint URL, or null when the URL is not in the one form every URL parser reads alike.';
+
 -- Why an endpoint URL is refused, or null when it is acceptable. Registration cannot resolve DNS,
 -- so this judges the URL's form and literal addresses; the dispatcher checks every resolved
--- address again before each request (supabase/functions/_shared/ssrf.ts uses the same ranges).
+-- address again before each request, and connects only to those it checked.
 create function webhooks.endpoint_url_problem(p_url text, p_allow_loopback boolean)
 returns text
 language plpgsql immutable
@@ -284,6 +365,13 @@ begin
   if p_url is null or length(p_url) > 2048 then
     return 'the URL must be at most 2048 characters';
   end if;
+  if p_url !~ '^[!-~]*$' then
+    return 'the URL must be printable ASCII without spaces (percent-encode the path, write an '
+        || 'internationalized host name in its xn-- form)';
+  end if;
+  if position('\' in p_url) > 0 then
+    return 'the URL must not contain a backslash';
+  end if;
   v_parts := regexp_match(p_url, '^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([/?#].*)?$');
   if v_parts is null then
     return 'the URL must be absolute, like https://example.com/webhooks';
@@ -295,14 +383,10 @@ begin
   if position('@' in v_parts[2]) > 0 then
     return 'the URL must not contain credentials';
   end if;
-  v_host := lower(coalesce(
-    (regexp_match(v_parts[2], '^\[([0-9A-Fa-f:.]+)\](:[0-9]{1,5})?$'))[1],
-    (regexp_match(v_parts[2], '^([^:\[\]]+)(:[0-9]{1,5})?$'))[1]
-  ));
+  v_host := webhooks.endpoint_url_host(p_url);
   if v_host is null or v_host = '' then
     return 'the URL has no valid host';
   end if;
-  v_host := rtrim(v_host, '.');
 
   -- URL parsers read a host whose last label is numeric (2130706433, 0x7f.1, 127.1, 0177.0.0.1)
   -- as an IPv4 address; only the canonical four decimal octets are accepted, so what is checked
@@ -318,6 +402,9 @@ begin
   exception when invalid_text_representation then
     v_address := null;
   end;
+  if v_address is null and position(':' in v_host) > 0 then
+    return 'the URL has no valid host';
+  end if;
   if v_address is not null and masklen(v_address) <> (case family(v_address) when 4 then 32 else 128 end) then
     return 'the URL has no valid host';
   end if;
@@ -335,28 +422,13 @@ begin
 
   -- An IPv4 address inside an IPv6 one (mapped, compatible, NAT64) is judged as that IPv4 address.
   if family(v_address) = 6
-     and (v_address <<= '::ffff:0:0/96'::inet or v_address <<= '64:ff9b::/96'::inet
-          or (v_address <<= '::/96'::inet and v_address not in ('::'::inet, '::1'::inet))) then
+     and exists (select from webhooks.address_ranges() r where r.kind = 'ipv4_embedding' and v_address <<= r.cidr)
+     and v_address not in ('::'::inet, '::1'::inet) then
     v_address := '0.0.0.0'::inet + (v_address - network(set_masklen(v_address, 96)));
   end if;
 
   for v_range in
-    select r.cidr, r.label from (values
-      ('127.0.0.0/8'::cidr, 'loopback'), ('::1/128', 'loopback'),
-      ('0.0.0.0/8', '"this network"'), ('::/128', 'unspecified'),
-      ('10.0.0.0/8', 'private'), ('172.16.0.0/12', 'private'), ('192.168.0.0/16', 'private'),
-      ('fc00::/7', 'private (unique local)'),
-      ('100.64.0.0/10', 'carrier-grade NAT'),
-      ('169.254.0.0/16', 'link-local'), ('fe80::/10', 'link-local'),
-      ('192.0.0.0/24', 'IETF protocol assignments'),
-      ('192.0.2.0/24', 'documentation'), ('198.51.100.0/24', 'documentation'), ('203.0.113.0/24', 'documentation'),
-      ('2001:db8::/32', 'documentation'), ('3fff::/20', 'documentation'),
-      ('198.18.0.0/15', 'benchmarking'),
-      ('224.0.0.0/4', 'multicast'), ('ff00::/8', 'multicast'),
-      ('255.255.255.255/32', 'broadcast'), ('240.0.0.0/4', 'reserved'),
-      ('100::/64', 'discard-only'), ('2001::/23', 'IETF protocol assignments'),
-      ('2002::/16', '6to4 relay')
-    ) as r (cidr, label)
+    select r.cidr, r.label from webhooks.address_ranges() r where r.kind = 'refused'
   loop
     if v_address <<= v_range.cidr then
       if v_range.label = 'loopback' and p_allow_loopback then
@@ -365,9 +437,8 @@ begin
       return format('%s is in a %s range (%s)', host(v_address), v_range.label, v_range.cidr);
     end if;
   end loop;
-  -- Outside 2000::/3 IPv6 has only special or unassigned blocks (SIIT, local-use NAT64,
-  -- site-local, …) that a translator inside the network could carry to an internal host.
-  if family(v_address) = 6 and not v_address <<= '2000::/3'::inet then
+  if family(v_address) = 6
+     and not exists (select from webhooks.address_ranges() r where r.kind = 'ipv6_unicast' and v_address <<= r.cidr) then
     return format('%s is outside the global unicast range (2000::/3)', host(v_address));
   end if;
   if v_scheme = 'http' then
@@ -395,7 +466,7 @@ begin
     new.url, (select s.allow_loopback_endpoints from webhooks.settings s)
   );
   if v_problem is not null then
-    raise exception 'endpoint URL refused: %', v_problem using errcode = '22023';
+    raise exception 'endpoint URL refused: %', v_problem using errcode = '22023', column = 'url';
   end if;
   return new;
 end
@@ -414,7 +485,7 @@ begin
    where not exists (select from webhooks.event_types e where e.name = t.name)
    limit 1;
   if v_unknown is not null then
-    raise exception 'unknown event type: %', v_unknown using errcode = '22023';
+    raise exception 'unknown event type: %', v_unknown using errcode = '22023', column = 'event_types';
   end if;
   new.event_types := array(select distinct t from unnest(new.event_types) as t order by t);
   return new;
@@ -477,14 +548,15 @@ begin
 end
 $$;
 
--- An endpoint's secrets go with it.
-create function webhooks.tg_endpoints__delete_secrets()
+-- A deleted row's Vault secret (secret_id) goes with it: an endpoint's current secret, and a
+-- replaced one whose overlap ended or whose endpoint was deleted (the cascade deletes its row).
+create function webhooks.tg__delete_vault_secret()
 returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  delete from vault.secrets s where s.id in (old.secret_id, old.previous_secret_id);
+  delete from vault.secrets s where s.id = old.secret_id;
   return null;
 end
 $$;
@@ -529,7 +601,10 @@ create trigger _500_fail_queued_deliveries
   execute function webhooks.tg_endpoints__fail_queued_deliveries();
 create trigger _900_delete_secrets
   after delete on webhooks.endpoints
-  for each row execute function webhooks.tg_endpoints__delete_secrets();
+  for each row execute function webhooks.tg__delete_vault_secret();
+create trigger _900_delete_secret
+  after delete on webhooks.replaced_secrets
+  for each row execute function webhooks.tg__delete_vault_secret();
 
 -- =============================================================================================
 -- Functions: publishing and endpoint management
@@ -692,8 +767,48 @@ $$;
 comment on function webhooks.create_endpoint(uuid, text, text, text[]) is
   'Registers a webhook endpoint for an organization (owners/admins) and returns its signing secret once.';
 
+-- At most this many secrets sign an endpoint's deliveries at once (the current one and those
+-- replaced within the overlap): every one adds a signature to every request's webhook-signature
+-- header, so rotations beyond it wait until the oldest replaced secret's overlap ends.
+create function webhooks.max_signing_secrets()
+returns integer
+language sql immutable
+set search_path = ''
+as $$
+  select 10
+$$;
+
+-- Points the endpoint at its replaced secrets still signing: previous_secret_id the oldest of
+-- them, previous_secret_expires_at the end of the last one's overlap (both null when none signs).
+-- The dispatcher keeps an endpoint's decrypted secrets per (secret_id, previous_secret_id), so
+-- that pair changes whenever the set of signing secrets does: a rotation changes secret_id, the
+-- end of the oldest one's overlap changes previous_secret_id.
+create function webhooks.refresh_replaced_secrets(p_endpoint_ids uuid[])
+returns void
+language sql volatile security definer
+set search_path = ''
+as $$
+  update webhooks.endpoints e
+     set previous_secret_id = signing.oldest_secret_id,
+         previous_secret_expires_at = signing.last_signs_until
+    from (
+      select ids.id,
+             (select r.secret_id from webhooks.replaced_secrets r
+               where r.endpoint_id = ids.id and r.signs_until > now()
+               order by r.signs_until, r.replaced_at limit 1) as oldest_secret_id,
+             (select max(r.signs_until) from webhooks.replaced_secrets r
+               where r.endpoint_id = ids.id and r.signs_until > now()) as last_signs_until
+        from unnest(p_endpoint_ids) as ids (id)
+    ) signing
+   where e.id = signing.id
+     and (e.previous_secret_id is distinct from signing.oldest_secret_id
+          or e.previous_secret_expires_at is distinct from signing.last_signs_until)
+$$;
+
 -- Replaces an endpoint's secret and returns the new one (shown only here). The replaced secret
--- keeps signing alongside it for settings.secret_overlap; one older than that is deleted now.
+-- keeps signing alongside the others for settings.secret_overlap, however many rotations happen
+-- within it; with max_signing_secrets() secrets signing already, the rotation is refused (55000)
+-- until the oldest one's overlap ends.
 create function webhooks.rotate_endpoint_secret(p_endpoint_id uuid)
 returns text
 language plpgsql security definer
@@ -702,20 +817,66 @@ as $$
 declare
   v_endpoint webhooks.endpoints := webhooks.endpoint_for_admin(p_endpoint_id);
   v_secret text := webhooks.new_signing_secret();
+  v_signing integer;
+  v_next_free timestamptz;
 begin
-  if v_endpoint.previous_secret_id is not null then
-    delete from vault.secrets s where s.id = v_endpoint.previous_secret_id;
+  select count(*), min(r.signs_until) into v_signing, v_next_free
+    from webhooks.replaced_secrets r
+   where r.endpoint_id = p_endpoint_id
+     and r.signs_until > now();
+  if v_signing + 1 >= webhooks.max_signing_secrets() then
+    raise exception using
+      message = format('the endpoint already has %s secrets signing; rotate again after %s, when the oldest '
+                       'replaced one stops', v_signing + 1, webhooks.iso_time(v_next_free)),
+      errcode = '55000';
   end if;
+  insert into webhooks.replaced_secrets (secret_id, endpoint_id, signs_until)
+  select v_endpoint.secret_id, p_endpoint_id, now() + s.secret_overlap
+    from webhooks.settings s;
   update webhooks.endpoints e
-     set previous_secret_id = e.secret_id,
-         previous_secret_expires_at = now() + (select s.secret_overlap from webhooks.settings s),
-         secret_id = webhooks.store_signing_secret(e.id, v_secret)
+     set secret_id = webhooks.store_signing_secret(e.id, v_secret)
    where e.id = p_endpoint_id;
+  -- A replaced secret past its overlap the minute job has not removed yet goes now.
+  delete from webhooks.replaced_secrets r where r.endpoint_id = p_endpoint_id and r.signs_until <= now();
+  perform webhooks.refresh_replaced_secrets(array[p_endpoint_id]);
   return v_secret;
 end
 $$;
 comment on function webhooks.rotate_endpoint_secret(uuid) is
-  'Gives an endpoint a new signing secret (returned once); the old one also signs for 24 h.';
+  'Gives an endpoint a new signing secret (returned once); each replaced one also signs for settings.secret_overlap.';
+
+-- Minute job (webhooks.run_every_minute): replaced secrets past their overlap stop signing and
+-- leave Vault. Returns how many endpoints' signing secrets changed.
+create function webhooks.expire_replaced_secrets()
+returns integer
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_endpoint_ids uuid[];
+begin
+  with expired as (
+    delete from webhooks.replaced_secrets r
+     where r.signs_until <= now()
+    returning r.endpoint_id
+  )
+  select array_agg(distinct x.endpoint_id) into v_endpoint_ids from expired x;
+  -- An overlap cut short by hand (previous_secret_expires_at moved to the past) ends them all.
+  with cut_short as (
+    delete from webhooks.replaced_secrets r
+     using webhooks.endpoints e
+     where e.id = r.endpoint_id
+       and (e.previous_secret_expires_at is null or e.previous_secret_expires_at <= now())
+    returning r.endpoint_id
+  )
+  select coalesce(v_endpoint_ids, '{}') || coalesce(array_agg(distinct x.endpoint_id), '{}')
+    into v_endpoint_ids from cut_short x;
+  perform webhooks.refresh_replaced_secrets(v_endpoint_ids);
+  return coalesce(cardinality(v_endpoint_ids), 0);
+end
+$$;
+comment on function webhooks.expire_replaced_secrets() is
+  'Minute job: deletes replaced signing secrets past their overlap (from Vault too).';
 
 -- Sends a webhook.test event to one endpoint, whatever it subscribes to.
 create function webhooks.send_test_event(p_endpoint_id uuid)
@@ -762,6 +923,8 @@ alter table webhooks.deliveries enable row level security;
 alter table webhooks.deliveries force row level security;
 alter table webhooks.attempts enable row level security;
 alter table webhooks.attempts force row level security;
+alter table webhooks.replaced_secrets enable row level security;
+alter table webhooks.replaced_secrets force row level security;
 
 create policy "Event types are readable by everyone signed in"
   on webhooks.event_types for select to authenticated

@@ -2,7 +2,8 @@
 -- Webhook dispatch (docs/webhooks.md, docs/retries.md): how committed outbox rows become events and deliveries (the fan-out), how
 -- the webhook-dispatch function claims due deliveries and records their attempts, how it is woken
 -- (the scheduler, which pg_cron keeps running), and housekeeping (exhaustion, expired
--- rotation secrets, retention).
+-- rotation secrets, retention in short transactions, pg_cron's run history, the health of the
+-- wake-up path).
 --
 -- Claims take, for each endpoint with due work, its oldest due deliveries up to the endpoint's
 -- share of settings.endpoint_concurrency, and interleave endpoints: a slow or failing endpoint's
@@ -119,6 +120,18 @@ begin
   return v_total;
 end
 $$;
+
+-- pg_net keeps no time with a queued request: the minute job notes when it first saw the queue's
+-- oldest request (webhooks.watch_pg_net_queue), so dispatch_health can tell how long wake-ups have
+-- not been leaving. UNLOGGED like pg_net's queue, which a crash empties too.
+create unlogged table webhooks.pg_net_queue_watch (
+  singleton boolean primary key default true,
+  oldest_request_id bigint not null,
+  seen_since timestamptz not null,
+  constraint pg_net_queue_watch_singleton check (singleton)
+);
+comment on table webhooks.pg_net_queue_watch is
+  'The oldest request in net.http_request_queue and when the minute job first saw it there.';
 
 -- =============================================================================================
 -- Functions: claiming and recording
@@ -277,9 +290,10 @@ $$;
 comment on function webhooks.claim_due_deliveries(integer, integer) is
   'Fans out, then leases up to p_limit due deliveries fairly across endpoints; returns what is needed to send them.';
 
--- The secrets that sign for each endpoint: the current one, then the previous one while its
--- rotation overlap lasts. secrets_version (from the claim) changes whenever this list does, so
--- the dispatcher can cache the list per endpoint and version.
+-- The secrets that sign for each endpoint: the current one, then every replaced one still within
+-- its overlap, newest first. secrets_version (also in the claim) changes whenever this list does
+-- (see webhooks.refresh_replaced_secrets), so the dispatcher can cache the list per endpoint and
+-- version.
 create function webhooks.endpoint_signing_secrets(p_endpoint_ids uuid[])
 returns table (endpoint_id uuid, secrets_version text, secrets text[])
 language sql stable security definer
@@ -287,17 +301,23 @@ set search_path = ''
 as $$
   select e.id,
          concat_ws(':', e.secret_id, case when e.previous_secret_expires_at > now() then e.previous_secret_id end),
-         array_remove(array[
-           (select s.decrypted_secret from vault.decrypted_secrets s where s.id = e.secret_id),
-           case when e.previous_secret_expires_at > now() then
-             (select s.decrypted_secret from vault.decrypted_secrets s where s.id = e.previous_secret_id)
-           end
-         ], null)
+         array_remove(
+           (select s.decrypted_secret from vault.decrypted_secrets s where s.id = e.secret_id)
+           || array(
+                select s.decrypted_secret
+                  from webhooks.replaced_secrets r
+                  join vault.decrypted_secrets s on s.id = r.secret_id
+                 where r.endpoint_id = e.id
+                   and r.signs_until > now()
+                   and e.previous_secret_expires_at > now()
+                 order by r.replaced_at desc, r.signs_until desc
+              ),
+           null)
     from webhooks.endpoints e
    where e.id = any (p_endpoint_ids)
 $$;
 comment on function webhooks.endpoint_signing_secrets(uuid[]) is
-  'Current and still-valid previous signing secrets of the given endpoints (dispatcher only).';
+  'Current and still-signing replaced secrets of the given endpoints, newest first (dispatcher only).';
 
 -- Retry delays after the 1st, 2nd, … failed attempt, in seconds (about 5 s, 30 s, 2 min, 10 min,
 -- 30 min, 1 h, 2 h, 4 h, 8 h, then every 8 h), each jittered by ±20 % so receivers recovering
@@ -649,12 +669,13 @@ $body$;
 -- Functions: housekeeping (pg_cron)
 -- =============================================================================================
 
--- Every minute: give up on what can no longer be delivered and drop rotation secrets past their
--- overlap. (Waking the dispatcher is the scheduler's job: webhooks.dispatch_scheduler_step.)
--- It never waits on a delivery another transaction has locked: one being claimed or recorded right
--- now is about to change anyway, and two multi-row updates of the same deliveries, each locking in
--- its own scan order, could deadlock with a dispatcher recording a slow batch. It sees such a row
--- again a minute later if it still qualifies.
+-- Every minute: give up on what can no longer be delivered, drop rotation secrets past their
+-- overlap, and note how long pg_net's oldest queued request has waited. (Waking the dispatcher is
+-- the scheduler's job: webhooks.dispatch_scheduler_step.) It never waits on a delivery another
+-- transaction has locked: one being claimed or recorded right now is about to change anyway, and
+-- two multi-row updates of the same deliveries, each locking in its own scan order, could deadlock
+-- with a dispatcher recording a slow batch. It sees such a row again a minute later if it still
+-- qualifies.
 create function webhooks.run_every_minute()
 returns void
 language plpgsql volatile security definer
@@ -700,97 +721,207 @@ begin
     from of_disabled_endpoints x
    where d.id = x.id;
 
-  with expired as (
-    select e.id, e.previous_secret_id
-      from webhooks.endpoints e
-     where e.previous_secret_expires_at <= now()
-       for no key update
-  ),
-  cleared as (
-    update webhooks.endpoints e
-       set previous_secret_id = null,
-           previous_secret_expires_at = null
-      from expired x
-     where e.id = x.id
-  )
-  delete from vault.secrets s
-   using expired x
-   where s.id = x.previous_secret_id;
+  perform webhooks.expire_replaced_secrets();
+  perform webhooks.watch_pg_net_queue();
 
 end
 $$;
 comment on function webhooks.run_every_minute() is
   'pg_cron, every minute: exhaustion, disabled endpoints, expired rotation secrets.';
 
--- Daily: events and attempts older than settings.retention go, in chunks so the purge never holds
--- long locks. Events with a delivery still in progress stay.
-create function webhooks.purge_expired()
-returns table (events_deleted bigint, attempts_deleted bigint)
+-- Retention (daily, pg_cron): one chunk of at most p_limit rows past their retention, of the first
+-- kind that has any, in this order: attempts and events older than settings.retention (events a
+-- delivery still waits on stay; the others go with their deliveries), then pg_cron's own run history
+-- older than settings.cron_history_retention (pg_cron records one row per run and never deletes any:
+-- 1,440 a day for the minute job alone; this bounds it, for every job of the database). Returns how
+-- many rows it deleted: 0 when nothing is left. The daily job (below) commits after every chunk,
+-- so a large purge never holds its locks, or the xmin horizon that keeps vacuum from reclaiming the
+-- deliveries queue, for longer than one chunk.
+create function webhooks.purge_expired_chunk(p_limit integer)
+returns integer
 language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare
-  v_cutoff timestamptz := now() - (select s.retention from webhooks.settings s);
-  v_chunk integer;
+  v_settings webhooks.settings;
+  v_deleted integer;
 begin
-  events_deleted := 0;
-  attempts_deleted := 0;
-  loop
-    delete from webhooks.attempts a
-     where a.id in (select x.id from webhooks.attempts x where x.started_at < v_cutoff limit 10000);
-    get diagnostics v_chunk = row_count;
-    attempts_deleted := attempts_deleted + v_chunk;
-    exit when v_chunk = 0;
-  end loop;
-  loop
-    delete from webhooks.events ev
-     where ev.id in (
-       select x.id
-         from webhooks.events x
-        where x.created_at < v_cutoff
-          and not exists (
-            select from webhooks.deliveries d where d.event_id = x.id and d.status in ('pending', 'sending')
-          )
-        limit 10000
-     );
-    get diagnostics v_chunk = row_count;
-    events_deleted := events_deleted + v_chunk;
-    exit when v_chunk = 0;
-  end loop;
-  return next;
+  select s.* into v_settings from webhooks.settings s;
+  delete from webhooks.attempts a
+   where a.id in (select x.id from webhooks.attempts x where x.started_at < now() - v_settings.retention limit p_limit);
+  get diagnostics v_deleted = row_count;
+  if v_deleted > 0 then
+    return v_deleted;
+  end if;
+  delete from webhooks.events ev
+   where ev.id in (
+     select x.id
+       from webhooks.events x
+      where x.created_at < now() - v_settings.retention
+        and not exists (
+          select from webhooks.deliveries d where d.event_id = x.id and d.status in ('pending', 'sending')
+        )
+      limit p_limit
+   );
+  get diagnostics v_deleted = row_count;
+  if v_deleted > 0 then
+    return v_deleted;
+  end if;
+  delete from cron.job_run_details r
+   where r.runid in (
+     select x.runid from cron.job_run_details x where x.end_time < now() - v_settings.cron_history_retention limit p_limit
+   );
+  get diagnostics v_deleted = row_count;
+  return v_deleted;
 end
 $$;
-comment on function webhooks.purge_expired() is
-  'pg_cron, daily: deletes events (with their deliveries) and attempts older than settings.retention.';
+comment on function webhooks.purge_expired_chunk(integer) is
+  'One chunk of the retention purge: attempts, then events, then pg_cron run history past retention; 0 when done.';
 
--- What an operator checks when nothing arrives: whether wake-ups can be sent and the scheduler is
--- running, and what waits.
+-- Minute job: notes when the oldest request in pg_net's queue was first seen, since pg_net keeps
+-- no time with a queued request (webhooks.dispatch_health reads how long it has waited).
+create function webhooks.watch_pg_net_queue()
+returns void
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_oldest bigint;
+begin
+  select min(q.id) into v_oldest from net.http_request_queue q;
+  if v_oldest is null then
+    delete from webhooks.pg_net_queue_watch w where w.singleton;
+  else
+    insert into webhooks.pg_net_queue_watch as w (singleton, oldest_request_id, seen_since)
+    values (true, v_oldest, now())
+    on conflict (singleton) do update
+       set oldest_request_id = excluded.oldest_request_id, seen_since = excluded.seen_since
+     where w.oldest_request_id <> excluded.oldest_request_id;
+  end if;
+end
+$$;
+
+-- What is wrong with the wake-up path, and the fix, from what dispatch_health observes; null when
+-- nothing is. Wake-ups leave the database only through pg_net, and only the scheduler asks for
+-- them: without the Vault secrets none is sent; without a scheduler run none is asked for; with
+-- pg_net's worker down, or a request still queued after
+-- p_stalled_after, none leaves; with due deliveries older than p_undelivered_after although they
+-- leave, webhook-dispatch is not taking them.
+create function webhooks.wake_up_diagnosis(
+  p_configured boolean,
+  p_scheduler_running boolean,
+  p_worker_up boolean,
+  p_oldest_unsent_waiting interval,
+  p_oldest_due_at timestamptz,
+  p_stalled_after interval default interval '30 seconds',
+  p_undelivered_after interval default interval '2 minutes'
+)
+returns table (problem text, fix text)
+language sql stable
+set search_path = ''
+as $$
+  select case
+           when not p_configured then
+             'Wake-ups are not configured: the Vault secret project_url (or webhook_dispatch_secret) is missing, '
+             || 'so no delivery is ever started.'
+           when not p_scheduler_running then
+             'The scheduler is not running: nothing wakes webhook-dispatch, so no delivery starts.'
+           when p_worker_up is false then
+             'pg_net''s background worker is not running: wake-ups stay in net.http_request_queue and no delivery starts.'
+           when p_oldest_unsent_waiting >= p_stalled_after then
+             format('Wake-ups are not leaving the database: the oldest request in pg_net''s queue has waited %s.',
+                    date_trunc('second', p_oldest_unsent_waiting))
+           when p_oldest_due_at <= now() - p_undelivered_after then
+             format('Deliveries due since %s are not being taken: webhook-dispatch is not draining.',
+                    webhooks.iso_time(p_oldest_due_at))
+         end,
+         case
+           when not p_configured then
+             'As the project''s owner, in the SQL editor: select vault.create_secret(''https://<project-ref>.supabase.co'', '
+             || '''project_url'');'
+           when not p_scheduler_running then
+             'Check pg_cron''s job webhooks-dispatch-scheduler: select * from cron.job_run_details where jobid = '
+             || '(select jobid from cron.job where jobname = ''webhooks-dispatch-scheduler'') order by runid desc limit 5;'
+           when p_worker_up is false or p_oldest_unsent_waiting >= p_stalled_after then
+             'Restart pg_net''s worker: select net.worker_restart(); then check that net.http_request_queue empties.'
+           when p_oldest_due_at <= now() - p_undelivered_after then
+             'Look at webhook-dispatch''s logs and at its answers in net._http_response (a 401 means the '
+             || 'webhook_dispatch_secret in Vault and the function disagree); deploy it if it is missing.'
+         end
+$$;
+comment on function webhooks.wake_up_diagnosis(boolean, boolean, boolean, interval, timestamptz, interval, interval) is
+  'What is wrong with the wake-up path (and the fix), from dispatch_health''s observations; nulls when nothing is.';
+
+-- What an operator checks when nothing arrives: whether wake-ups can be sent, are asked for (the
+-- scheduler) and leave the database (pg_net's worker, the age of its oldest queued request), what
+-- waits (events not fanned out, due deliveries, expired leases), and what is wrong with the fix to
+-- apply (webhooks.wake_up_diagnosis).
 create function webhooks.dispatch_health()
 returns table (
   wake_ups_configured boolean,
   scheduler_running boolean,
-  undispatched_events bigint,
+  pg_net_worker_up boolean,
+  unsent_requests bigint,
+  oldest_unsent_waiting interval,
   due_deliveries bigint,
   expired_leases bigint,
-  oldest_due_at timestamptz
+  oldest_due_at timestamptz,
+  undispatched_events bigint,
+  problem text,
+  fix text
 )
+language plpgsql stable security definer
+set search_path = ''
+as $$
+begin
+  wake_ups_configured := (select count(*) = 2 from vault.secrets s where s.name in ('project_url', 'webhook_dispatch_secret'));
+  -- A scheduler run holds its session advisory lock (webhooks.dispatch_scheduler_step).
+  scheduler_running := exists (
+    select from pg_catalog.pg_locks l
+     where l.locktype = 'advisory'
+       and l.objid = pg_catalog.hashtext('webhooks.scheduler')::oid
+       and l.objsubid = 1
+       and l.granted
+  );
+  select count(*) into undispatched_events from webhooks.outbox;
+  begin
+    perform net.check_worker_is_up();
+    pg_net_worker_up := true;
+  exception
+    when undefined_function then pg_net_worker_up := null; -- a pg_net too old to say
+    when others then pg_net_worker_up := false;
+  end;
+  select count(*) into unsent_requests from net.http_request_queue;
+  select now() - w.seen_since into oldest_unsent_waiting
+    from webhooks.pg_net_queue_watch w
+   where w.oldest_request_id = (select min(q.id) from net.http_request_queue q);
+  select count(*) filter (where d.status = 'pending' and d.next_attempt_at <= now()),
+         count(*) filter (where d.status = 'sending' and d.lease_expires_at <= now()),
+         min(d.next_attempt_at) filter (where d.status = 'pending' and d.next_attempt_at <= now())
+    into due_deliveries, expired_leases, oldest_due_at
+    from webhooks.deliveries d
+   where (d.status = 'pending' and d.next_attempt_at <= now())
+      or (d.status = 'sending' and d.lease_expires_at <= now());
+  select x.problem, x.fix into problem, fix
+    from webhooks.wake_up_diagnosis(wake_ups_configured, scheduler_running, pg_net_worker_up, oldest_unsent_waiting,
+                                    oldest_due_at) x;
+  return next;
+end
+$$;
+comment on function webhooks.dispatch_health() is
+  'Whether wake-ups can be sent and leave the database, the backlog, and what is wrong with the fix (operators).';
+
+-- The same diagnosis for tenant admins (the admin API's endpoint health, the endpoint health
+-- view): the problem and its fix, none of the cross-tenant counts.
+create function webhooks.wake_up_problem()
+returns table (problem text, fix text)
 language sql stable security definer
 set search_path = ''
 as $$
-  select
-    (select count(*) = 2 from vault.secrets s where s.name in ('project_url', 'webhook_dispatch_secret')),
-    exists (
-      select from pg_catalog.pg_locks l
-       where l.locktype = 'advisory'
-         and l.objid = pg_catalog.hashtext('webhooks.scheduler')::oid
-         and l.objsubid = 1
-         and l.granted
-    ),
-    (select count(*) from webhooks.outbox),
-    (select count(*) from webhooks.deliveries d where d.status = 'pending' and d.next_attempt_at <= now()),
-    (select count(*) from webhooks.deliveries d where d.status = 'sending' and d.lease_expires_at <= now()),
-    (select min(d.next_attempt_at) from webhooks.deliveries d where d.status = 'pending' and d.next_attempt_at <= now())
+  select h.problem, h.fix from webhooks.dispatch_health() h
 $$;
+comment on function webhooks.wake_up_problem() is
+  'Why deliveries are not being started, if they are not, and the operator''s fix; nulls when nothing is wrong.';
 
 -- =============================================================================================
 -- The dispatch secret and the schedules
@@ -821,7 +952,12 @@ select cron.schedule(
   webhooks.scheduler_command()
 );
 select cron.schedule('webhooks-every-minute', '* * * * *', 'select webhooks.run_every_minute()');
-select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.purge_expired()');
+-- The daily purge: chunk after chunk, each committed on its own. A DO block run as the job's own
+-- top-level command may commit (pg_cron runs a one-statement command at top level, through a
+-- background worker here and a connection on hosted); a procedure could too, but only without the
+-- fixed search_path every function here has.
+select cron.schedule('webhooks-purge-expired', '17 3 * * *',
+  'do $$ begin while webhooks.purge_expired_chunk(5000) > 0 loop commit; end loop; end $$');
 
 -- =============================================================================================
 -- Grants
@@ -830,6 +966,9 @@ select cron.schedule('webhooks-purge-expired', '17 3 * * *', 'select webhooks.pu
 alter table webhooks.dispatcher_heartbeat enable row level security;
 alter table webhooks.dispatcher_heartbeat force row level security;
 revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated, service_role;
+alter table webhooks.pg_net_queue_watch enable row level security;
+alter table webhooks.pg_net_queue_watch force row level security;
+revoke all on table webhooks.pg_net_queue_watch from public, anon, authenticated, service_role;
 
 revoke all on function
   webhooks.fan_out(integer, boolean),
@@ -845,8 +984,11 @@ revoke all on function
   webhooks.dispatch_scheduler_step(jsonb),
   webhooks.scheduler_command(timestamptz),
   webhooks.run_every_minute(),
-  webhooks.purge_expired(),
-  webhooks.dispatch_health()
+  webhooks.purge_expired_chunk(integer),
+  webhooks.watch_pg_net_queue(),
+  webhooks.wake_up_diagnosis(boolean, boolean, boolean, interval, timestamptz, interval, interval),
+  webhooks.dispatch_health(),
+  webhooks.wake_up_problem()
   from public, anon, authenticated, service_role;
 grant execute on function
   webhooks.claim_due_deliveries(integer, integer),
@@ -856,3 +998,4 @@ grant execute on function
   webhooks.request_dispatch(text),
   webhooks.dispatch_health()
   to service_role;
+grant execute on function webhooks.wake_up_problem() to authenticated, service_role;

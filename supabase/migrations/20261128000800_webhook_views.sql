@@ -1,8 +1,9 @@
 -- =============================================================================================
 -- Views for tenant admins (Supabase Studio, and the React client through PostgREST): the delivery
--- log and endpoint health. Both are security_invoker, so the row-level security of the webhooks
--- tables decides what a caller sees: an organization's owners and admins see its rows, nobody
--- else sees any. Studio's own role (postgres) sees every organization.
+-- log and endpoint health (with the wake-up path's problem, if any). Both are security_invoker,
+-- so the row-level security of the webhooks tables decides what a caller sees: an organization's
+-- owners and admins see its rows, nobody else sees any. Studio's own role (postgres) sees every
+-- organization.
 -- =============================================================================================
 
 -- =============================================================================================
@@ -50,8 +51,12 @@ select e.id as endpoint_id,
        backlog.oldest_created_at as backlog_oldest_at,
        last_failure.started_at as last_failure_at,
        last_failure.error as last_error,
-       recent.last_attempt_at
+       recent.last_attempt_at,
+       wake_up.problem as wake_up_problem,
+       wake_up.fix as wake_up_fix
   from webhooks.endpoints e
+  -- The same for every row: whether deliveries are being started at all (webhooks.dispatch_health).
+  cross join webhooks.wake_up_problem() wake_up
   cross join lateral (
     select count(*) as attempts,
            count(*) filter (where a.succeeded) as succeeded,
@@ -77,7 +82,8 @@ select e.id as endpoint_id,
      limit 1
   ) last_failure on true;
 comment on view public.webhook_endpoint_health is
-  'Per endpoint of the caller''s organizations: 24 h success rate and latency percentiles, backlog, last failure.';
+  'Per endpoint of the caller''s organizations: 24 h success rate and latency percentiles, backlog, last failure, '
+  'and why deliveries are not being started when they are not (wake_up_problem, with the operator''s wake_up_fix).';
 
 -- =============================================================================================
 -- Grants

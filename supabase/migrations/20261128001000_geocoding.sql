@@ -11,12 +11,17 @@
 --     rate_limit_overrides  per-organization limits that replace the default
 --     rate_limit_buckets    one token bucket per organization, refilled continuously
 --     cache                 results per organization and normalized query, until they expire
+--     auto_queue            properties of opted-in organizations still waiting for coordinates
 --
--- Properties inserted without coordinates into an opted-in organization are geocoded after
--- commit: a trigger posts { property_id, org_id } to the function through pg_net with the
--- `auto_geocoding_secret` from Vault (created here), and the function stores the result on the
--- property. That secret can do nothing but ask for a property to be geocoded: the database never
--- needs the service role key.
+-- Properties inserted without coordinates into an opted-in organization are queued and geocoded
+-- after commit, within the organization's rate limit: as many as its bucket holds tokens are
+-- posted ({ property_id, org_id }) to the function through pg_net at once, the rest by the minute
+-- job as tokens refill, so an import of any size converges. The requests carry the
+-- `auto_geocoding_secret` from Vault (created here), which can do nothing but ask for a property
+-- to be geocoded: the database never needs the service role key.
+-- The function stores the result on the property (which leaves the queue) or, when Mapbox knows
+-- no such address, records a permanent failure; a request that fails otherwise (429, an upstream
+-- outage) is sent again after its lease, up to max_auto_attempts().
 -- =============================================================================================
 
 create schema geocoding;
@@ -85,12 +90,32 @@ create table geocoding.cache (
 comment on table geocoding.cache is 'Geocoding results per organization and normalized query (address and filters), kept until expires_at.';
 comment on column geocoding.cache.query_key is 'The normalized query: lowercased, whitespace collapsed, with the filters (see the function''s query-key module).';
 
+-- Automatic geocoding's work list: every property of an opted-in organization inserted without
+-- coordinates, until it has them (the row goes) or has failed for good (status failed, with the
+-- reason). next_attempt_at is also the lease of a request on its way.
+create table geocoding.auto_queue (
+  property_id uuid primary key references public.properties (id) on delete cascade,
+  org_id uuid not null references public.organizations (id) on delete cascade,
+  status text not null default 'pending',
+  attempts integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  last_error text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint auto_queue_status check (status in ('pending', 'failed')),
+  constraint auto_queue_failed_has_reason check (status = 'pending' or last_error is not null)
+);
+comment on table geocoding.auto_queue is
+  'Properties of opted-in organizations waiting for automatic geocoding, or recorded as failed for good.';
+
 -- =============================================================================================
 -- Indexes
 -- =============================================================================================
 
 -- The purge job deletes by expiry; every other access is by primary key.
 create index cache_expires_at_idx on geocoding.cache (expires_at);
+create index auto_queue_due_idx on geocoding.auto_queue (next_attempt_at) where status = 'pending';
+create index auto_queue_org_id_idx on geocoding.auto_queue (org_id);
 
 -- =============================================================================================
 -- Functions
@@ -109,6 +134,40 @@ set search_path = ''
 as $$
   select least(p_burst, p_tokens + greatest(0, extract(epoch from now() - p_refilled_at)) * p_per_second)
 $$;
+
+-- Tokens an organization's bucket holds now, without spending any.
+create function geocoding.available_tokens(p_org_id uuid)
+returns double precision
+language sql stable
+set search_path = ''
+as $$
+  select coalesce(
+           geocoding.refilled_tokens(b.tokens, b.refilled_at, limits.burst, limits.per_minute / 60.0),
+           limits.burst)
+    from (select coalesce(o.burst, s.rate_limit_burst)::double precision as burst,
+                 coalesce(o.per_minute, s.rate_limit_per_minute)::double precision as per_minute
+            from geocoding.settings s
+            left join geocoding.rate_limit_overrides o on o.org_id = p_org_id) limits
+    left join geocoding.rate_limit_buckets b on b.org_id = p_org_id
+$$;
+comment on function geocoding.available_tokens(uuid) is 'Geocoding requests the organization may make right now.';
+
+-- Spends p_count tokens of the organization's bucket (automatic geocoding, which sends only as
+-- many requests as the bucket holds).
+create function geocoding.spend_tokens(p_org_id uuid, p_count integer)
+returns void
+language sql volatile
+set search_path = ''
+as $$
+  insert into geocoding.rate_limit_buckets as b (org_id, tokens, refilled_at, last_allowed)
+  values (p_org_id, geocoding.available_tokens(p_org_id) - p_count, now(), true)
+  on conflict (org_id) do update
+     set tokens = geocoding.available_tokens(p_org_id) - p_count,
+         refilled_at = greatest(b.refilled_at, now()),
+         last_allowed = true
+$$;
+comment on function geocoding.spend_tokens(uuid, integer) is
+  'Spends tokens of an organization''s geocoding bucket for requests automatic geocoding sends.';
 
 -- Takes one token from the organization's bucket, or reports how long until one is available.
 -- One upsert decides: its row lock serializes concurrent requests of the same organization (and
@@ -222,28 +281,40 @@ $$;
 comment on function public.set_auto_geocoding(uuid, boolean) is
   'Turns automatic geocoding of new properties on or off for an organization (owners and admins).';
 
--- Asks the mapbox-geocode function to geocode the new properties of opted-in organizations that
--- arrived without coordinates: one pg_net request per property, sent after commit, carrying the
--- auto_geocoding_secret from Vault. Without project_url (a project not yet configured) the insert
--- goes through and nothing is requested.
-create function app_private.tg_properties__request_geocoding()
-returns trigger
-language plpgsql security definer
+-- Automatic geocoding gives up on a property after this many requests that neither stored
+-- coordinates nor found the address unknown (each one a lease apart: 2 minutes).
+create function geocoding.max_auto_attempts()
+returns integer
+language sql immutable
+set search_path = ''
+as $$
+  select 10
+$$;
+
+-- Posts the due queued properties to mapbox-geocode through pg_net (sent after commit), at most as
+-- many per organization as its bucket holds tokens now, so requests do not outrun the rate limit
+-- that would refuse them; each sent row is leased for 2 minutes, after which a request that did
+-- not settle it is sent again. Called by the insert trigger and every minute by pg_cron. Without
+-- the Vault secrets nothing is sent (the queue waits). Returns how many requests were queued.
+create function geocoding.request_due_geocoding()
+returns integer
+language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare
   v_project_url text;
   v_secret text;
+  v_property_ids uuid[];
+  v_org_ids uuid[];
+  v_sent integer;
 begin
-  if not exists (
-    select 1
-      from new_properties p
-      join public.organizations o on o.id = p.org_id
-     where p.lat is null
-       and o.auto_geocode_properties
-  ) then
-    return null;
-  end if;
+  update geocoding.auto_queue q
+     set status = 'failed',
+         last_error = format('No answer settled it in %s attempts.', q.attempts),
+         updated_at = now()
+   where q.status = 'pending'
+     and q.next_attempt_at <= now()
+     and q.attempts >= geocoding.max_auto_attempts();
 
   select max(s.decrypted_secret) filter (where s.name = 'project_url'),
          max(s.decrypted_secret) filter (where s.name = 'auto_geocoding_secret')
@@ -251,23 +322,109 @@ begin
     from vault.decrypted_secrets s
    where s.name in ('project_url', 'auto_geocoding_secret');
   if v_project_url is null or v_secret is null then
-    raise warning 'automatic geocoding skipped: the project_url and auto_geocoding_secret Vault secrets are not set';
-    return null;
+    raise warning 'automatic geocoding waits: the project_url and auto_geocoding_secret Vault secrets are not set';
+    return 0;
   end if;
 
-  perform net.http_post(
-    url := rtrim(v_project_url, '/') || '/functions/v1/mapbox-geocode',
-    body := jsonb_build_object('property_id', p.id, 'org_id', p.org_id),
-    headers := jsonb_build_object(
-      'Content-Type', 'application/json',
-      'Authorization', 'Bearer ' || v_secret
-    ),
-    timeout_milliseconds := 15000
+  with locked as (
+    select q.property_id, q.org_id, q.next_attempt_at, q.created_at
+      from geocoding.auto_queue q
+     where q.status = 'pending'
+       and q.next_attempt_at <= now()
+       for update skip locked
+  ),
+  due as (
+    select l.property_id, l.org_id,
+           row_number() over (partition by l.org_id order by l.next_attempt_at, l.created_at) as place
+      from locked l
+  ),
+  allowed as (
+    select d.property_id, d.org_id
+      from due d
+      join (select x.org_id, floor(geocoding.available_tokens(x.org_id)) as tokens
+              from (select distinct due.org_id from due) x) t on t.org_id = d.org_id
+     where d.place <= t.tokens
+  ),
+  leased as (
+    update geocoding.auto_queue q
+       set attempts = q.attempts + 1,
+           next_attempt_at = now() + interval '2 minutes',
+           updated_at = now()
+      from allowed a
+     where q.property_id = a.property_id
+    returning q.property_id, q.org_id
   )
+  select array_agg(l.property_id), array_agg(l.org_id) into v_property_ids, v_org_ids from leased l;
+
+  -- The tokens are spent here, when the requests are sent, not by the function when they arrive:
+  -- otherwise the next call, before they arrived, would count the same tokens again.
+  perform geocoding.spend_tokens(r.org_id, count(*)::integer)
+     from unnest(v_org_ids) as r (org_id)
+    group by r.org_id;
+  perform net.http_post(
+            url := rtrim(v_project_url, '/') || '/functions/v1/mapbox-geocode',
+            body := jsonb_build_object('property_id', r.property_id, 'org_id', r.org_id),
+            headers := jsonb_build_object(
+              'Content-Type', 'application/json',
+              'Authorization', 'Bearer ' || v_secret
+            ),
+            timeout_milliseconds := 15000
+          )
+     from unnest(v_property_ids, v_org_ids) as r (property_id, org_id);
+  v_sent := coalesce(cardinality(v_property_ids), 0);
+  return v_sent;
+end
+$$;
+comment on function geocoding.request_due_geocoding() is
+  'Sends queued automatic geocoding requests, within each organization''s rate limit (trigger and pg_cron).';
+
+-- The function's record of an address Mapbox does not know: the property stays without
+-- coordinates, and says why.
+create function geocoding.record_auto_geocoding_failure(p_property_id uuid, p_reason text)
+returns void
+language sql volatile
+set search_path = ''
+as $$
+  update geocoding.auto_queue q
+     set status = 'failed', last_error = left(p_reason, 500), updated_at = now()
+   where q.property_id = p_property_id
+$$;
+comment on function geocoding.record_auto_geocoding_failure(uuid, text) is
+  'Records that automatic geocoding of a property failed for good (Mapbox knows no such address).';
+
+-- New properties of opted-in organizations without coordinates join the queue, and as many as
+-- the rate limit allows are requested at once. Statement level with a transition table: an
+-- import of many properties looks the opt-in up once, not once per row.
+create function app_private.tg_properties__request_geocoding()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  insert into geocoding.auto_queue (property_id, org_id)
+  select p.id, p.org_id
     from new_properties p
     join public.organizations o on o.id = p.org_id
    where p.lat is null
      and o.auto_geocode_properties;
+  if found then
+    perform geocoding.request_due_geocoding();
+  end if;
+  return null;
+end
+$$;
+
+-- A property that got coordinates (from the function or by hand) leaves the queue.
+create function app_private.tg_properties__settle_geocoding()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  delete from geocoding.auto_queue q
+   using new_properties p
+   where q.property_id = p.id
+     and p.lat is not null;
   return null;
 end
 $$;
@@ -276,12 +433,14 @@ $$;
 -- Triggers
 -- =============================================================================================
 
--- Statement level with a transition table: an import of many properties looks the opt-in and the
--- secrets up once, not once per row.
 create trigger _800_request_geocoding
   after insert on public.properties
   referencing new table as new_properties
   for each statement execute function app_private.tg_properties__request_geocoding();
+create trigger _800_settle_geocoding
+  after update on public.properties
+  referencing new table as new_properties
+  for each statement execute function app_private.tg_properties__settle_geocoding();
 
 -- =============================================================================================
 -- The automatic-geocoding secret and the schedule
@@ -302,6 +461,7 @@ end
 $$;
 
 select cron.schedule('geocoding-purge-expired-cache', '17 * * * *', 'select geocoding.purge_expired_cache()');
+select cron.schedule('geocoding-request-due', '* * * * *', 'select geocoding.request_due_geocoding()');
 
 -- =============================================================================================
 -- Grants
@@ -315,10 +475,16 @@ revoke all on function
   geocoding.cached_results(uuid, text),
   geocoding.store_results(uuid, text, jsonb),
   geocoding.purge_expired_cache(),
-  geocoding.mapbox_access_token(text)
+  geocoding.mapbox_access_token(text),
+  geocoding.available_tokens(uuid),
+  geocoding.spend_tokens(uuid, integer),
+  geocoding.max_auto_attempts(),
+  geocoding.request_due_geocoding(),
+  geocoding.record_auto_geocoding_failure(uuid, text)
   from public, anon, authenticated, service_role;
 
 revoke all on function public.set_auto_geocoding(uuid, boolean) from public, anon, authenticated, service_role;
 grant execute on function public.set_auto_geocoding(uuid, boolean) to authenticated;
 
 revoke all on function app_private.tg_properties__request_geocoding() from public, anon, authenticated, service_role;
+revoke all on function app_private.tg_properties__settle_geocoding() from public, anon, authenticated, service_role;

@@ -124,7 +124,7 @@ begin
     raise exception 'the endpoint is disabled' using errcode = '55000';
   end if;
   if p_since is null or (p_until is not null and p_until <= p_since) then
-    raise exception 'the time range is empty: since must come before until' using errcode = '22023';
+    raise exception 'the time range is empty: since must come before until' using errcode = '22023', column = 'until';
   end if;
   update webhooks.deliveries d
      set status = 'pending',

@@ -102,14 +102,14 @@ declare
 begin
   perform authz.require_org_admin(p_org_id, 'service accounts');
   if length(v_name) not between 1 and 100 then
-    raise exception 'the name must be 1 to 100 characters' using errcode = '22023';
+    raise exception 'the name must be 1 to 100 characters' using errcode = '22023', column = 'name';
   end if;
   if cardinality(v_scopes) = 0 then
-    raise exception 'a service account needs at least one scope' using errcode = '22023';
+    raise exception 'a service account needs at least one scope' using errcode = '22023', column = 'scopes';
   end if;
   select s into v_unknown from unnest(v_scopes) as s where s not in (select authz.scope_catalog()) limit 1;
   if v_unknown is not null then
-    raise exception 'unknown scope: %', v_unknown using errcode = '22023';
+    raise exception 'unknown scope: %', v_unknown using errcode = '22023', column = 'scopes';
   end if;
 
   -- instance_id as Auth writes it for every user: the dashboard lists users by it.

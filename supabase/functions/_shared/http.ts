@@ -3,6 +3,7 @@
 // { "error": { "code", "message", "details"? } }, and a wrapper that turns expected failures into
 // their 4xx and unexpected ones into a logged, generic 500 without internals.
 import { corsHeaders as supabaseCorsHeaders } from "npm:@supabase/supabase-js@2.119.0/cors";
+import { unstorableTextErrors } from "./text.ts";
 
 /** supabase-js's own list of the headers and methods its clients send, and a day's preflight cache. */
 export const corsHeaders: Record<string, string> = {
@@ -60,14 +61,21 @@ export async function readJson(request: Request): Promise<unknown> {
   return parseJson(await request.text());
 }
 
-/** Parses a JSON request body already read as text; see readJson. */
+/**
+ * Parses a JSON request body already read as text; see readJson. Text PostgreSQL cannot store
+ * (NUL, lone surrogates) is a 400 naming its field here, wherever the body is going.
+ */
 export function parseJson(text: string): unknown {
   if (text.trim() === "") throw new HttpError(400, "invalid_json", "The request body must be a JSON document.");
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
   }
+  const unstorable = unstorableTextErrors(value);
+  if (unstorable !== null) throw new HttpError(400, "invalid_request", "The request body is not valid.", unstorable);
+  return value;
 }
 
 export function notImplemented(what: string): never {

@@ -1,8 +1,18 @@
-// Where webhooks may go (docs/security.md, SSRF): https to public addresses only. Registration checks the
-// URL's form and literal addresses (webhooks.endpoint_url_problem in SQL, same ranges); before
-// every request the dispatcher resolves the host and checks every address again, so a name that
-// later resolves inside the network (DNS rebinding) is still refused. The local stack may allow
-// loopback receivers, and plain http to them, and nothing else.
+// Where webhooks may go (docs/security.md, SSRF): https to public addresses only.
+//
+// - Registration (webhooks.endpoint_url_problem in SQL) judges the URL's form and literal
+//   addresses. It accepts only URLs whose host every reader reads alike (printable ASCII, no
+//   backslash, a host of letters, digits, dots and hyphens or a bracketed IPv6 literal), so the
+//   host it checks is the host this module's WHATWG parser, and so fetch, will use.
+// - Before every request the dispatcher resolves the host and checks every address, and the
+//   connection then goes to one of those checked addresses and nowhere else: a name goes through
+//   a loopback SOCKS5 relay that dials only the addresses the check approved (fetch performs TLS
+//   with the host's own name through it), so a DNS answer that changes after the check (DNS
+//   rebinding) is never dialled. A literal address needs no lookup and is fetched directly.
+// - ADDRESS_RANGES is the one list of ranges; webhooks.address_ranges() in SQL holds the same
+//   rows, and tests/ssrf_test.ts fails when the two differ.
+// The local stack may allow loopback receivers, and plain http to them, and nothing else.
+import ipaddr from "npm:ipaddr.js@2.5.0";
 
 export type Resolver = (hostname: string) => Promise<string[]>;
 
@@ -11,179 +21,183 @@ export interface DestinationPolicy {
   allowLoopback: boolean;
 }
 
-export type DestinationCheck = { ok: true; url: URL; addresses: string[] } | { ok: false; reason: string };
+/**
+ * A destination that may be contacted: the parsed URL, every address its host resolved to (all
+ * checked), and the HTTP client to send with (`undefined` for a literal address, which fetch dials
+ * as is; otherwise a client whose connections go only to `addresses`).
+ */
+export type DestinationCheck =
+  | { ok: true; url: URL; addresses: string[]; client?: Deno.HttpClient }
+  | { ok: false; reason: string };
 
 const MAX_URL_LENGTH = 2048;
 
-interface Range {
-  family: 4 | 6;
-  network: bigint;
-  prefix: number;
-  cidr: string;
-  label: string;
-}
-
-function range(cidr: string, label: string): Range {
-  const [address, prefix] = cidr.split("/");
-  const family = address.includes(":") ? 6 : 4;
-  return { family, network: parseAddress(address)!.value, prefix: Number(prefix), cidr, label };
-}
-
-const BLOCKED: Range[] = [
-  range("127.0.0.0/8", "loopback"),
-  range("::1/128", "loopback"),
-  range("0.0.0.0/8", '"this network"'),
-  range("::/128", "unspecified"),
-  range("10.0.0.0/8", "private"),
-  range("172.16.0.0/12", "private"),
-  range("192.168.0.0/16", "private"),
-  range("fc00::/7", "private (unique local)"),
-  range("100.64.0.0/10", "carrier-grade NAT"),
-  range("169.254.0.0/16", "link-local"),
-  range("fe80::/10", "link-local"),
-  range("192.0.0.0/24", "IETF protocol assignments"),
-  range("192.0.2.0/24", "documentation"),
-  range("198.51.100.0/24", "documentation"),
-  range("203.0.113.0/24", "documentation"),
-  range("2001:db8::/32", "documentation"),
-  range("3fff::/20", "documentation"),
-  range("198.18.0.0/15", "benchmarking"),
-  range("224.0.0.0/4", "multicast"),
-  range("ff00::/8", "multicast"),
-  range("255.255.255.255/32", "broadcast"),
-  range("240.0.0.0/4", "reserved"),
-  range("100::/64", "discard-only"),
-  range("2001::/23", "IETF protocol assignments"),
-  range("2002::/16", "6to4 relay"),
+/**
+ * Address ranges and what they mean for a destination:
+ * - `refused`: never contacted (`loopback` only with the local setting);
+ * - `ipv4_embedding`: an IPv6 range carrying an IPv4 address in its last 32 bits, judged as that
+ *   IPv4 address;
+ * - `ipv6_unicast`: the only IPv6 range that may be contacted at all. Outside it are only special
+ *   or unassigned blocks (SIIT ::ffff:0:0:0/96, local-use NAT64 64:ff9b:1::/48, site-local
+ *   fec0::/10, …) that a translator or router inside our network could carry to an internal host.
+ * Sources: the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890) and RFC 6598.
+ */
+export const ADDRESS_RANGES: readonly { cidr: string; label: string; kind: AddressRangeKind }[] = [
+  ...([
+    ["127.0.0.0/8", "loopback"],
+    ["::1/128", "loopback"],
+    ["0.0.0.0/8", '"this network"'],
+    ["::/128", "unspecified"],
+    ["10.0.0.0/8", "private"],
+    ["172.16.0.0/12", "private"],
+    ["192.168.0.0/16", "private"],
+    ["fc00::/7", "private (unique local)"],
+    ["100.64.0.0/10", "carrier-grade NAT"],
+    ["169.254.0.0/16", "link-local"],
+    ["fe80::/10", "link-local"],
+    ["192.0.0.0/24", "IETF protocol assignments"],
+    ["192.0.2.0/24", "documentation"],
+    ["198.51.100.0/24", "documentation"],
+    ["203.0.113.0/24", "documentation"],
+    ["2001:db8::/32", "documentation"],
+    ["3fff::/20", "documentation"],
+    ["198.18.0.0/15", "benchmarking"],
+    ["224.0.0.0/4", "multicast"],
+    ["ff00::/8", "multicast"],
+    ["255.255.255.255/32", "broadcast"],
+    ["240.0.0.0/4", "reserved"],
+    ["100::/64", "discard-only"],
+    ["2001::/23", "IETF protocol assignments"],
+    ["2002::/16", "6to4 relay"],
+  ] as const).map(([cidr, label]) => ({ cidr, label, kind: "refused" as const })),
+  { cidr: "::ffff:0:0/96", label: "IPv4-mapped", kind: "ipv4_embedding" },
+  { cidr: "64:ff9b::/96", label: "NAT64", kind: "ipv4_embedding" },
+  { cidr: "::/96", label: "IPv4-compatible", kind: "ipv4_embedding" },
+  { cidr: "2000::/3", label: "global unicast", kind: "ipv6_unicast" },
 ];
+
+export type AddressRangeKind = "refused" | "ipv4_embedding" | "ipv6_unicast";
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Cidr = [Address, number];
+
+const parsedRanges = ADDRESS_RANGES.map((range) => ({ ...range, parsed: ipaddr.parseCIDR(range.cidr) as Cidr }));
+const REFUSED = parsedRanges.filter((range) => range.kind === "refused");
+const EMBEDDING = parsedRanges.filter((range) => range.kind === "ipv4_embedding");
+const [IPV6_UNICAST] = parsedRanges.filter((range) => range.kind === "ipv6_unicast");
+
+function inRange(address: Address, [network, prefix]: Cidr): boolean {
+  return address.kind() === network.kind() && address.match(network, prefix);
+}
 
 /**
- * Everything IANA has allocated for public IPv6 unicast. Outside it are only special or unassigned blocks
- * (SIIT ::ffff:0:0:0/96, local-use NAT64 64:ff9b:1::/48, site-local fec0::/10, …) that a translator or
- * router inside our network could carry to an internal IPv4 host, so they are refused whole.
+ * An address literal, or null: IPv4 only as four decimal octets (the other forms URL parsers
+ * accept, such as 0x7f.1 or 2130706433, are refused before this is asked), IPv6 with or without
+ * brackets and with or without a zone.
  */
-const GLOBAL_UNICAST = range("2000::/3", "global unicast");
-
-/** IPv4 addresses carried inside IPv6 ones, judged as the IPv4 address. */
-const EMBEDDING: Range[] = [
-  range("::ffff:0:0/96", "IPv4-mapped"),
-  range("64:ff9b::/96", "NAT64"),
-  range("::/96", "IPv4-compatible"),
-];
-
-function parseIPv4(text: string): bigint | null {
-  const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((part) => /^(0|[1-9]\d{0,2})$/.test(part) && Number(part) <= 255)) {
-    return null;
-  }
-  return parts.reduce((value, part) => (value << 8n) | BigInt(part), 0n);
-}
-
-function parseIPv6(text: string): bigint | null {
-  let head = text;
-  let tailGroups: number[] = [];
-  const v4 = head.match(/^(.*:)(\d+\.\d+\.\d+\.\d+)$/);
-  if (v4) {
-    const value = parseIPv4(v4[2]);
-    if (value === null) return null;
-    head = v4[1].endsWith("::") ? v4[1] : v4[1].slice(0, -1);
-    tailGroups = [Number(value >> 16n), Number(value & 0xffffn)];
-  }
-  const halves = head.split("::");
-  if (halves.length > 2) return null;
-  const groups = (part: string) => (part === "" ? [] : part.split(":"));
-  const left = groups(halves[0]);
-  const right = halves.length === 2 ? groups(halves[1]) : [];
-  if (![...left, ...right].every((group) => /^[0-9a-f]{1,4}$/i.test(group))) return null;
-  const explicit = left.length + right.length + tailGroups.length;
-  if (halves.length === 1 ? explicit !== 8 : explicit > 7) return null;
-  const all = [
-    ...left.map((group) => parseInt(group, 16)),
-    ...new Array(8 - explicit).fill(0),
-    ...right.map((group) => parseInt(group, 16)),
-    ...tailGroups,
-  ];
-  return all.reduce((value, group) => (value << 16n) | BigInt(group), 0n);
-}
-
-/** An address literal (IPv4 dotted quad, or IPv6 with or without brackets), or null. */
-export function parseAddress(text: string): { family: 4 | 6; value: bigint } | null {
+export function parseAddress(text: string): Address | null {
   const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  const v4 = parseIPv4(bare);
-  if (v4 !== null) return { family: 4, value: v4 };
-  const v6 = bare.includes(":") ? parseIPv6(bare.split("%")[0]) : null;
-  return v6 === null ? null : { family: 6, value: v6 };
+  if (ipaddr.IPv4.isValidFourPartDecimal(bare)) return ipaddr.IPv4.parse(bare);
+  if (bare.includes(":") && ipaddr.IPv6.isValid(bare)) return ipaddr.IPv6.parse(bare);
+  return null;
 }
 
-function contains(block: Range, address: { family: 4 | 6; value: bigint }): boolean {
-  if (block.family !== address.family) return false;
-  const bits = BigInt(block.family === 4 ? 32 : 128);
-  const shift = bits - BigInt(block.prefix);
-  return address.value >> shift === block.network >> shift;
+/** The IPv4 address an IPv6 address carries (mapped, NAT64, compatible), or the address itself. */
+function judgedAddress(address: Address): Address {
+  if (address.kind() !== "ipv6") return address;
+  const carrier = EMBEDDING.find((range) => inRange(address, range.parsed));
+  const bytes = address.toByteArray();
+  // :: and ::1 are themselves (unspecified, loopback), not IPv4 addresses.
+  if (!carrier || bytes.slice(0, 15).every((byte) => byte === 0) && bytes[15] <= 1) return address;
+  return ipaddr.fromByteArray(bytes.slice(12));
 }
 
-function formatIPv4(value: bigint): string {
-  return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join(".");
-}
-
-/** The name of the refused range `address` is in, or null when it may be contacted. */
+/** The reason `address` may not be contacted, or null when it may. */
 export function blockedRange(address: string, policy: DestinationPolicy): string | null {
-  let parsed = parseAddress(address);
+  const parsed = parseAddress(address);
   if (!parsed) return `${address} is not an IP address`;
-  let shown = address.replace(/^\[|\]$/g, "");
-  if (
-    parsed.family === 6 && EMBEDDING.some((block) => contains(block, parsed!)) && parsed.value > 1n
-  ) {
-    parsed = { family: 4, value: parsed.value & 0xffffffffn };
-    shown = formatIPv4(parsed.value);
+  const judged = judgedAddress(parsed);
+  const shown = judged.kind() === "ipv6" ? (judged as ipaddr.IPv6).toRFC5952String() : judged.toString();
+  const block = REFUSED.find((range) => inRange(judged, range.parsed));
+  if (block) {
+    if (block.label === "loopback" && policy.allowLoopback) return null;
+    return `destination ${shown} is in a ${block.label} range (${block.cidr})`;
   }
-  const block = BLOCKED.find((candidate) => contains(candidate, parsed!));
-  if (!block) {
-    if (parsed.family === 6 && !contains(GLOBAL_UNICAST, parsed)) {
-      return `destination ${shown} is outside the global unicast range (${GLOBAL_UNICAST.cidr})`;
-    }
-    return null;
+  if (judged.kind() === "ipv6" && !inRange(judged, IPV6_UNICAST.parsed)) {
+    return `destination ${shown} is outside the global unicast range (${IPV6_UNICAST.cidr})`;
   }
-  if (block.label === "loopback" && policy.allowLoopback) return null;
-  return `destination ${shown} is in a ${block.label} range (${block.cidr})`;
+  return null;
 }
 
 function isLoopback(address: string): boolean {
   return blockedRange(address, { allowLoopback: false })?.includes("loopback") ?? false;
 }
 
-/** The URL's form, without DNS: what registration can check synchronously. */
-export function checkEndpointUrl(url: string, policy: DestinationPolicy): { ok: true; url: URL } | {
-  ok: false;
-  reason: string;
-} {
+function isLocalhostName(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.+$/, "");
+  return name === "localhost" || name.endsWith(".localhost");
+}
+
+// The URL forms registration accepts (see the header), checked in the order, and with the
+// messages, of webhooks.endpoint_url_problem: whatever a WHATWG parser would read differently
+// from the text (a tab it drops, a backslash it reads as a slash, a full-width digit or an
+// ideographic full stop it maps to ASCII, a percent-encoded host it decodes) is refused instead.
+const PRINTABLE_ASCII = /^[!-~]*$/;
+const ABSOLUTE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([/?#].*)?$/s;
+const HOST = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::([0-9]{1,5}))?(?:[/?#]|$)/;
+const NUMERIC_LAST_LABEL = /(^|\.)(0x[0-9a-f]*|[0-9]+)$/;
+const FOUR_DECIMAL_OCTETS = /^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$/;
+
+/** The host registration checks (lowercased, without brackets or trailing dots), or null. */
+export function endpointUrlHost(url: string): string | null {
+  if (!PRINTABLE_ASCII.test(url) || url.includes("\\")) return null;
+  const match = HOST.exec(url);
+  if (!match || Number(match[3] ?? 0) > 65535) return null;
+  return (match[1] ?? match[2]).replace(/\.+$/, "").toLowerCase();
+}
+
+type FormCheck = { ok: true; url: URL } | { ok: false; reason: string };
+
+/** The URL's form, without DNS: what registration checks, by the same rules as the SQL check. */
+export function checkEndpointUrl(url: string, policy: DestinationPolicy): FormCheck {
   if (url.length > MAX_URL_LENGTH) return { ok: false, reason: `the URL is longer than ${MAX_URL_LENGTH} characters` };
+  if (!PRINTABLE_ASCII.test(url)) {
+    return {
+      ok: false,
+      reason: "the URL must be printable ASCII without spaces (percent-encode the path, write an " +
+        "internationalized host name in its xn-- form)",
+    };
+  }
+  if (url.includes("\\")) return { ok: false, reason: "the URL must not contain a backslash" };
+  const parts = ABSOLUTE.exec(url);
+  if (!parts) return { ok: false, reason: "the URL must be absolute, like https://example.com/webhooks" };
+  const scheme = parts[1].toLowerCase();
+  if (scheme !== "https" && scheme !== "http") return { ok: false, reason: "the URL must use https" };
+  if (parts[2].includes("@")) return { ok: false, reason: "the URL must not contain credentials" };
+  const host = endpointUrlHost(url);
+  if (!host) return { ok: false, reason: "the URL has no valid host" };
+  if (!host.includes(":") && NUMERIC_LAST_LABEL.test(host) && !FOUR_DECIMAL_OCTETS.test(host)) {
+    return { ok: false, reason: "numeric hosts must be written as four decimal octets" };
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     return { ok: false, reason: "the URL is not valid" };
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    return { ok: false, reason: "the URL must use https" };
-  }
-  if (parsed.username || parsed.password) return { ok: false, reason: "the URL must not contain credentials" };
-  const literal = parseAddress(parsed.hostname);
+  const literal = parseAddress(host);
+  if (literal === null && host.includes(":")) return { ok: false, reason: "the URL has no valid host" };
+  const loopbackHost = literal ? isLoopback(host) : isLocalhostName(host);
   if (literal) {
-    const blocked = blockedRange(parsed.hostname, policy);
+    const blocked = blockedRange(host, policy);
     if (blocked) return { ok: false, reason: blocked };
+  } else if (loopbackHost && !policy.allowLoopback) {
+    return { ok: false, reason: `${host} is a loopback host` };
   }
-  const loopbackHost = literal ? isLoopback(parsed.hostname) : isLocalhostName(parsed.hostname);
-  if (loopbackHost && !policy.allowLoopback) return { ok: false, reason: `${parsed.hostname} is a loopback host` };
-  if (parsed.protocol === "http:" && !(loopbackHost && policy.allowLoopback)) {
+  if (scheme === "http" && !(loopbackHost && policy.allowLoopback)) {
     return { ok: false, reason: "the URL must use https" };
   }
   return { ok: true, url: parsed };
-}
-
-function isLocalhostName(hostname: string): boolean {
-  const name = hostname.toLowerCase().replace(/\.$/, "");
-  return name === "localhost" || name.endsWith(".localhost");
 }
 
 export const defaultResolver: Resolver = async (hostname) => {
@@ -193,14 +207,14 @@ export const defaultResolver: Resolver = async (hostname) => {
     Deno.resolveDns(hostname, "AAAA"),
   ]);
   // "No such record" is an empty answer; any other failure (a timeout, SERVFAIL) means an address
-  // family went unchecked, and fetch could still dial it: refuse rather than judge half the host.
+  // family went unchecked: refuse rather than judge half the host.
   for (const lookup of lookups) {
     if (lookup.status === "rejected" && !(lookup.reason instanceof Deno.errors.NotFound)) throw lookup.reason;
   }
   return lookups.flatMap((lookup) => (lookup.status === "fulfilled" ? lookup.value : []));
 };
 
-/** The URL's form and every address its host resolves to. */
+/** The URL's form and every address its host resolves to (no connection is made). */
 export async function checkDestination(
   url: string,
   policy: DestinationPolicy,
@@ -208,10 +222,11 @@ export async function checkDestination(
 ): Promise<DestinationCheck> {
   const form = checkEndpointUrl(url, policy);
   if (!form.ok) return form;
-  const literal = parseAddress(form.url.hostname);
+  const hostname = form.url.hostname.replace(/^\[|\]$/g, "");
+  const literal = parseAddress(hostname.replace(/\.$/, ""));
   let addresses: string[];
   try {
-    addresses = literal ? [form.url.hostname.replace(/^\[|\]$/g, "")] : await resolve(form.url.hostname);
+    addresses = literal ? [hostname.replace(/\.$/, "")] : await resolve(form.url.hostname);
   } catch {
     // A failed lookup is a refusal, not an exception, so the guard caches it like any verdict and
     // the dispatcher records a failed attempt instead of crashing the batch.
@@ -228,9 +243,15 @@ export async function checkDestination(
   return { ok: true, url: form.url, addresses };
 }
 
-/** checkDestination with results kept per URL origin for `ttlMs` (a dispatcher sends to few hosts, often). */
+/**
+ * checkDestination with verdicts kept per host for `ttlMs` (a dispatcher sends to few hosts,
+ * often), and the client that connects a checked name only to its checked addresses.
+ */
 export class DestinationGuard {
-  #cache = new Map<string, { result: Promise<DestinationCheck>; expiresAt: number }>();
+  #verdicts = new Map<string, { result: Promise<DestinationCheck>; expiresAt: number }>();
+  /** The checked addresses of each host a passing verdict was given for. */
+  #pins = new Map<string, { addresses: string[]; expiresAt: number }>();
+  #relay: PinnedRelay | null = null;
 
   constructor(
     readonly policy: DestinationPolicy,
@@ -238,20 +259,153 @@ export class DestinationGuard {
     readonly ttlMs = 30_000,
   ) {}
 
-  check(url: string): Promise<DestinationCheck> {
+  /** The verdict for a URL; a passing one carries the client to send with (see DestinationCheck). */
+  async check(url: string): Promise<DestinationCheck> {
+    const verdict = await this.#verdict(url);
+    if (!verdict.ok || parseAddress(verdict.url.hostname.replace(/^\[|\]$|\.$/g, "")) !== null) return verdict;
+    this.#pins.set(verdict.url.hostname, { addresses: verdict.addresses, expiresAt: Date.now() + this.ttlMs });
+    this.#relay ??= new PinnedRelay((host) => this.#addressesOf(host));
+    return { ...verdict, client: this.#relay.client };
+  }
+
+  /** Stops the relay (tests; a function instance keeps its guard for life). */
+  close(): void {
+    this.#relay?.close();
+    this.#relay = null;
+  }
+
+  #verdict(url: string): Promise<DestinationCheck> {
     let key: string;
     try {
       const parsed = new URL(url);
-      key = `${parsed.protocol}//${parsed.username}:${parsed.password}@${parsed.host}`;
+      key = `${parsed.protocol}//${parsed.username}:${parsed.password}@${parsed.hostname}`;
     } catch {
       return checkDestination(url, this.policy, this.resolve);
     }
     const now = Date.now();
-    const cached = this.#cache.get(key);
+    const cached = this.#verdicts.get(key);
     if (cached && cached.expiresAt > now) return cached.result;
     const result = checkDestination(url, this.policy, this.resolve);
-    this.#cache.set(key, { result, expiresAt: now + this.ttlMs });
-    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#verdicts.set(key, { result, expiresAt: now + this.ttlMs });
+    if (this.#verdicts.size > 10_000) {
+      this.#verdicts.clear();
+      this.#pins.clear();
+    }
     return result;
+  }
+
+  /**
+   * The addresses the relay may dial for a host: those its request was checked with, or, once
+   * that check is older than the ttl (a connection opened later for the same client), a new
+   * lookup's, each checked again. Nothing else.
+   */
+  async #addressesOf(host: string): Promise<string[]> {
+    const pin = this.#pins.get(host);
+    if (pin && pin.expiresAt > Date.now()) return pin.addresses;
+    try {
+      const addresses = await this.resolve(host);
+      return addresses.every((address) => blockedRange(address, this.policy) === null) ? addresses : [];
+    } catch {
+      return [];
+    }
+  }
+}
+
+/**
+ * A SOCKS5 relay on a loopback port that only dials checked addresses. fetch's HTTP client is
+ * pointed at it (`socks5h://`, so the host name reaches the relay unresolved, and fetch does TLS
+ * with that name end to end); for each CONNECT the relay asks the guard for the host's checked
+ * addresses and connects to the first that answers, or refuses the tunnel. Only the CONNECT
+ * handshake of RFC 1928 without authentication is spoken: nothing else asks this relay anything.
+ */
+class PinnedRelay {
+  readonly client: Deno.HttpClient;
+  #listener: Deno.TcpListener;
+
+  constructor(checkedAddresses: (host: string) => Promise<string[]>) {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#listener.unref();
+    this.client = Deno.createHttpClient({ proxy: { url: `socks5h://127.0.0.1:${this.#listener.addr.port}` } });
+    void this.#serve(checkedAddresses);
+  }
+
+  close(): void {
+    this.client.close();
+    this.#listener.close();
+  }
+
+  async #serve(checkedAddresses: (host: string) => Promise<string[]>): Promise<void> {
+    try {
+      for await (const conn of this.#listener) void this.#tunnel(conn, checkedAddresses).catch(() => conn.close());
+    } catch {
+      // The listener was closed.
+    }
+  }
+
+  async #tunnel(conn: Deno.TcpConn, checkedAddresses: (host: string) => Promise<string[]>): Promise<void> {
+    const reader = new ByteReader(conn.readable.getReader());
+    const writer = conn.writable.getWriter();
+    const [version, methods] = await reader.read(2);
+    await reader.read(methods);
+    if (version !== 5) throw new Error("not SOCKS5");
+    await writer.write(new Uint8Array([5, 0])); // no authentication
+    const [, command, , addressType] = await reader.read(4);
+    let host: string;
+    if (addressType === 3) host = new TextDecoder().decode(await reader.read((await reader.read(1))[0]));
+    else if (addressType === 1) host = ipaddr.fromByteArray([...await reader.read(4)]).toString();
+    else if (addressType === 4) host = ipaddr.fromByteArray([...await reader.read(16)]).toString();
+    else throw new Error("unknown SOCKS address type");
+    const [high, low] = await reader.read(2);
+    const port = (high << 8) | low;
+    const upstream = command === 1 ? await connectToFirst(await checkedAddresses(host), port) : null;
+    // Reply: succeeded (0) or "connection not allowed by ruleset" (2), with a zero bound address.
+    await writer.write(new Uint8Array([5, upstream ? 0 : 2, 0, 1, 0, 0, 0, 0, 0, 0]));
+    if (!upstream) {
+      await writer.close().catch(() => {});
+      return;
+    }
+    const leftover = reader.release();
+    writer.releaseLock();
+    const toUpstream = upstream.writable.getWriter();
+    if (leftover.byteLength > 0) await toUpstream.write(leftover);
+    toUpstream.releaseLock();
+    await Promise.allSettled([conn.readable.pipeTo(upstream.writable), upstream.readable.pipeTo(conn.writable)]);
+  }
+}
+
+async function connectToFirst(addresses: string[], port: number): Promise<Deno.TcpConn | null> {
+  for (const address of addresses) {
+    try {
+      return await Deno.connect({ hostname: address, port });
+    } catch {
+      // The next checked address, if any.
+    }
+  }
+  return null;
+}
+
+/** Reads exact byte counts from a stream (the SOCKS handshake's fields). */
+class ByteReader {
+  #buffered = new Uint8Array(0);
+  constructor(readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  async read(count: number): Promise<Uint8Array> {
+    while (this.#buffered.byteLength < count) {
+      const { value, done } = await this.reader.read();
+      if (done) throw new Error("the connection closed during the SOCKS handshake");
+      const joined = new Uint8Array(this.#buffered.byteLength + value.byteLength);
+      joined.set(this.#buffered);
+      joined.set(value, this.#buffered.byteLength);
+      this.#buffered = joined;
+    }
+    const out = this.#buffered.slice(0, count);
+    this.#buffered = this.#buffered.slice(count);
+    return out;
+  }
+
+  /** Hands the stream back, with what was read past the handshake. */
+  release(): Uint8Array {
+    this.reader.releaseLock();
+    return this.#buffered;
   }
 }

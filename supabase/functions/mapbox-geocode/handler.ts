@@ -97,13 +97,19 @@ function alreadyGeocoded(): HttpError {
   return new HttpError(409, "already_geocoded", "The property already has coordinates.");
 }
 
+/**
+ * The results for a target, from the cache or Mapbox. A member's request spends a token of the
+ * organization's rate limit here; the platform's (automatic geocoding) had its token spent when
+ * the database sent it (geocoding.request_due_geocoding), within the same limit.
+ */
 async function lookUp(
   deps: GeocodeDependencies,
   target: Target,
   context: Record<string, unknown>,
+  { tokenSpent }: { tokenSpent: boolean },
 ): Promise<{ results: GeocodeResult[]; source: "mapbox" | "cache" }> {
   const { store } = deps;
-  const decision = await store.takeRateLimitToken(target.orgId);
+  const decision = tokenSpent ? { allowed: true, retryAfterSeconds: 0 } : await store.takeRateLimitToken(target.orgId);
   if (!decision.allowed) {
     throw new HttpError(
       429,
@@ -139,7 +145,15 @@ export function createGeocodeHandler(deps: GeocodeDependencies): Handler {
       ? await platformTarget(deps.store, caller, body)
       : await memberTarget(deps.store, caller, body);
     const context = { caller: caller.kind, org_id: target.orgId, property_id: target.property?.id ?? null };
-    const { results, source } = await lookUp(deps, target, context);
+    const lookedUp = lookUp(deps, target, context, { tokenSpent: caller.kind === "platform" });
+    const { results, source } = await lookedUp.catch(async (error) => {
+      // Automatic geocoding records an address Mapbox does not know as failed for good, so the
+      // property is not asked for again; every other failure leaves it queued for a later try.
+      if (caller.kind === "platform" && error instanceof HttpError && error.code === "no_match") {
+        await deps.store.recordAutoGeocodingFailure(target.property!.id, "Mapbox found no location for the address.");
+      }
+      throw error;
+    });
     const [best] = results;
 
     let property = null;

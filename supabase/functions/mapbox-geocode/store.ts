@@ -47,6 +47,8 @@ export interface GeocodeStore {
   cachedResults(orgId: string, key: string): Promise<GeocodeResult[] | null>;
   storeResults(orgId: string, key: string, results: GeocodeResult[]): Promise<void>;
   mapboxToken(secretName: string): Promise<string | null>;
+  /** Automatic geocoding: the property's address is unknown, so it is not asked for again. */
+  recordAutoGeocodingFailure(propertyId: string, reason: string): Promise<void>;
 }
 
 const INSUFFICIENT_PRIVILEGE = "42501";
@@ -115,6 +117,10 @@ export function createGeocodeStore(databaseUrl: string): GeocodeStore {
       await sql`select geocoding.store_results(${orgId}, ${key}, ${
         sql.json(results as unknown as postgres.JSONValue)
       })`;
+    },
+
+    async recordAutoGeocodingFailure(propertyId, reason) {
+      await sql`select geocoding.record_auto_geocoding_failure(${propertyId}, ${reason})`;
     },
 
     async mapboxToken(secretName) {

@@ -68,7 +68,7 @@ export function createServiceAccount(context: AdminContext, body: z.output<typeo
       select c.account_id, c.api_key
         from authz.create_service_account(${body.org_id}, ${body.name}, ${body.scopes}::text[]) c`;
     return { service_account: await visibleAccount(tx, created.account_id), api_key: created.api_key };
-  }, (message) => message.includes("scope") ? "scopes" : message.includes("name") ? "name" : "");
+  });
 }
 
 export function revokeServiceAccount(context: AdminContext, accountId: string) {

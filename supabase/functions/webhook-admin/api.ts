@@ -1,7 +1,8 @@
 // The webhook-admin API as data: every route with the zod schemas of its path parameters, query,
-// body and responses. The router validates requests with these schemas (a 400 with field errors
-// for anything else) and the developer portal's OpenAPI document is generated from the same
-// table (scripts/generate-openapi.ts), so the two cannot drift apart.
+// body and responses. app.ts registers each with @hono/zod-openapi, which validates requests with
+// these schemas (a 400 with field errors for anything else) and derives the OpenAPI document
+// from the same registrations (scripts/generate-openapi.ts writes it to the developer portal), so
+// the two cannot drift apart.
 import { z } from "npm:zod@4.6.7";
 import { EVENT_TYPES } from "../_shared/events.ts";
 import { SERVICE_ACCOUNT_SCOPES } from "../_shared/service-accounts.ts";
@@ -56,7 +57,9 @@ export const Endpoint = z.object({
   disabled_reason: z.string().nullable(),
   disabled_at: Timestamp.nullable(),
   failing_since: Timestamp.nullable().describe("Start of the current run of failed attempts"),
-  previous_secret_expires_at: Timestamp.nullable().describe("While set, the previous secret also signs"),
+  previous_secret_expires_at: Timestamp.nullable().describe(
+    "While set, the secrets replaced by rotations also sign; the last of them until this time",
+  ),
   created_by: Uuid.nullable(),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -117,6 +120,11 @@ export const EndpointHealth = z.object({
   last_failure_at: Timestamp.nullable(),
   last_error: z.string().nullable(),
   last_attempt_at: Timestamp.nullable(),
+  wake_up_problem: z.string().nullable().describe(
+    "Why deliveries are not being started at all, for every endpoint of the project (wake-ups not configured or " +
+      "not leaving the database, or the dispatcher not draining); null when they are",
+  ),
+  wake_up_fix: z.string().nullable().describe("What the project's operator must do about wake_up_problem"),
 }).meta({ id: "EndpointHealth" });
 
 export const ServiceAccountScope = z.enum(SERVICE_ACCOUNT_SCOPES);
@@ -235,6 +243,7 @@ export type Access =
 export type ErrorCode =
   | "invalid_json"
   | "invalid_request"
+  | "unsupported_media_type"
   | "unauthorized"
   | "forbidden"
   | "not_found"
@@ -256,7 +265,7 @@ export interface Route {
   body?: z.ZodType;
   /** The success response: status, description, body schema (none for 204). */
   success: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType };
-  /** Errors this route can answer besides 400/401 (every route) and 500. */
+  /** Errors this route can answer besides 400/401/415 (every route that has them) and 500. */
   errors: ReadonlyArray<{ status: 401 | 403 | 404 | 409 | 503; code: ErrorCode; when: string }>;
 }
 
@@ -404,8 +413,9 @@ export const ROUTES = [
     path: "/endpoints/{endpoint_id}/rotate-secret",
     tag: "Endpoints",
     summary: "Rotate an endpoint's signing secret",
-    description: "The new secret is shown only here. The previous one keeps signing alongside it (two " +
-      "signatures in webhook-signature) until previous_secret_expires_at.",
+    description: "The new secret is shown only here. Every secret it replaces keeps signing alongside it (one " +
+      "signature each in webhook-signature) for 24 h after its own replacement, however many rotations happen " +
+      "meanwhile; previous_secret_expires_at is when the last of them stops. At most ten secrets sign at once.",
     access: "admin",
     params: EndpointParams,
     success: {
@@ -413,7 +423,11 @@ export const ROUTES = [
       description: "The new signing secret",
       schema: z.object({ endpoint: Endpoint, signing_secret: SigningSecret }),
     },
-    errors: [NOT_ADMIN, NO_ENDPOINT],
+    errors: [NOT_ADMIN, NO_ENDPOINT, {
+      status: 409,
+      code: "conflict",
+      when: "ten secrets sign already: the answer says when the oldest replaced one stops",
+    }],
   },
   {
     operationId: "sendTestEvent",

@@ -18,9 +18,9 @@ const INSUFFICIENT_PRIVILEGE = "42501";
 const NO_DATA_FOUND = "P0002";
 const OBJECT_NOT_IN_PREREQUISITE_STATE = "55000";
 const INVALID_PARAMETER_VALUE = "22023";
-
-/** Which request field a database refusal is about, from its message; "" for the whole request. */
-export type FieldOfMessage = (message: string) => string;
+// Text PostgreSQL cannot store; refused before any query (_shared/text.ts), so never expected here.
+const CHARACTER_NOT_IN_REPERTOIRE = "22021";
+const UNTRANSLATABLE_CHARACTER = "22P05";
 
 export function fieldError(field: string, message: string): HttpError {
   return new HttpError(400, "invalid_request", "The request is not valid.", {
@@ -29,8 +29,12 @@ export function fieldError(field: string, message: string): HttpError {
   });
 }
 
-/** The database's expected refusals as 4xx; anything else stays unexpected (a logged 500). */
-export function translateDatabaseError(error: unknown, fieldOf: FieldOfMessage = () => ""): unknown {
+/**
+ * The database's expected refusals as 4xx; anything else stays unexpected (a logged 500). A
+ * refusal about one field names it as the error's COLUMN (`raise … using column = 'url'`), which
+ * becomes the field of the 400.
+ */
+export function translateDatabaseError(error: unknown): unknown {
   if (!(error instanceof postgres.PostgresError)) return error;
   switch (error.code) {
     case INSUFFICIENT_PRIVILEGE:
@@ -40,7 +44,9 @@ export function translateDatabaseError(error: unknown, fieldOf: FieldOfMessage =
     case OBJECT_NOT_IN_PREREQUISITE_STATE:
       return new HttpError(409, "conflict", capitalize(error.message) + ".");
     case INVALID_PARAMETER_VALUE:
-      return fieldError(fieldOf(error.message), error.message);
+    case CHARACTER_NOT_IN_REPERTOIRE:
+    case UNTRANSLATABLE_CHARACTER:
+      return fieldError(error.column_name ?? "", error.message);
     default:
       return error;
   }
@@ -51,15 +57,11 @@ function capitalize(text: string): string {
 }
 
 /** Runs `work` as the caller, translating the database's expected refusals. */
-export async function asAdmin<T>(
-  context: AdminContext,
-  work: (tx: Tx) => Promise<T>,
-  fieldOf?: FieldOfMessage,
-): Promise<T> {
+export async function asAdmin<T>(context: AdminContext, work: (tx: Tx) => Promise<T>): Promise<T> {
   try {
     return await asCaller(context.sql, context.claims, work);
   } catch (error) {
-    throw translateDatabaseError(error, fieldOf);
+    throw translateDatabaseError(error);
   }
 }
 

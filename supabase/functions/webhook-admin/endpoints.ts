@@ -5,7 +5,7 @@
 import type { z } from "npm:zod@4.6.7";
 import type { CreateEndpointBody, DisableEndpointBody, RecoverBody, UpdateEndpointBody } from "./api.ts";
 import { HttpError } from "../_shared/http.ts";
-import { type AdminContext, asAdmin, type FieldOfMessage, requireOrgAdmin, type Tx } from "./context.ts";
+import { type AdminContext, asAdmin, requireOrgAdmin, type Tx } from "./context.ts";
 
 // Every column a tenant may read; never the Vault ids of the secrets.
 export interface EndpointRow {
@@ -27,10 +27,6 @@ export interface EndpointRow {
 const endpointColumns = (tx: Tx) =>
   tx`e.id, e.org_id, e.url, e.description, e.event_types, e.enabled, e.disabled_reason, e.disabled_at,
      e.failing_since, e.previous_secret_expires_at, e.created_by, e.created_at, e.updated_at`;
-
-// The database refuses a URL or a time range with a message that names the field.
-const endpointFieldOf: FieldOfMessage = (message) =>
-  message.startsWith("endpoint URL") ? "url" : message.startsWith("unknown event type") ? "event_types" : "";
 
 /** The endpoint as the caller sees it; 404 when it does not exist, 403 when it is not theirs. */
 export async function visibleEndpoint(tx: Tx, endpointId: string): Promise<EndpointRow> {
@@ -62,7 +58,7 @@ export function createEndpoint(context: AdminContext, body: z.output<typeof Crea
       select c.endpoint_id, c.signing_secret
         from webhooks.create_endpoint(${body.org_id}, ${body.url}, ${body.description}, ${body.event_types}::text[]) c`;
     return { endpoint: await visibleEndpoint(tx, created.endpoint_id), signing_secret: created.signing_secret };
-  }, endpointFieldOf);
+  });
 }
 
 export function getEndpoint(context: AdminContext, endpointId: string) {
@@ -79,7 +75,7 @@ export function updateEndpoint(context: AdminContext, endpointId: string, body: 
              event_types = coalesce(${body.event_types ?? null}::text[], e.event_types)
        where e.id = ${endpointId}`;
     return { endpoint: await visibleEndpoint(tx, endpointId) };
-  }, endpointFieldOf);
+  });
 }
 
 export function deleteEndpoint(context: AdminContext, endpointId: string) {
@@ -128,7 +124,7 @@ export function recoverEndpointDeliveries(
     const [{ recovered }] = await tx<{ recovered: number }[]>`
       select webhooks.recover_deliveries(${endpointId}, ${body.since}, ${body.until ?? null}) as recovered`;
     return { recovered };
-  }, (message) => message.startsWith("the time range") ? "until" : "");
+  });
 }
 
 export function getEndpointHealth(context: AdminContext, endpointId: string) {
@@ -163,6 +159,9 @@ export function getEndpointHealth(context: AdminContext, endpointId: string) {
            order by a.started_at desc
            limit 1
         ) last_failure on true`;
+    // Whether deliveries are being started at all (the same for every endpoint of the project).
+    const [wakeUp] = await tx<{ problem: string | null; fix: string | null }[]>`
+      select w.problem, w.fix from webhooks.wake_up_problem() w`;
     return {
       health: {
         endpoint_id: endpoint.id,
@@ -179,6 +178,8 @@ export function getEndpointHealth(context: AdminContext, endpointId: string) {
         last_failure_at: stats.last_failure_at,
         last_error: stats.last_error,
         last_attempt_at: stats.last_attempt_at,
+        wake_up_problem: wakeUp.problem,
+        wake_up_fix: wakeUp.fix,
       },
     };
   });

@@ -1,11 +1,12 @@
-// webhook-admin's request handling: find the route, check who is calling, run the operation.
+// webhook-admin's request handling: the route and its validated parts come from app.ts; this
+// checks who is calling and runs the operation.
 // Admin routes need a signed-in user's session (or a platform credential); whether that user is
 // an owner or admin of the organization concerned is decided in the database, per operation. The
 // token route needs no session: its credential is the API key in the body.
 import type { IdentifyCaller } from "../_shared/caller.ts";
 import type { Sql } from "../_shared/database.ts";
 import { EVENT_CATALOG, EVENT_TYPES, eventJsonSchema } from "../_shared/events.ts";
-import { corsHeaders, type Handler, jsonResponse } from "../_shared/http.ts";
+import { type Handler, jsonResponse } from "../_shared/http.ts";
 import {
   createServiceAccount,
   issueServiceAccountToken,
@@ -14,7 +15,8 @@ import {
   scopeCatalog,
 } from "./accounts.ts";
 import { getDelivery, getEvent, listAuditEntries, listDeliveries, listEvents, resendDelivery } from "./activity.ts";
-import { type OperationId, ROUTES } from "./api.ts";
+import type { OperationId } from "./api.ts";
+import { createAdminApp, type Parts, successResponse } from "./app.ts";
 import { type AdminContext, requireAnyOrgAdmin } from "./context.ts";
 import {
   createEndpoint,
@@ -28,15 +30,12 @@ import {
   setEndpointEnabled,
   updateEndpoint,
 } from "./endpoints.ts";
-import { createRouter } from "./router.ts";
 
 export interface AdminDependencies {
   sql: Sql;
   identifyCaller: IdentifyCaller;
 }
 
-// deno-lint-ignore no-explicit-any -- each operation reads the parts its own route's schemas produced
-type Parts = { params: any; query: any; body: any };
 type Operation = (context: AdminContext, parts: Parts) => Promise<unknown>;
 
 function eventCatalog() {
@@ -77,16 +76,13 @@ const ADMIN_OPERATIONS: Record<Exclude<OperationId, "issueServiceAccountToken">,
 };
 
 export function createAdminHandler({ sql, identifyCaller }: AdminDependencies): Handler {
-  const router = createRouter(ROUTES);
-  return async (request) => {
-    const { route, params, query, body } = await router.parse(request);
+  const app = createAdminApp(async (route, request, parts) => {
     if (route.operationId === "issueServiceAccountToken") {
-      return jsonResponse(await issueServiceAccountToken(sql, (body as { api_key: string }).api_key));
+      return jsonResponse(await issueServiceAccountToken(sql, (parts.body as { api_key: string }).api_key));
     }
     const caller = await identifyCaller(request);
-    const result = await ADMIN_OPERATIONS[route.operationId]({ sql, claims: caller.claims }, { params, query, body });
-    return route.success.status === 204
-      ? new Response(null, { status: 204, headers: corsHeaders })
-      : jsonResponse(result, route.success.status);
-  };
+    const operation = ADMIN_OPERATIONS[route.operationId];
+    return successResponse(route, await operation({ sql, claims: caller.claims }, parts));
+  });
+  return (request) => app.fetch(request);
 }

@@ -62,7 +62,9 @@ export async function sendDelivery(delivery: ClaimedDelivery, context: SendConte
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new DOMException("timed out", "TimeoutError")), REQUEST_TIMEOUT_MS);
   try {
+    // The destination's client connects only to the addresses just checked (see _shared/ssrf.ts).
     const response = await (context.fetch ?? fetch)(delivery.url, {
+      client: destination.client,
       method: "POST",
       headers,
       body: delivery.payload,

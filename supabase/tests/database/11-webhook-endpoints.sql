@@ -1,8 +1,9 @@
 -- Webhook endpoints: only owners and admins register them; URLs must be https to a public
 -- address (loopback only with the local setting); the signing secret is whsec_ + base64 of 32
--- bytes, kept in Vault and never readable by tenants; rotation keeps the old one for the overlap.
+-- bytes, kept in Vault and never readable by tenants; rotation keeps every replaced one signing
+-- for its overlap.
 begin;
-select plan(47);
+select plan(64);
 
 \ir _helpers.psql
 
@@ -48,6 +49,23 @@ select is(webhooks.endpoint_url_problem('https://0177.0.0.1/', false), 'numeric 
 select is(webhooks.endpoint_url_problem('http://127.0.0.1:8080/hook', true), null, 'the local setting allows http to loopback');
 select is(webhooks.endpoint_url_problem('http://localhost:8080/hook', true), null, 'and to localhost');
 select is(webhooks.endpoint_url_problem('https://10.1.2.3/', true), '10.1.2.3 is in a private range (10.0.0.0/8)', 'but not to private ranges');
+
+-- URLs a WHATWG parser (the sender's) would read as another host are refused, not interpreted.
+select is(webhooks.endpoint_url_problem('https://169' || U&'\3002' || '254' || U&'\3002' || '169' || U&'\3002' || '254/', false),
+          'the URL must be printable ASCII without spaces (percent-encode the path, write an internationalized host name in its xn-- form)',
+          'ideographic full stops (read as dots: 169.254.169.254) are refused');
+select is(webhooks.endpoint_url_problem('https://' || U&'\FF11\FF12\FF17' || '.0.0.1/', false),
+          'the URL must be printable ASCII without spaces (percent-encode the path, write an internationalized host name in its xn-- form)',
+          'full-width digits (read as 127.0.0.1) are refused');
+select is(webhooks.endpoint_url_problem('https://10.0.0.1\.hooks.example.com/', false), 'the URL must not contain a backslash',
+          'a backslash (read as a slash: host 10.0.0.1) is refused');
+select is(webhooks.endpoint_url_problem(E'https://hooks.exa\tmple.com/', false),
+          'the URL must be printable ASCII without spaces (percent-encode the path, write an internationalized host name in its xn-- form)',
+          'a tab (dropped by the parser) is refused');
+select is(webhooks.endpoint_url_problem('https://%31%32%37.0.0.1/', false), 'the URL has no valid host', 'a percent-encoded host is refused');
+select is(webhooks.endpoint_url_problem('https://hooks.example.com:70000/', false), 'the URL has no valid host', 'a port above 65535 is refused');
+select is(webhooks.endpoint_url_problem('https://[1:2]/', false), 'the URL has no valid host', 'an invalid IPv6 literal is refused');
+select is(webhooks.endpoint_url_host('https://Hooks.Example.COM.:8443/x'), 'hooks.example.com', 'the host checked is lowercased, without its trailing dot');
 
 -- Registration --------------------------------------------------------------------------------
 select pg_temp.act_as('a_member');
@@ -98,12 +116,57 @@ select webhooks.run_every_minute();
 select is((select count(*) from vault.decrypted_secrets where decrypted_secret = :'signing_secret'), 0::bigint,
           'and the minute job deletes the old one from Vault');
 
+-- However many rotations happen within the overlap, every replaced secret keeps signing for its own.
+select pg_temp.act_as('a_owner');
+select webhooks.rotate_endpoint_secret(:'endpoint_id') as second_secret \gset
+select webhooks.rotate_endpoint_secret(:'endpoint_id') as third_secret \gset
+select webhooks.rotate_endpoint_secret(:'endpoint_id') as fourth_secret \gset
+select pg_temp.act_as_postgres();
+select is((select secrets from webhooks.endpoint_signing_secrets(array[:'endpoint_id'::uuid])),
+          array[:'fourth_secret', :'third_secret', :'second_secret', :'new_secret'],
+          'three rotations in a row: the current secret and the three it replaced all sign, newest first');
+select secrets_version as version_before from webhooks.endpoint_signing_secrets(array[:'endpoint_id'::uuid]) \gset
+update webhooks.replaced_secrets set replaced_at = replaced_at - interval '25 hours', signs_until = now() - interval '1 second'
+ where secret_id = (select s.id from vault.decrypted_secrets s where s.decrypted_secret = :'new_secret');
+select webhooks.run_every_minute();
+select is((select secrets from webhooks.endpoint_signing_secrets(array[:'endpoint_id'::uuid])),
+          array[:'fourth_secret', :'third_secret', :'second_secret'],
+          'when the oldest one''s overlap ends, only it stops signing');
+select isnt((select secrets_version from webhooks.endpoint_signing_secrets(array[:'endpoint_id'::uuid])), :'version_before',
+            'and the version the dispatcher caches the list by changes');
+select is((select count(*) from vault.decrypted_secrets where decrypted_secret = :'new_secret'), 0::bigint, 'it leaves Vault');
+select pg_temp.act_as('a_owner');
+select count(webhooks.rotate_endpoint_secret(:'endpoint_id')) as rotations from generate_series(1, 7) \gset
+select throws_ok(format('select webhooks.rotate_endpoint_secret(%L)', :'endpoint_id'), '55000', null,
+                 'a rotation beyond ten signing secrets is refused until the oldest one stops');
+select pg_temp.act_as_postgres();
+select is((select cardinality(secrets) from webhooks.endpoint_signing_secrets(array[:'endpoint_id'::uuid])), 10,
+          'and the ten keep signing');
+
 -- Deleting an endpoint deletes its secrets ----------------------------------------------------
 select pg_temp.act_as('a_admin');
 delete from webhooks.endpoints where id = :'endpoint_id';
 select pg_temp.act_as_postgres();
-select is((select count(*) from vault.decrypted_secrets where decrypted_secret = :'new_secret'), 0::bigint,
-          'deleting an endpoint deletes its secret from Vault');
+select is((select count(*) from vault.decrypted_secrets where decrypted_secret in (:'fourth_secret', :'third_secret', :'second_secret')), 0::bigint,
+          'deleting an endpoint deletes its secrets, the replaced ones too, from Vault');
+select is((select count(*) from webhooks.replaced_secrets where endpoint_id = :'endpoint_id'), 0::bigint, 'and their rows');
+
+-- Refusals name their field structurally -------------------------------------------------------
+create function pg_temp.refused_column(p_sql text) returns text language plpgsql as $$
+declare
+  v_column text;
+begin
+  execute p_sql;
+  return null;
+exception when invalid_parameter_value then
+  get stacked diagnostics v_column = column_name;
+  return v_column;
+end
+$$;
+select is(pg_temp.refused_column($$select webhooks.create_endpoint(pg_temp.id('org a'), 'https://10.0.0.1/')$$), 'url',
+          'a refused URL says its field is url (COLUMN_NAME), whatever the message');
+select is(pg_temp.refused_column($$select webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/', '', '{no.such}')$$),
+          'event_types', 'an unknown event type says event_types');
 
 select * from finish();
 rollback;

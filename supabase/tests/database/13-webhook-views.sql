@@ -3,7 +3,7 @@
 -- organizations see none, anon cannot reach the schema. Endpoint health sums up the attempts.
 -- Retention purges what is older than the configured age.
 begin;
-select plan(24);
+select plan(30);
 
 \ir _helpers.psql
 
@@ -76,12 +76,27 @@ select pg_temp.act_as_postgres();
 update webhooks.events set created_at = now() - interval '31 days' where org_id = pg_temp.id('org a');
 update webhooks.deliveries set status = 'succeeded', completed_at = now() where org_id = pg_temp.id('org a');
 update webhooks.attempts set started_at = now() - interval '31 days' where org_id = pg_temp.id('org a') and retry_count < 2;
-select is((select attempts_deleted from webhooks.purge_expired()), 2::bigint, 'the purge deletes attempts older than 30 days');
-select is((select count(*) from webhooks.events where org_id = pg_temp.id('org a')), 0::bigint, 'and old events, with their deliveries');
+-- (The daily job commits after every chunk, so it cannot run inside this test's transaction;
+-- tests/serial/purge_short_transactions_test.ts runs it. These are its chunks.)
+insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, status, return_message,
+                                  start_time, end_time)
+select 1, -g, 0, 'postgres', 'postgres', 'select 1', 'succeeded', 'SELECT 1',
+       now() - make_interval(days => g), now() - make_interval(days => g)
+  from generate_series(1, 10) as g;
+delete from cron.job_run_details where runid >= 0 and end_time < now() - interval '7 days';
+select is(webhooks.purge_expired_chunk(1), 1, 'a chunk deletes at most its limit: first the attempts older than 30 days');
+select is(webhooks.purge_expired_chunk(1000), 1, 'the next chunk the rest of them');
+select cmp_ok(webhooks.purge_expired_chunk(1000), '>', 0, 'then the old events');
+select is((select count(*) from webhooks.events where org_id = pg_temp.id('org a')), 0::bigint, 'with their deliveries');
+select is(webhooks.purge_expired_chunk(1000), 3,
+          'then pg_cron''s run history older than 7 days (cron_history_retention), of every job');
+select is((select count(*) from cron.job_run_details where runid < 0), 7::bigint, 'the last 7 days'' stays');
+select is(webhooks.purge_expired_chunk(1000), 0, 'and then nothing is left to purge');
 update webhooks.events set created_at = now() - interval '31 days' where org_id = pg_temp.id('org b');
-select webhooks.purge_expired();
+update webhooks.settings set cron_history_retention = interval '2 days';
+select is(webhooks.purge_expired_chunk(1000), 5, 'an old event whose delivery is still pending stays; the retention is a setting');
 select is((select count(*) from webhooks.events where org_id = pg_temp.id('org b')), 1::bigint,
-          'but keeps an old event whose delivery is still pending');
+          'the pending one is still there');
 
 select * from finish();
 rollback;

@@ -2,7 +2,7 @@
 -- cache with its TTL and purge, the Vault token lookup, the opt-in (owners and admins only), and
 -- the trigger that queues one pg_net request per new property of an opted-in organization.
 begin;
-select plan(39);
+select plan(47);
 
 \ir _helpers.psql
 
@@ -203,6 +203,43 @@ select results_eq(
            'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'auto_geocoding_secret'),
            jsonb_build_object('property_id', '$$ || pg_temp.id('needs coordinates 1') || $$'::uuid, 'org_id', '$$ || pg_temp.id('org a') || $$'::uuid)$$,
   'the request posts the property and its organization to mapbox-geocode with the automatic-geocoding secret from Vault');
+
+-- The queue: every such property waits there until it has coordinates or has failed for good ---------
+select results_eq(
+  $$select property_id, status, attempts from geocoding.auto_queue
+     where org_id in (pg_temp.id('org a'), pg_temp.id('org b')) order by property_id$$,
+  $$values (least(pg_temp.id('needs coordinates 1'), pg_temp.id('needs coordinates 2')), 'pending', 1),
+           (greatest(pg_temp.id('needs coordinates 1'), pg_temp.id('needs coordinates 2')), 'pending', 1)$$,
+  'both wait in the queue, each requested once (leased for 2 minutes)');
+update public.properties set lat = 30.1, lng = -97.1 where id = pg_temp.id('needs coordinates 1');
+select is((select count(*) from geocoding.auto_queue where property_id = pg_temp.id('needs coordinates 1')), 0::bigint,
+          'a property that gets coordinates leaves the queue');
+select geocoding.record_auto_geocoding_failure(pg_temp.id('needs coordinates 2'), 'Mapbox found no location for the address.');
+select is((select status || ': ' || last_error from geocoding.auto_queue where property_id = pg_temp.id('needs coordinates 2')),
+          'failed: Mapbox found no location for the address.', 'an unknown address is recorded as a permanent failure');
+
+-- Within the rate limit: as many requests at once as the bucket holds tokens ----------------------------
+delete from geocoding.rate_limit_overrides where org_id = pg_temp.id('org a');
+delete from geocoding.rate_limit_buckets where org_id = pg_temp.id('org a');
+insert into geocoding.rate_limit_overrides (org_id, burst, per_minute) values (pg_temp.id('org a'), 3, 3);
+truncate queued_before;
+insert into queued_before select coalesce(max(id), 0) from net.http_request_queue;
+select pg_temp.act_as('member');
+insert into public.properties (org_id, address1) select pg_temp.id('org a'), g || ' Import Road' from generate_series(1, 10) g;
+select pg_temp.act_as_postgres();
+select is((select count(*) from net.http_request_queue q, queued_before b where q.id > b.id), 3::bigint,
+          'an import of 10 with 3 tokens left sends 3 requests now');
+select is((select count(*) from geocoding.auto_queue q join public.properties p on p.id = q.property_id
+            where p.address1 like '% Import Road' and q.attempts = 0), 7::bigint, 'the other 7 wait');
+select is(geocoding.request_due_geocoding(), 0, 'none more while the bucket has no token');
+update geocoding.rate_limit_buckets set tokens = 0, refilled_at = now() - interval '1 minute' where org_id = pg_temp.id('org a');
+select is(geocoding.request_due_geocoding(), 3, 'a minute later, the refilled tokens'' worth');
+update geocoding.auto_queue set next_attempt_at = now() - interval '1 second', attempts = geocoding.max_auto_attempts()
+ where property_id in (select id from public.properties where address1 = '1 Import Road');
+select geocoding.request_due_geocoding();
+select matches((select last_error from geocoding.auto_queue q join public.properties p on p.id = q.property_id
+                 where p.address1 = '1 Import Road' and q.status = 'failed'), '^No answer settled it in 10 attempts',
+               'a property no answer settles is given up after max_auto_attempts(), with the reason');
 
 select * from finish();
 rollback;
