@@ -4,7 +4,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { decodeJwt } from "npm:jose@6.2.17";
 import { contentSecurityPolicy, createPageHandler, SESSION_SECONDS } from "../local/dashboard-server.ts";
-import { connect, integrationTest, signingKeys, stack } from "./_support/stack.ts";
+import { connect, createTenant, integrationTest, signingKeys, stack } from "./_support/stack.ts";
 
 const sql = connect(2);
 const PUBLISHABLE_KEY = JSON.parse(Deno.env.get("SUPABASE_PUBLISHABLE_KEYS") ?? "{}").default as string;
@@ -60,10 +60,25 @@ integrationTest("the local users list people with their memberships and never a 
     email: "adam.admin@acme-plumbing.test",
     memberships: [{ org_id: SEED_ORG, org_name: "Acme Plumbing", role: "admin" }],
   });
-  const [{ emailless }] = await sql`select count(*)::int as emailless from auth.users where email is null`;
-  assert(emailless > 0, "the seed has service accounts");
-  assert(users.every((user: { email: string | null }) => typeof user.email === "string"));
+  await withServiceAccount(async (accountId) => {
+    const { users } = await (await request("/local/users")).json();
+    assert(users.some((user: { user_id: string }) => user.user_id === SEED_ADMIN));
+    assert(!users.some((user: { user_id: string }) => user.user_id === accountId));
+    assert(users.every((user: { email: string | null }) => typeof user.email === "string"));
+  });
 });
+
+/** Runs `work` while an organization of its own has a service account (a user without an email). */
+async function withServiceAccount(work: (accountId: string) => Promise<void>): Promise<void> {
+  const tenant = await createTenant(sql, "dashboard-accounts");
+  try {
+    const [{ account_id }] = await sql<{ account_id: string }[]>`
+      select account_id from authz.create_service_account(${tenant.orgId}, 'dashboard test', '{jobs:read}')`;
+    await work(account_id);
+  } finally {
+    await tenant.remove();
+  }
+}
 
 integrationTest("a local session is a one-hour JWT for the user that webhook-admin accepts", async () => {
   const response = await mintSession({ user_id: SEED_ADMIN });
@@ -81,9 +96,10 @@ integrationTest("a local session is a one-hour JWT for the user that webhook-adm
 });
 
 integrationTest("no session for a service account, an unknown user or a malformed request", async () => {
-  const [account] = await sql<{ id: string }[]>`select id from auth.users where email is null limit 1`;
-  const accountAnswer = await mintSession({ user_id: account.id });
-  assertEquals([accountAnswer.status, (await accountAnswer.json()).error.code], [404, "not_found"]);
+  await withServiceAccount(async (accountId) => {
+    const accountAnswer = await mintSession({ user_id: accountId });
+    assertEquals([accountAnswer.status, (await accountAnswer.json()).error.code], [404, "not_found"]);
+  });
   const unknown = await mintSession({ user_id: crypto.randomUUID() });
   assertEquals([unknown.status, (await unknown.json()).error.code], [404, "not_found"]);
   const malformed = await mintSession({ user_id: "adam" });

@@ -51,9 +51,20 @@ const sql = connect(2);
 globalThis.addEventListener("unload", () => void sql.end());
 
 Deno.test("every language of the snippets is one this test knows how to run", () => {
-  const known = new Set(["js", "ts", "sql", "http", "sh", "json"]);
+  const known = new Set(["js", "ts", "tsx", "sql", "http", "sh", "json"]);
   assert.deepEqual(all.filter((snippet) => !known.has(snippet.language)).map(where), []);
   assert.ok(all.length > 20);
+});
+
+Deno.test("every tsx snippet is an example the dashboard's build type-checks as a consumer would", async () => {
+  const examples = await Promise.all(
+    [...Deno.readDirSync(`${ROOT}/dashboard/examples`)].map((entry) =>
+      Deno.readTextFile(`${ROOT}/dashboard/examples/${entry.name}`)
+    ),
+  );
+  const tsx = all.filter((snippet) => snippet.language === "tsx");
+  assert.ok(tsx.length > 0);
+  for (const snippet of tsx) assert.ok(examples.includes(snippet.code), `${where(snippet)} is not in dashboard/examples`);
 });
 
 /** A tenant with a member, an owner, a service account and its key: what the snippets act as. */
@@ -85,14 +96,14 @@ integrationTest("every js and ts snippet runs as written (js with Node and Deno,
   try {
     const env = {
       SUPABASE_URL: stack.SUPABASE_URL,
-      SUPABASE_ANON_KEY: stack.SUPABASE_ANON_KEY,
+      SUPABASE_PUBLISHABLE_KEY: stack.publishableKey,
       CJH_API_KEY: tenant.apiKey,
       CJH_WEBHOOK_SECRET: "whsec_" + btoa("snippet secret of thirty-two bytes"),
       NO_COLOR: "1",
     };
     // What a page means by `supabase` (the signed-in member's client) and `orgId`.
     const prelude = `import { createClient } from "npm:@supabase/supabase-js@2.119.0";
-const supabase = createClient(${JSON.stringify(stack.SUPABASE_URL)}, ${JSON.stringify(stack.SUPABASE_ANON_KEY)}, {
+const supabase = createClient(${JSON.stringify(stack.SUPABASE_URL)}, ${JSON.stringify(stack.publishableKey)}, {
   global: { headers: { Authorization: ${JSON.stringify(`Bearer ${tenant.ownerJwt}`)} } },
   auth: { persistSession: false, autoRefreshToken: false },
 });
@@ -125,7 +136,6 @@ integrationTest("every sql snippet runs as written, its placeholders filled in",
     "<org id>": tenant.orgId,
     "<your Mapbox public or secret token>": "pk.snippet",
     "<project-ref>": "snippet-project",
-    "<service role key>": stack.SUPABASE_SERVICE_ROLE_KEY,
   };
   try {
     for (const snippet of all.filter((candidate) => candidate.language === "sql")) {
@@ -164,7 +174,7 @@ integrationTest(
         }));
         if (path.startsWith("/functions/v1/")) {
           const fill = (text: string) =>
-            text.replaceAll("<the project's anon key>", stack.SUPABASE_ANON_KEY).replaceAll("cjh_sk_…", tenant.apiKey);
+            text.replaceAll("<the project's publishable key>", stack.publishableKey).replaceAll("cjh_sk_…", tenant.apiKey);
           const response = await fetch(`${stack.SUPABASE_URL}${path}`, {
             method,
             headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, fill(value)])),
@@ -191,8 +201,9 @@ Deno.test("every sh snippet names npm scripts and Supabase CLI commands that exi
   const scripts = JSON.parse(await Deno.readTextFile(`${ROOT}/package.json`)).scripts as Record<string, string>;
   const npmOwn = new Set(["start", "stop", "test", "install", "ci"]);
   for (const snippet of all.filter((candidate) => candidate.language === "sh")) {
-    for (const line of snippet.code.split("\n").map((text) => text.replace(/#.*$/, "").trim()).filter(Boolean)) {
-      const npm = line.match(/^npm (?:run )?([\w:-]+)/);
+    const lines = snippet.code.replace(/\\\n/g, " ").split("\n").map((text) => text.replace(/#.*$/, "").trim());
+    for (const line of lines.filter(Boolean)) {
+      const npm = line.match(/^npm (?:run )?(?:--[\w-]+ )*([\w:-]+)/);
       const npx = line.match(/^npx supabase ((?:[a-z-]+ ?)+)/);
       if (npm) {
         assert.ok(
@@ -207,6 +218,15 @@ Deno.test("every sh snippet names npm scripts and Supabase CLI commands that exi
           SUPABASE_TELEMETRY_DISABLED: "1",
         });
         assert.equal(code, 0, `${where(snippet)}: ${line}\n${output}`);
+      } else if (/^(?:[A-Z_]+=\S+ )*node \S+/.test(line)) {
+        // A script of the project's, with its settings in the environment (the examples run elsewhere).
+        const [, script] = line.match(/node (\S+)/)!;
+        assert.ok((await Deno.stat(`${ROOT}/${script}`)).isFile, `${where(snippet)}: ${line}`);
+      } else if (/^rm [\w.-]+$/.test(line)) {
+        // Removing a file the snippet wrote.
+      } else if (/^curl .*"https:\/\/api\.supabase\.com\/v1\/projects\/<project-ref>\//.test(line)) {
+        // The Management API (what the CLI calls): reachable only with a hosted project's access token.
+        assert.match(line, /-H "Authorization: Bearer \$SUPABASE_ACCESS_TOKEN"/, `${where(snippet)}: ${line}`);
       } else {
         assert.fail(`${where(snippet)}: a command this test cannot check: ${line}`);
       }

@@ -46,6 +46,7 @@ integrationTest("a brand-new project takes the migrations unchanged, and every p
       const jobs = await sql`select jobname from cron.job order by jobname`;
       assertEquals(jobs.map((job) => job.jobname), [
         "geocoding-purge-expired-cache",
+        "geocoding-request-due",
         "webhooks-dispatch-scheduler",
         "webhooks-every-minute",
         "webhooks-purge-expired",

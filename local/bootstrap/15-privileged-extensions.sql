@@ -35,11 +35,14 @@ begin
       execute pg_catalog.format('create extension %I with schema %I', v_name, v_schema);
     end if;
     perform pg_catalog.set_config('cjh.creating_privileged_extension', 'off', true);
-    -- What hosted grants after creating them: postgres may call cron.schedule / cron.unschedule
-    -- and read its own rows of cron.job (pg_cron grants those to PUBLIC behind the schema);
-    -- pg_net already grants its schema to PUBLIC itself.
+    -- What Supabase's image grants after creating them (its extensions.grant_pg_cron_access):
+    -- everything in the cron schema to postgres with grant option, except that cron.job may only
+    -- be read (jobs change through cron.schedule / cron.unschedule). pg_net grants its own schema.
     if v_name = 'pg_cron' then
-      grant usage on schema cron to postgres;
+      grant usage on schema cron to postgres with grant option;
+      grant all privileges on all tables in schema cron to postgres with grant option;
+      revoke all on table cron.job from postgres;
+      grant select on table cron.job to postgres with grant option;
     end if;
   end loop;
 end

@@ -875,14 +875,20 @@ set search_path = ''
 as $$
 begin
   wake_ups_configured := (select count(*) = 2 from vault.secrets s where s.name in ('project_url', 'webhook_dispatch_secret'));
-  -- A scheduler run holds its session advisory lock (webhooks.dispatch_scheduler_step).
-  scheduler_running := exists (
-    select from pg_catalog.pg_locks l
-     where l.locktype = 'advisory'
-       and l.objid = pg_catalog.hashtext('webhooks.scheduler')::oid
-       and l.objsubid = 1
-       and l.granted
-  );
+  -- A scheduler run holds its session advisory lock (webhooks.dispatch_scheduler_step). Between
+  -- two runs (pg_cron starts the next once the previous has ended) nobody holds it for a moment,
+  -- so a scheduler is only missing if nobody takes the lock within a second.
+  for v_look in 1..5 loop
+    scheduler_running := exists (
+      select from pg_catalog.pg_locks l
+       where l.locktype = 'advisory'
+         and l.objid = pg_catalog.hashtext('webhooks.scheduler')::oid
+         and l.objsubid = 1
+         and l.granted
+    );
+    exit when scheduler_running or v_look = 5;
+    perform pg_catalog.pg_sleep(0.25);
+  end loop;
   select count(*) into undispatched_events from webhooks.outbox;
   begin
     perform net.check_worker_is_up();

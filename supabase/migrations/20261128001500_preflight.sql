@@ -166,7 +166,7 @@ begin
   -- Cron jobs ----------------------------------------------------------------------------------
   select array_agg(j) into v_missing
     from unnest(array['webhooks-dispatch-scheduler', 'webhooks-every-minute', 'webhooks-purge-expired',
-                      'geocoding-purge-expired-cache']) as j
+                      'geocoding-purge-expired-cache', 'geocoding-request-due']) as j
    where not exists (select from cron.job c where c.jobname = j and c.active);
   return query select 'cron', 'jobs',
     case when v_missing is null then 'ok' else 'fail' end,

@@ -227,18 +227,23 @@ function body(world: FuzzWorld, fields: string[], hugeBytes: number): fc.Arbitra
   );
 }
 
-function headers(world: FuzzWorld, serviceRole: boolean): fc.Arbitrary<Record<string, string>> {
+function headers(world: FuzzWorld, platform: boolean): fc.Arbitrary<Record<string, string>> {
+  // The platform presents the secret key in `apikey`; everyone else the publishable key and a session.
+  const apikey = fc.oneof(
+    { arbitrary: fc.constant(platform ? stack.secretKey : stack.publishableKey), weight: 8 },
+    fc.constantFrom(stack.publishableKey, "sb_secret_not-a-key", ""),
+  );
   const token = fc.oneof(
-    { arbitrary: fc.constant(serviceRole ? stack.SUPABASE_SERVICE_ROLE_KEY : world.ownerToken), weight: 8 },
-    fc.constantFrom(world.memberToken, stack.SUPABASE_ANON_KEY, "not-a-jwt", "", null),
+    { arbitrary: fc.constant(platform ? null : world.ownerToken), weight: 8 },
+    fc.constantFrom(world.memberToken, stack.publishableKey, "not-a-jwt", "", null),
   );
-  return fc.tuple(token, fc.option(fc.constantFrom(...CONTENT_TYPES), { nil: null, freq: 5 })).map(
-    ([bearer, contentType]) => ({
-      apikey: stack.SUPABASE_ANON_KEY,
-      ...(bearer === null ? {} : { authorization: `Bearer ${bearer}` }),
-      ...(contentType === null ? {} : { "content-type": contentType }),
-    }),
-  );
+  const contentType = fc.option(fc.constantFrom(...CONTENT_TYPES), { nil: null, freq: 5 });
+  return fc.tuple(apikey, token, contentType).map(([key, bearer, type]) => {
+    const result: Record<string, string> = { apikey: key };
+    if (bearer !== null) result.authorization = `Bearer ${bearer}`;
+    if (type !== null) result["content-type"] = type;
+    return result;
+  });
 }
 
 /** A query string: known keys with plausible or awkward values, unknown keys, repeated keys. */

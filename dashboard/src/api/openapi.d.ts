@@ -149,7 +149,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate an endpoint's signing secret
-         * @description The new secret is shown only here. The previous one keeps signing alongside it (two signatures in webhook-signature) until previous_secret_expires_at.
+         * @description The new secret is shown only here. Every secret it replaces keeps signing alongside it (one signature each in webhook-signature) for 24 h after its own replacement, however many rotations happen meanwhile; previous_secret_expires_at is when the last of them stops. At most ten secrets sign at once.
          *
          *     **Access**: a signed-in owner or admin of the organization (their JWT as the bearer token).
          */
@@ -627,7 +627,10 @@ export interface components {
              * @description ISO-8601 date and time
              */
             occurred_at: string;
-            /** @description The user or service account; null for the platform or the system */
+            /**
+             * Format: uuid
+             * @description The user or service account; null for the platform or the system
+             */
             actor_id: string | null;
             /** @enum {string} */
             actor_kind: "user" | "platform" | "system";
@@ -655,9 +658,20 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "sending" | "succeeded" | "failed" | "exhausted";
             attempt_count: number;
-            /** @description When the next attempt is due (pending only) */
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending only)
+             */
             next_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 date and time
+             */
             first_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 date and time
+             */
             last_attempt_at: string | null;
             last_response_status: number | null;
             last_error: string | null;
@@ -666,6 +680,10 @@ export interface components {
              * @description ISO-8601 date and time
              */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description ISO-8601 date and time
+             */
             completed_at: string | null;
         };
         Endpoint: {
@@ -679,11 +697,22 @@ export interface components {
             event_types: string[];
             enabled: boolean;
             disabled_reason: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 date and time
+             */
             disabled_at: string | null;
-            /** @description Start of the current run of failed attempts */
+            /**
+             * Format: date-time
+             * @description Start of the current run of failed attempts
+             */
             failing_since: string | null;
-            /** @description While set, the previous secret also signs */
+            /**
+             * Format: date-time
+             * @description While set, the secrets replaced by rotations also sign; the last of them until this time
+             */
             previous_secret_expires_at: string | null;
+            /** Format: uuid */
             created_by: string | null;
             /**
              * Format: date-time
@@ -701,6 +730,10 @@ export interface components {
             endpoint_id: string;
             enabled: boolean;
             disabled_reason: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 date and time
+             */
             failing_since: string | null;
             attempts_24h: number;
             /** @description Share of the last 24 h's attempts that succeeded, 0–1 */
@@ -710,20 +743,26 @@ export interface components {
             latency_p99_ms_24h: number | null;
             /** @description Deliveries pending or being sent */
             backlog: number;
+            /**
+             * Format: date-time
+             * @description ISO-8601 date and time
+             */
             backlog_oldest_at: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 date and time
+             */
             last_failure_at: string | null;
             last_error: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 date and time
+             */
             last_attempt_at: string | null;
-        };
-        Error: {
-            error: {
-                /** @description Stable, machine-readable */
-                code: string;
-                /** @description For people */
-                message: string;
-                /** @description For invalid_request: { formErrors, fieldErrors } */
-                details?: unknown;
-            };
+            /** @description Why deliveries are not being started at all, for every endpoint of the project (wake-ups not configured or not leaving the database, or the dispatcher not draining); null when they are */
+            wake_up_problem: string | null;
+            /** @description What the project's operator must do about wake_up_problem */
+            wake_up_fix: string | null;
         };
         Event: {
             /** @description Event id: evt_ and 32 hex digits, time-ordered */
@@ -783,7 +822,7 @@ export interface components {
                 lng: number;
                 /** @description When the coordinates were stored (ISO-8601) */
                 geocoded_at: string;
-                /** @constant */
+                /** @enum {string} */
                 geocode_source: "mapbox";
             } & {
                 [key: string]: unknown;
@@ -1095,14 +1134,22 @@ export interface components {
             scopes: ("jobs:read" | "jobs:write" | "clients:read" | "clients:write" | "properties:read" | "properties:write" | "estimates:read" | "estimates:write" | "invoices:read" | "invoices:write" | "payments:read" | "payments:write" | "inspections:read" | "inspections:write")[];
             /** @description The first characters of the API key, to recognise it */
             key_prefix: string;
+            /** Format: uuid */
             created_by: string | null;
             /**
              * Format: date-time
              * @description ISO-8601 date and time
              */
             created_at: string;
-            /** @description When the key was last exchanged for a token */
+            /**
+             * Format: date-time
+             * @description When the key was last exchanged for a token
+             */
             last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 date and time
+             */
             revoked_at: string | null;
         };
         ValidationErrorDetails: {
@@ -1191,13 +1238,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `internal_error`: an unexpected failure (logged; the answer carries no internals) */
@@ -1206,11 +1257,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1247,13 +1302,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `internal_error`: an unexpected failure (logged; the answer carries no internals) */
@@ -1262,11 +1321,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1296,17 +1359,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -1318,13 +1385,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -1333,11 +1404,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1348,11 +1423,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1400,17 +1479,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each); `invalid_json`: the body is not JSON */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each; `invalid_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request" | "invalid_json";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request" | "invalid_json";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -1422,13 +1505,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -1437,11 +1524,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: a body sent with a Content-Type other than application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1452,11 +1562,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1485,17 +1599,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -1507,13 +1625,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -1522,11 +1644,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1537,11 +1663,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1552,11 +1682,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1581,17 +1715,21 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -1603,13 +1741,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -1618,11 +1760,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1633,11 +1779,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1648,11 +1798,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1693,17 +1847,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each); `invalid_json`: the body is not JSON */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each; `invalid_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request" | "invalid_json";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request" | "invalid_json";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -1715,13 +1873,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -1730,11 +1892,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1745,11 +1911,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: a body sent with a Content-Type other than application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1760,11 +1949,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1793,17 +1986,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -1815,13 +2012,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -1830,11 +2031,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1845,11 +2050,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1860,11 +2069,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1900,17 +2113,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each); `invalid_json`: the body is not JSON */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each; `invalid_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request" | "invalid_json";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request" | "invalid_json";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -1922,13 +2139,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -1937,11 +2158,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1952,11 +2177,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: a body sent with a Content-Type other than application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -1967,11 +2215,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2002,17 +2254,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -2024,13 +2280,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -2039,11 +2299,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2054,11 +2318,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `conflict`: ten secrets sign already: the answer says when the oldest replaced one stops */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "conflict";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2069,11 +2356,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2104,17 +2395,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -2126,13 +2421,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -2141,11 +2440,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2156,11 +2459,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2171,11 +2478,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "conflict";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "conflict";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2186,11 +2497,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2219,17 +2534,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -2241,13 +2560,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -2256,11 +2579,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2271,11 +2598,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2286,11 +2617,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2334,17 +2669,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each); `invalid_json`: the body is not JSON */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each; `invalid_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request" | "invalid_json";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request" | "invalid_json";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -2356,13 +2695,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -2371,11 +2714,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2386,11 +2733,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2401,11 +2752,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "conflict";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "conflict";
+                            /** @description For people */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: a body sent with a Content-Type other than application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2416,11 +2790,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2461,17 +2839,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -2483,13 +2865,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -2498,11 +2884,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2513,11 +2903,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2548,17 +2942,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -2570,13 +2968,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -2585,11 +2987,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2600,11 +3006,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2615,11 +3025,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2662,17 +3076,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -2684,13 +3102,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -2699,11 +3121,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2714,11 +3140,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2750,17 +3180,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -2772,13 +3206,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -2787,11 +3225,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2802,11 +3244,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2817,11 +3263,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2851,17 +3301,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -2873,13 +3327,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -2888,11 +3346,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2903,11 +3365,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2918,11 +3384,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "conflict";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "conflict";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2933,11 +3403,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -2967,17 +3441,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -2989,13 +3467,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -3004,11 +3486,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3019,11 +3505,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3061,17 +3551,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each); `invalid_json`: the body is not JSON */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each; `invalid_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request" | "invalid_json";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request" | "invalid_json";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -3083,13 +3577,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -3098,11 +3596,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: a body sent with a Content-Type other than application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3113,11 +3634,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3142,17 +3667,21 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -3164,13 +3693,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -3179,11 +3712,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3194,11 +3731,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_found";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3209,11 +3750,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3244,7 +3789,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         access_token: string;
-                        /** @constant */
+                        /** @enum {string} */
                         token_type: "bearer";
                         /** @description Seconds */
                         expires_in: number;
@@ -3256,17 +3801,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each); `invalid_json`: the body is not JSON */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each; `invalid_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request" | "invalid_json";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request" | "invalid_json";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -3278,13 +3827,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_api_key";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_api_key";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body sent with a Content-Type other than application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For people */
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description `internal_error`: an unexpected failure (logged; the answer carries no internals) */
@@ -3293,11 +3865,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3308,11 +3884,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "service_unavailable";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3352,17 +3932,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid (`details` names each) */
+            /** @description `invalid_request`: a path parameter, query parameter or body field is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate); `details` names each */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -3374,13 +3958,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `forbidden`: the caller is not an owner or admin of the organization */
@@ -3389,11 +3977,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3404,11 +3996,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3465,11 +4061,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_json" | "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_json" | "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -3481,13 +4081,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
-                    }) | components["schemas"]["GatewayError"];
+                    } | components["schemas"]["GatewayError"];
                 };
             };
             /** @description `not_a_member`: the caller is in no organization, or not in the `org_id` given; `forbidden`: the caller may read the property but not change it */
@@ -3496,11 +4100,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "not_a_member" | "forbidden";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "not_a_member" | "forbidden";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3511,11 +4119,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "property_not_found" | "no_match";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "property_not_found" | "no_match";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3528,11 +4140,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "rate_limited";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3543,11 +4159,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3558,11 +4178,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "geocoding_unavailable";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "geocoding_unavailable";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3575,11 +4199,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "geocoding_rate_limited" | "geocoding_not_configured";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "geocoding_rate_limited" | "geocoding_not_configured";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3632,24 +4260,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @constant */
+                        /** @enum {boolean} */
                         accepted: true;
                         /** @description true: a drain already running picks the work up */
                         joined_running_drain: boolean;
                     };
                 };
             };
-            /** @description `invalid_json`: the body is not JSON; `invalid_request`: the body is not valid */
+            /** @description `invalid_json`: the body is not JSON; `invalid_request`: the body is not valid, or holds text that cannot be stored (a NUL character, a lone surrogate) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "invalid_json" | "invalid_request";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "invalid_json" | "invalid_request";
+                            /** @description For people */
+                            message: string;
                             details?: components["schemas"]["ValidationErrorDetails"];
                         };
                     };
@@ -3661,11 +4293,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "unauthorized";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "unauthorized";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
@@ -3676,11 +4312,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {unknown} */
-                            code?: "internal_error";
-                            message?: string;
+                    "application/json": {
+                        error: {
+                            /**
+                             * @description Stable, machine-readable
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For people */
+                            message: string;
                         };
                     };
                 };
