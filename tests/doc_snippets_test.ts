@@ -64,7 +64,9 @@ Deno.test("every tsx snippet is an example the dashboard's build type-checks as 
   );
   const tsx = all.filter((snippet) => snippet.language === "tsx");
   assert.ok(tsx.length > 0);
-  for (const snippet of tsx) assert.ok(examples.includes(snippet.code), `${where(snippet)} is not in dashboard/examples`);
+  for (const snippet of tsx) {
+    assert.ok(examples.includes(snippet.code), `${where(snippet)} is not in dashboard/examples`);
+  }
 });
 
 /** A tenant with a member, an owner, a service account and its key: what the snippets act as. */
@@ -174,7 +176,10 @@ integrationTest(
         }));
         if (path.startsWith("/functions/v1/")) {
           const fill = (text: string) =>
-            text.replaceAll("<the project's publishable key>", stack.publishableKey).replaceAll("cjh_sk_…", tenant.apiKey);
+            text.replaceAll("<the project's publishable key>", stack.publishableKey).replaceAll(
+              "cjh_sk_…",
+              tenant.apiKey,
+            );
           const response = await fetch(`${stack.SUPABASE_URL}${path}`, {
             method,
             headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, fill(value)])),
