@@ -40,7 +40,7 @@ function claimed(overrides: Partial<ClaimedDelivery> = {}): ClaimedDelivery {
 
 /**
  * A store holding `total` due deliveries (claimed at most `perClaim` at a time), recording the
- * order of its calls; outcomes go to `recordAttempts`.
+ * order of its calls; outcomes, recorded alone or with a claim, go to `recordAttempts`.
  */
 function backlogStore(
   total: number,
@@ -50,10 +50,17 @@ function backlogStore(
   } = {},
 ) {
   const calls: string[] = [];
-  const counts = { claimed: 0, claimsAskedFor: 0, recorded: [] as AttemptResult[] };
+  const counts = { claimed: 0, claimsAskedFor: 0, recorded: [] as AttemptResult[], recordedWithClaims: 0 };
   const store: DeliveryStore = {
-    claimDueDeliveries: async (limit) => {
+    claimDueDeliveries: async (limit, _lease, outcomes = []) => {
       calls.push("claim");
+      if (outcomes.length > 0) {
+        // Recorded with the claim, as webhooks.claim_due_deliveries does.
+        calls.push("record");
+        await recordAttempts(outcomes);
+        counts.recorded.push(...outcomes);
+        counts.recordedWithClaims += outcomes.length;
+      }
       counts.claimsAskedFor += limit;
       await new Promise((resolve) => setTimeout(resolve, 0)); // a round trip, as to the database
       const count = Math.min(limit, perClaim, total - counts.claimed);
@@ -118,12 +125,12 @@ Deno.test("work that arrives while a drain lingers is sent by it", async () => {
   const { store, counts } = backlogStore(0);
   let arrived = false;
   const claimOnce = store.claimDueDeliveries;
-  store.claimDueDeliveries = async (limit, lease) => {
+  store.claimDueDeliveries = async (limit, lease, outcomes) => {
     if (!arrived && counts.claimsAskedFor > 0) {
       arrived = true;
       return [claimed()];
     }
-    return await claimOnce(limit, lease);
+    return await claimOnce(limit, lease, outcomes);
   };
   const worker = dispatchWorker(CONFIG, store, {
     limits: new WorkerLimits(150_000, new EventTarget()),
@@ -131,6 +138,18 @@ Deno.test("work that arrives while a drain lingers is sent by it", async () => {
   });
   const summary = await drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 50 });
   assert.equal(summary.succeeded, 1);
+});
+
+Deno.test("a drain's outcomes go with its next claim, and every one is recorded", async () => {
+  const { store, counts } = backlogStore(40, { perClaim: 4 });
+  const worker = dispatchWorker(CONFIG, store, {
+    limits: new WorkerLimits(150_000, new EventTarget()),
+    fetch: answerAtOnce,
+  });
+  const summary = await drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 20 });
+  assert.equal(summary.succeeded, 40);
+  assert.equal(counts.recorded.length, 40);
+  assert.ok(counts.recordedWithClaims >= 36, `${counts.recordedWithClaims} of 40 went with a claim`);
 });
 
 Deno.test("the runtime's beforeunload stops a drain: queued work goes back at once, started work is recorded", async () => {
@@ -180,8 +199,9 @@ Deno.test("a worker still given requests late in its life learns its wall clock 
 Deno.test("a delivery whose lease cannot cover a request is handed back unsent", async () => {
   const { store, counts } = backlogStore(0);
   let given = false;
-  store.claimDueDeliveries = () => {
-    if (given) return Promise.resolve([]);
+  const claimNone = store.claimDueDeliveries;
+  store.claimDueDeliveries = (limit, lease, outcomes) => {
+    if (given) return claimNone(limit, lease, outcomes);
     given = true;
     return Promise.resolve([claimed({ leaseSeconds: 10 })]); // shorter than a request's 15 s timeout
   };

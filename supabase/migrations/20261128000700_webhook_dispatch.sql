@@ -36,6 +36,20 @@ comment on table webhooks.dispatcher_heartbeat is
 comment on column webhooks.dispatcher_heartbeat.stopped_at is
   'When a drain last stopped: a wake-up asked for before it has been taken up.';
 
+-- Where the outbox's unfanned rows start: every row not fanned out yet has txid >= low_txid. The
+-- outbox is a queue, so its index holds the entries of rows just deleted until vacuum removes them
+-- (autovacuum comes at most once a minute); scans that start here step over none of them. A fan-out
+-- moves it to the oldest transaction still running when it looked (rows it could not see are that
+-- one's or younger ones'), or to the first row it left behind. UNLOGGED: after a crash it is
+-- empty, which means "from the start".
+create unlogged table webhooks.fan_out_horizon (
+  singleton boolean primary key default true,
+  low_txid xid8 not null,
+  constraint fan_out_horizon_singleton check (singleton)
+);
+comment on table webhooks.fan_out_horizon is
+  'Every outbox row not fanned out yet has txid >= low_txid (moved forward by webhooks.fan_out).';
+
 -- =============================================================================================
 -- Functions: fan-out
 -- =============================================================================================
@@ -54,15 +68,22 @@ set search_path = ''
 as $$
 declare
   v_fanned_out integer;
+  v_low xid8;
+  v_next_low xid8;
 begin
   if p_wait then
     perform pg_advisory_xact_lock(hashtext('webhooks.fan_out'));
   elsif not pg_try_advisory_xact_lock(hashtext('webhooks.fan_out')) then
     return 0;
   end if;
-  with taken as (
+  -- Read after the lock: the previous fan-out has committed its horizon (or rolled back with it).
+  v_low := coalesce((select h.low_txid from webhooks.fan_out_horizon h), '0'::xid8);
+  with candidates as (
+    select x.txid, x.id from webhooks.outbox x where x.txid >= v_low order by x.txid, x.id limit p_limit
+  ),
+  taken as (
     delete from webhooks.outbox o
-     using (select x.txid, x.id from webhooks.outbox x order by x.txid, x.id limit p_limit) x
+     using candidates x
      where o.txid = x.txid
        and o.id = x.id
     returning o.id, o.org_id, o.event_type, o.data, o.created_at
@@ -95,7 +116,17 @@ begin
         on s.org_id = r.org_id
        and (cardinality(s.event_types) = 0 or r.event_type = any (s.event_types))
   )
-  select count(*) into v_fanned_out from taken;
+  select count(*),
+         -- Everything this statement could see and did not take comes after its last row; what it
+         -- could not see belongs to transactions running when it looked.
+         case when count(*) < p_limit then pg_snapshot_xmin(pg_current_snapshot())
+              else least(pg_snapshot_xmin(pg_current_snapshot()), max(c.txid)) end
+    into v_fanned_out, v_next_low
+    from candidates c;
+  if v_next_low > v_low then
+    insert into webhooks.fan_out_horizon as h (singleton, low_txid) values (true, v_next_low)
+    on conflict (singleton) do update set low_txid = excluded.low_txid;
+  end if;
   return v_fanned_out;
 end
 $$;
@@ -137,8 +168,10 @@ comment on table webhooks.pg_net_queue_watch is
 -- Functions: claiming and recording
 -- =============================================================================================
 
--- Fans out what has committed, then claims up to p_limit due deliveries and leases them to one
--- token for p_lease_seconds. Fair by construction:
+-- Records the caller's outcomes (p_outcomes, as webhooks.record_attempts takes them: a dispatcher
+-- acknowledges what it sent and asks for more in one call, so what it has finished no longer counts
+-- against its endpoints' limits), fans out what has committed, then claims up to p_limit due
+-- deliveries and leases them to one token for p_lease_seconds. Fair by construction:
 --   1. it finds the endpoints with due work (pending and due, or leased with the lease expired),
 --      walking the pending index one endpoint at a time, and locks each for the rest of the
 --      transaction, skipping those another claim holds;
@@ -150,7 +183,11 @@ comment on table webhooks.pg_net_queue_watch is
 -- Each row also says when and for how long it was leased by the database's clock (lease_seconds,
 -- claimed_at), so the dispatcher never compares its own clock with the lease, and whether loopback
 -- destinations are allowed, so its SSRF check follows the current setting.
-create function webhooks.claim_due_deliveries(p_limit integer, p_lease_seconds integer default 30)
+create function webhooks.claim_due_deliveries(
+  p_limit integer,
+  p_lease_seconds integer default 30,
+  p_outcomes jsonb default null
+)
 returns table (
   delivery_id bigint,
   lease_token uuid,
@@ -175,6 +212,9 @@ declare
 begin
   if p_limit not between 1 and 5000 or p_lease_seconds not between 1 and 3600 then
     raise exception 'claim between 1 and 5000 deliveries for 1 to 3600 seconds' using errcode = '22023';
+  end if;
+  if jsonb_typeof(p_outcomes) = 'array' and jsonb_array_length(p_outcomes) > 0 then
+    perform webhooks.record_attempts(p_outcomes);
   end if;
 
   perform webhooks.fan_out(greatest(p_limit, 2000));
@@ -287,8 +327,8 @@ begin
    order by array_position(v_ids, c.id);
 end
 $$;
-comment on function webhooks.claim_due_deliveries(integer, integer) is
-  'Fans out, then leases up to p_limit due deliveries fairly across endpoints; returns what is needed to send them.';
+comment on function webhooks.claim_due_deliveries(integer, integer, jsonb) is
+  'Records the caller''s outcomes, fans out, then leases up to p_limit due deliveries fairly across endpoints.';
 
 -- The secrets that sign for each endpoint: the current one, then every replaced one still within
 -- its overlap, newest first. secrets_version (also in the claim) changes whenever this list does
@@ -542,16 +582,21 @@ returns table (work_due boolean, next_due_at timestamptz, draining boolean, stop
 language sql stable security definer
 set search_path = ''
 as $$
+  -- min() over the partial indexes, never exists(): right after a backlog the statistics still
+  -- count thousands of pending rows, and exists() would then scan the table for the first one.
+  with next as (
+    select (select min(d.next_attempt_at) from webhooks.deliveries d where d.status = 'pending') as pending_at,
+           (select min(d.lease_expires_at) from webhooks.deliveries d where d.status = 'sending') as lease_ends_at
+  )
   select not (select s.dispatch_paused from webhooks.settings s)
-         and (exists (select from webhooks.outbox)
-              or exists (select from webhooks.deliveries d where d.status = 'pending' and d.next_attempt_at <= now())
-              or exists (select from webhooks.deliveries d where d.status = 'sending' and d.lease_expires_at <= now())),
-         least(
-           (select min(d.next_attempt_at) from webhooks.deliveries d where d.status = 'pending'),
-           (select min(d.lease_expires_at) from webhooks.deliveries d where d.status = 'sending')
-         ),
+         and (exists (select from webhooks.outbox o
+                       where o.txid >= coalesce((select h.low_txid from webhooks.fan_out_horizon h), '0'::xid8))
+              or n.pending_at <= now()
+              or n.lease_ends_at <= now()),
+         least(n.pending_at, n.lease_ends_at),
          coalesce((select h.draining_until > clock_timestamp() from webhooks.dispatcher_heartbeat h), false),
          (select h.stopped_at from webhooks.dispatcher_heartbeat h)
+    from next n
 $$;
 
 -- The scheduler: wakes webhook-dispatch (pg_net) as soon as anything waits for it and no drain is
@@ -972,6 +1017,9 @@ select cron.schedule('webhooks-purge-expired', '17 3 * * *',
 alter table webhooks.dispatcher_heartbeat enable row level security;
 alter table webhooks.dispatcher_heartbeat force row level security;
 revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated, service_role;
+alter table webhooks.fan_out_horizon enable row level security;
+alter table webhooks.fan_out_horizon force row level security;
+revoke all on table webhooks.fan_out_horizon from public, anon, authenticated, service_role;
 alter table webhooks.pg_net_queue_watch enable row level security;
 alter table webhooks.pg_net_queue_watch force row level security;
 revoke all on table webhooks.pg_net_queue_watch from public, anon, authenticated, service_role;
@@ -979,7 +1027,7 @@ revoke all on table webhooks.pg_net_queue_watch from public, anon, authenticated
 revoke all on function
   webhooks.fan_out(integer, boolean),
   webhooks.fan_out_committed(),
-  webhooks.claim_due_deliveries(integer, integer),
+  webhooks.claim_due_deliveries(integer, integer, jsonb),
   webhooks.endpoint_signing_secrets(uuid[]),
   webhooks.retry_delay(integer),
   webhooks.record_attempts(jsonb),
@@ -997,7 +1045,7 @@ revoke all on function
   webhooks.wake_up_problem()
   from public, anon, authenticated, service_role;
 grant execute on function
-  webhooks.claim_due_deliveries(integer, integer),
+  webhooks.claim_due_deliveries(integer, integer, jsonb),
   webhooks.endpoint_signing_secrets(uuid[]),
   webhooks.record_attempts(jsonb),
   webhooks.stop_draining(),

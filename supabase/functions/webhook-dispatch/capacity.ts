@@ -19,9 +19,12 @@ export class WorkerCapacity {
    */
   constructor(readonly concurrency: number, readonly batchSize: number) {}
 
-  /** How many deliveries a drain may claim now (0 when none). */
-  claimable(): number {
-    if (this.#unrecorded >= this.batchSize) return 0;
+  /**
+   * How many deliveries a drain may claim now (0 when none); `recordedWithClaim` outcomes go with
+   * the claim, so they do not hold it back.
+   */
+  claimable(recordedWithClaim = 0): number {
+    if (this.#unrecorded - recordedWithClaim >= this.batchSize) return 0;
     return Math.max(0, Math.min(this.batchSize, this.concurrency - this.#requests - this.#reserved));
   }
 

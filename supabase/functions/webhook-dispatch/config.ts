@@ -33,7 +33,7 @@ const DispatchEnvironment = EdgeEnvironment.pick({
    */
   WEBHOOK_DISPATCH_WORKER_WALL_CLOCK_MS: integer(10_000, 400_000, 150_000),
   /** Background drains one worker runs at once; further wake-ups join them. */
-  WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS: integer(1, 64, 2),
+  WEBHOOK_DISPATCH_MAX_BACKGROUND_DRAINS: integer(1, 64, 1),
   /** Database connections per worker. */
   WEBHOOK_DISPATCH_DB_POOL_SIZE: integer(1, MAX_CONNECTIONS_PER_WORKER, 4),
 });

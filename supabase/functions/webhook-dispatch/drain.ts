@@ -4,7 +4,9 @@
 // What a drain holds is bounded by its worker (WorkerCapacity): it claims only what it can start
 // at once, and the database decides which endpoints get those slots (fairly, and within each
 // endpoint's limit for every worker together). While requests are in flight it claims again
-// every BUSY_POLL_MS (new work, a retry falling due), and when nothing is due it lingers
+// every BUSY_POLL_MS (new work, a retry falling due) or sooner once half of the requests it had
+// in flight have ended (claims in batches: one claim per answer costs more CPU than the
+// answer itself), and when nothing is due it lingers
 // LINGER_MS, claiming every IDLE_POLL_MS, so a steady stream of events finds it running instead of
 // waking a new drain for each. Lease decisions use monotonic time from the claim's start, never
 // this machine's clock; times receivers and the database read come from the database's clock.
@@ -25,6 +27,8 @@ const LEASE_SAFETY_MARGIN_MS = REQUEST_TIMEOUT_MS + 5_000;
 const BUSY_POLL_MS = 10;
 const IDLE_POLL_MS = 2;
 const LINGER_MS = 250;
+/** While requests are in flight, claim again once this share of them has ended. */
+const RECLAIM_SHARE = 0.5;
 
 /** What every drain of one worker shares. */
 export interface DrainContext {
@@ -82,6 +86,10 @@ export async function drainDueDeliveries(context: DrainContext, options: DrainOp
   const recorder = new OutcomeRecorder(store, capacity);
   const queue: QueuedDelivery[] = [];
   let active = 0;
+  /** Requests ended since the last claim, and what was in flight right after it. */
+  let endedSinceClaim = 0;
+  let activeAfterClaim = 0;
+  let lastClaimAt = -Infinity;
 
   const handBack = ({ delivery }: QueuedDelivery) => {
     capacity.unreserve(1);
@@ -107,6 +115,7 @@ export async function drainDueDeliveries(context: DrainContext, options: DrainOp
       })
       .then((result) => {
         active--;
+        endedSinceClaim++;
         if (!result.sent) summary.released++;
         else if (result.response_status !== null && result.response_status >= 200 && result.response_status < 300) {
           summary.succeeded++;
@@ -128,9 +137,15 @@ export async function drainDueDeliveries(context: DrainContext, options: DrainOp
     capacity.reserve(room);
     let batch: ClaimedDelivery[] = [];
     const requestedAt = performance.now();
+    // The outcomes so far go with the claim: what has finished stops counting against its
+    // endpoint's limit in the same round trip that asks for more.
+    const outcomes = recorder.take();
+    let recorded = false;
     try {
-      batch = await store.claimDueDeliveries(room, LEASE_SECONDS);
+      batch = await store.claimDueDeliveries(room, LEASE_SECONDS, outcomes.outcomes);
+      recorded = true;
     } finally {
+      outcomes.settled(recorded);
       capacity.unreserve(room - batch.length);
     }
     if (batch.length === 0) return 0;
@@ -155,9 +170,19 @@ export async function drainDueDeliveries(context: DrainContext, options: DrainOp
         summary.stoppedBecause = limits.stopReason(now) !== null ? "worker_limit" : "time_budget";
         break;
       }
-      const room = capacity.claimable();
+      // With requests in flight, claim again when enough of them have ended or the poll is due.
+      const sinceClaim = now - lastClaimAt;
+      if (active > 0 && sinceClaim < busyPollMs && endedSinceClaim < Math.ceil(activeAfterClaim * RECLAIM_SHARE)) {
+        await capacity.changed(busyPollMs - sinceClaim);
+        continue;
+      }
+      const room = capacity.claimable(recorder.queued);
       const claimed = room > 0 ? await claim(room) : 0;
       startQueued();
+      // Counted from the claim's answer: what ended while it was on its way goes with the next.
+      lastClaimAt = performance.now();
+      endedSinceClaim = 0;
+      activeAfterClaim = active;
       // Idle only when a claim came back empty: no room (outcomes waiting to be recorded) is not.
       if (room > 0 && claimed === 0 && active === 0) {
         idleSince ??= performance.now();

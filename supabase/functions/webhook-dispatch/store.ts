@@ -35,7 +35,11 @@ export interface AttemptResult {
 }
 
 export interface DeliveryStore {
-  claimDueDeliveries(limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Records `outcomes` (as recordAttempts would), then claims up to `limit` due deliveries leased
+   * for `leaseSeconds` (webhooks.claim_due_deliveries); both or neither.
+   */
+  claimDueDeliveries(limit: number, leaseSeconds: number, outcomes?: AttemptResult[]): Promise<ClaimedDelivery[]>;
   signingSecrets(endpointIds: string[]): Promise<Map<string, { version: string; secrets: string[] }>>;
   recordAttempts(results: AttemptResult[]): Promise<void>;
   /** No longer announces a drain (the scheduler wakes a new one when work arrives). */
@@ -47,7 +51,7 @@ export interface DeliveryStore {
 
 export function postgresDeliveryStore(sql: Sql): DeliveryStore {
   return {
-    async claimDueDeliveries(limit, leaseSeconds) {
+    async claimDueDeliveries(limit, leaseSeconds, outcomes = []) {
       const rows = await sql<
         {
           delivery_id: string;
@@ -62,7 +66,7 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
           secrets_version: string;
           allow_loopback: boolean;
         }[]
-      >`select * from webhooks.claim_due_deliveries(${limit}, ${leaseSeconds})`;
+      >`select * from webhooks.claim_due_deliveries(${limit}, ${leaseSeconds}, ${outcomesJson(outcomes)}::text::jsonb)`;
       return rows.map((row) => ({
         deliveryId: row.delivery_id,
         leaseToken: row.lease_token,
@@ -84,10 +88,7 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
     },
     async recordAttempts(results) {
       if (results.length === 0) return;
-      // Null fields left out (record_attempts reads a missing key as null): a success carries no
-      // excerpt, error or Retry-After, and the batch is a quarter smaller to send and to parse.
-      const batch = JSON.stringify(results, (_key, value) => value === null ? undefined : value);
-      await sql`select webhooks.record_attempts(${batch}::text::jsonb)`;
+      await sql`select webhooks.record_attempts(${outcomesJson(results)}::text::jsonb)`;
     },
     async stopDraining() {
       await sql`select webhooks.stop_draining()`;
@@ -101,4 +102,12 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
       return row?.secret ?? null;
     },
   };
+}
+
+/**
+ * Outcomes as webhooks.record_attempts reads them, null fields left out (a missing key reads as
+ * null): a success carries no excerpt, error or Retry-After, so a batch is a quarter smaller.
+ */
+function outcomesJson(results: AttemptResult[]): string {
+  return JSON.stringify(results, (_key, value) => value === null ? undefined : value);
 }

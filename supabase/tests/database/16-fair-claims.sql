@@ -1,9 +1,10 @@
 -- Claims are fair across endpoints: each endpoint with due work gets its turn (every endpoint's
 -- oldest, then every endpoint's second, …), no endpoint has more than settings.endpoint_concurrency
--- deliveries in flight whatever the backlog, expired leases come back first, and what is not due,
--- or belongs to a disabled endpoint, is never claimed.
+-- deliveries in flight whatever the backlog, a claim carrying the caller's outcomes records them
+-- first, expired leases come back first, and what is not due, or belongs to a disabled endpoint,
+-- is never claimed.
 begin;
-select plan(14);
+select plan(16);
 
 \ir _helpers.psql
 
@@ -54,6 +55,20 @@ select webhooks.record_attempts(jsonb_build_array(jsonb_build_object(
   from (select * from first_claim where endpoint_id = :'slow' limit 1) c;
 select is((select count(*) from webhooks.claim_due_deliveries(100, 60) where endpoint_id = :'slow'), 1::bigint,
           'a finished request makes room for one more');
+
+-- A claim may carry the caller's outcomes: recorded first, they make room in the same call.
+create temporary table acknowledged on commit drop as
+  select * from first_claim where endpoint_id = :'slow' offset 1 limit 1;
+create temporary table acked_claim on commit drop as
+  select * from webhooks.claim_due_deliveries(100, 60, (
+    select jsonb_agg(jsonb_build_object(
+             'delivery_id', delivery_id, 'lease_token', lease_token, 'sent', true, 'retry_count', 0,
+             'started_at', now(), 'duration_ms', 3, 'response_status', 204, 'payload_sha256', repeat('0', 64)))
+      from acknowledged));
+select is((select status::text from webhooks.deliveries where id = (select delivery_id from acknowledged)), 'succeeded',
+          'the outcomes a claim carries are recorded');
+select is((select count(*) from acked_claim where endpoint_id = :'slow'), 1::bigint,
+          'before it claims, so the finished request''s slot is claimed again at once');
 
 -- Expired leases count as free and come back first.
 update webhooks.deliveries set lease_expires_at = now() - interval '1 second'
