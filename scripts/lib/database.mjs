@@ -169,11 +169,14 @@ export class Cluster {
 
   /** psql as the local superuser over the private socket. */
   psql(args, options = {}) {
-    return run("psql", [
+    return run("psql", [...this.psqlConnection(), "--set", "ON_ERROR_STOP=1", ...args], options);
+  }
+
+  /** psql's arguments for a quiet session as the local superuser over the private socket. */
+  psqlConnection() {
+    return [
       "--no-psqlrc",
       "--quiet",
-      "--set",
-      "ON_ERROR_STOP=1",
       "--host",
       this.socketDir,
       "--port",
@@ -182,8 +185,7 @@ export class Cluster {
       ADMIN_ROLE,
       "--dbname",
       "postgres",
-      ...args,
-    ], options);
+    ];
   }
 
   query(sql) {
@@ -201,20 +203,10 @@ export class Cluster {
     const command = this.query(
       "select webhooks.scheduler_command(date_trunc('minute', clock_timestamp()) + interval '61 seconds')",
     );
-    const child = spawn("psql", [
-      "--no-psqlrc",
-      "--quiet",
-      "--host",
-      this.socketDir,
-      "--port",
-      String(this.port),
-      "--username",
-      ADMIN_ROLE,
-      "--dbname",
-      "postgres",
-      "--command",
-      command,
-    ], { detached: true, stdio: "ignore" });
+    const child = spawn("psql", [...this.psqlConnection(), "--command", command], {
+      detached: true,
+      stdio: "ignore",
+    });
     child.unref();
   }
 
