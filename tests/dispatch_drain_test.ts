@@ -50,10 +50,17 @@ function backlogStore(
   } = {},
 ) {
   const calls: string[] = [];
-  const counts = { claimed: 0, claimsAskedFor: 0, recorded: [] as AttemptResult[], recordedWithClaims: 0 };
+  const counts = {
+    claimed: 0,
+    claimsAskedFor: 0,
+    recorded: [] as AttemptResult[],
+    recordedWithClaims: 0,
+    backgroundClaims: 0,
+  };
   const store: DeliveryStore = {
-    claimDueDeliveries: async (limit, _lease, outcomes = []) => {
+    claimDueDeliveries: async (limit, _lease, outcomes = [], background = false) => {
       calls.push("claim");
+      if (background) counts.backgroundClaims++;
       if (outcomes.length > 0) {
         // Recorded with the claim, as webhooks.claim_due_deliveries does.
         calls.push("record");
@@ -256,10 +263,10 @@ Deno.test("a drain stops claiming while a batch of outcomes waits to be recorded
   assert.equal(counts.recorded.length, 200);
 });
 
-Deno.test("a background drain stopped by a worker limit hands over to a fresh invocation", async () => {
+Deno.test("a background drain stopped by a worker limit hands over at once, while its requests are in flight", async () => {
   const runtime = new EventTarget();
   const endpoint = heldEndpoint();
-  const { store, calls } = backlogStore(100, { perClaim: 2 });
+  const { store, calls, counts } = backlogStore(100, { perClaim: 2 });
   const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, runtime), fetch: endpoint.fetch });
   const handler = dispatchHandler(CONFIG, worker);
   const wakeUp = () =>
@@ -275,8 +282,27 @@ Deno.test("a background drain stopped by a worker limit hands over to a fresh in
   await until(() => endpoint.state.inFlight > 0, "a request in flight");
   runtime.dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "wall_clock" } }));
   assert.equal((await (await wakeUp()).json()).joined_running_drain, true, "a stopping worker starts nothing new");
-  endpoint.answer();
+  // The successor is asked for before the requests in flight end (the slowest may take 15 s).
   await until(() => calls.some((call) => call.startsWith("request")), "the hand-over");
+  assert.ok(endpoint.state.inFlight > 0, "asked for while this drain's requests are still in flight");
   assert.deepEqual(calls.filter((call) => call.startsWith("request")), ["request: hand-over (worker_limit)"]);
-  assert.ok(calls.indexOf("stop") < calls.findIndex((call) => call.startsWith("request")), "after it stopped");
+  assert.ok(!calls.includes("stop"), "before this drain stops announcing itself");
+  endpoint.answer();
+  await until(() => calls.includes("stop"), "the drain to stop");
+  assert.equal(counts.recorded.length, counts.claimed, "what it had in flight is recorded");
+  assert.equal(counts.backgroundClaims, calls.filter((call) => call === "claim").length, "its claims say it was woken");
+});
+
+Deno.test("a drain an operator asks for neither claims as woken nor hands over", async () => {
+  const runtime = new EventTarget();
+  const endpoint = heldEndpoint();
+  const { store, calls, counts } = backlogStore(100, { perClaim: 2 });
+  const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, runtime), fetch: endpoint.fetch });
+  const drain = drainDueDeliveries(worker, { timeBudgetMs: 60_000 });
+  await until(() => endpoint.state.inFlight > 0, "a request in flight");
+  runtime.dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "cpu" } }));
+  endpoint.answer();
+  assert.equal((await drain).stoppedBecause, "worker_limit");
+  assert.equal(counts.backgroundClaims, 0);
+  assert.ok(!calls.some((call) => call.startsWith("request")), "its caller gets the summary instead");
 });

@@ -182,11 +182,14 @@ comment on table webhooks.pg_net_queue_watch is
 --      p_limit.
 -- Each row also says when and for how long it was leased by the database's clock (lease_seconds,
 -- claimed_at), so the dispatcher never compares its own clock with the lease, and whether loopback
--- destinations are allowed, so its SSRF check follows the current setting.
+-- destinations are allowed, so its SSRF check follows the current setting. p_background: the
+-- drain was woken (by the scheduler or a hand-over), not asked for by an operator; such drains claim
+-- nothing while settings.dispatch_paused.
 create function webhooks.claim_due_deliveries(
   p_limit integer,
   p_lease_seconds integer default 30,
-  p_outcomes jsonb default null
+  p_outcomes jsonb default null,
+  p_background boolean default false
 )
 returns table (
   delivery_id bigint,
@@ -215,6 +218,11 @@ begin
   end if;
   if jsonb_typeof(p_outcomes) = 'array' and jsonb_array_length(p_outcomes) > 0 then
     perform webhooks.record_attempts(p_outcomes);
+  end if;
+  -- While an operator has paused dispatch, only a drain asked for explicitly claims: one woken
+  -- before the pause, or handed over to since, records what it carries and takes nothing.
+  if p_background and (select s.dispatch_paused from webhooks.settings s) then
+    return;
   end if;
 
   perform webhooks.fan_out(greatest(p_limit, 2000));
@@ -327,8 +335,9 @@ begin
    order by array_position(v_ids, c.id);
 end
 $$;
-comment on function webhooks.claim_due_deliveries(integer, integer, jsonb) is
-  'Records the caller''s outcomes, fans out, then leases up to p_limit due deliveries fairly across endpoints.';
+comment on function webhooks.claim_due_deliveries(integer, integer, jsonb, boolean) is
+  'Records the caller''s outcomes, fans out, then leases up to p_limit due deliveries fairly across endpoints '
+  '(nothing for a background drain while dispatch is paused).';
 
 -- The secrets that sign for each endpoint: the current one, then every replaced one still within
 -- its overlap, newest first. secrets_version (also in the claim) changes whenever this list does
@@ -591,8 +600,8 @@ as $$
   select not (select s.dispatch_paused from webhooks.settings s)
          and (exists (select from webhooks.outbox o
                        where o.txid >= coalesce((select h.low_txid from webhooks.fan_out_horizon h), '0'::xid8))
-              or n.pending_at <= now()
-              or n.lease_ends_at <= now()),
+              or coalesce(n.pending_at <= now(), false)
+              or coalesce(n.lease_ends_at <= now(), false)),
          least(n.pending_at, n.lease_ends_at),
          coalesce((select h.draining_until > clock_timestamp() from webhooks.dispatcher_heartbeat h), false),
          (select h.stopped_at from webhooks.dispatcher_heartbeat h)
@@ -1027,7 +1036,7 @@ revoke all on table webhooks.pg_net_queue_watch from public, anon, authenticated
 revoke all on function
   webhooks.fan_out(integer, boolean),
   webhooks.fan_out_committed(),
-  webhooks.claim_due_deliveries(integer, integer, jsonb),
+  webhooks.claim_due_deliveries(integer, integer, jsonb, boolean),
   webhooks.endpoint_signing_secrets(uuid[]),
   webhooks.retry_delay(integer),
   webhooks.record_attempts(jsonb),
@@ -1045,7 +1054,7 @@ revoke all on function
   webhooks.wake_up_problem()
   from public, anon, authenticated, service_role;
 grant execute on function
-  webhooks.claim_due_deliveries(integer, integer, jsonb),
+  webhooks.claim_due_deliveries(integer, integer, jsonb, boolean),
   webhooks.endpoint_signing_secrets(uuid[]),
   webhooks.record_attempts(jsonb),
   webhooks.stop_draining(),

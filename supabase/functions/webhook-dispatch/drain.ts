@@ -45,6 +45,12 @@ export interface DrainContext {
 export interface DrainOptions {
   /** How long this drain claims at most (ms); what it started then finishes. */
   timeBudgetMs: number;
+  /**
+   * Woken by the scheduler or a hand-over, not asked for by an operator: it claims nothing while
+   * dispatch is paused, and when it stops short of running dry it hands over to a fresh invocation
+   * at once (webhooks.request_dispatch), while its own requests in flight finish.
+   */
+  background?: boolean;
   busyPollMs?: number;
   idlePollMs?: number;
   lingerMs?: number;
@@ -142,7 +148,7 @@ export async function drainDueDeliveries(context: DrainContext, options: DrainOp
     const outcomes = recorder.take();
     let recorded = false;
     try {
-      batch = await store.claimDueDeliveries(room, LEASE_SECONDS, outcomes.outcomes);
+      batch = await store.claimDueDeliveries(room, LEASE_SECONDS, outcomes.outcomes, options.background ?? false);
       recorded = true;
     } finally {
       outcomes.settled(recorded);
@@ -157,6 +163,23 @@ export async function drainDueDeliveries(context: DrainContext, options: DrainOp
       for (const delivery of batch) queue.push({ delivery, leaseEnd: requestedAt + delivery.leaseSeconds * 1000 });
     }
     return batch.length;
+  };
+
+  /**
+   * Stopped with work possibly left: what was claimed and not started goes back and is recorded
+   * now, and a fresh invocation is asked for at once (near a worker limit the runtime has retired
+   * this worker, so the request reaches a fresh one), so that it takes over while this drain's
+   * requests in flight end, not after the slowest of them.
+   */
+  const handOver = async () => {
+    for (const queued of queue.splice(0)) handBack(queued);
+    await recorder.flush();
+    console.log(
+      `webhook-dispatch: drain stopped (${summary.stoppedBecause}) after ${summary.claimed} deliveries; handing over`,
+    );
+    await store.requestDispatch(`hand-over (${summary.stoppedBecause})`).catch((error) => {
+      console.error("webhook-dispatch: hand-over failed; the scheduler wakes another drain", error);
+    });
   };
 
   const stopListening = limits.onStop(() => capacity.wake());
@@ -194,6 +217,7 @@ export async function drainDueDeliveries(context: DrainContext, options: DrainOp
       if (claimed > 0 && claimed === room) continue;
       await capacity.changed(active > 0 ? busyPollMs : idlePollMs);
     }
+    if (options.background && summary.stoppedBecause !== "idle") await handOver();
   } finally {
     stopListening();
     for (const queued of queue.splice(0)) handBack(queued);

@@ -101,15 +101,8 @@ export function dispatchHandler(config: DispatchConfig, worker: DrainContext) {
   const drainInBackground = async (timeBudgetMs?: number) => {
     backgroundDrains++;
     try {
-      const summary = await drainDueDeliveries(worker, { timeBudgetMs: timeBudget(timeBudgetMs) });
-      // Stopped with work possibly left: a fresh invocation carries on at once. Near a worker
-      // limit the runtime has retired this worker already, so the request reaches a fresh one.
-      if (summary.stoppedBecause !== "idle") {
-        console.log(
-          `webhook-dispatch: drain stopped (${summary.stoppedBecause}) after ${summary.claimed} deliveries; handing over`,
-        );
-        await store.requestDispatch(`hand-over (${summary.stoppedBecause})`);
-      }
+      // A background drain hands over to a fresh invocation itself when it stops short of idle.
+      await drainDueDeliveries(worker, { timeBudgetMs: timeBudget(timeBudgetMs), background: true });
     } catch (error) {
       console.error("webhook-dispatch: background drain failed; the scheduler wakes another", error);
     } finally {

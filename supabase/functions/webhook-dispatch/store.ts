@@ -37,9 +37,15 @@ export interface AttemptResult {
 export interface DeliveryStore {
   /**
    * Records `outcomes` (as recordAttempts would), then claims up to `limit` due deliveries leased
-   * for `leaseSeconds` (webhooks.claim_due_deliveries); both or neither.
+   * for `leaseSeconds` (webhooks.claim_due_deliveries); both or neither. `background`: for a drain
+   * the scheduler or a hand-over woke, which claims nothing while dispatch is paused.
    */
-  claimDueDeliveries(limit: number, leaseSeconds: number, outcomes?: AttemptResult[]): Promise<ClaimedDelivery[]>;
+  claimDueDeliveries(
+    limit: number,
+    leaseSeconds: number,
+    outcomes?: AttemptResult[],
+    background?: boolean,
+  ): Promise<ClaimedDelivery[]>;
   signingSecrets(endpointIds: string[]): Promise<Map<string, { version: string; secrets: string[] }>>;
   recordAttempts(results: AttemptResult[]): Promise<void>;
   /** No longer announces a drain (the scheduler wakes a new one when work arrives). */
@@ -51,7 +57,7 @@ export interface DeliveryStore {
 
 export function postgresDeliveryStore(sql: Sql): DeliveryStore {
   return {
-    async claimDueDeliveries(limit, leaseSeconds, outcomes = []) {
+    async claimDueDeliveries(limit, leaseSeconds, outcomes = [], background = false) {
       const rows = await sql<
         {
           delivery_id: string;
@@ -66,7 +72,9 @@ export function postgresDeliveryStore(sql: Sql): DeliveryStore {
           secrets_version: string;
           allow_loopback: boolean;
         }[]
-      >`select * from webhooks.claim_due_deliveries(${limit}, ${leaseSeconds}, ${outcomesJson(outcomes)}::text::jsonb)`;
+      >`select * from webhooks.claim_due_deliveries(${limit}, ${leaseSeconds}, ${
+        outcomesJson(outcomes)
+      }::text::jsonb, ${background})`;
       return rows.map((row) => ({
         deliveryId: row.delivery_id,
         leaseToken: row.lease_token,

@@ -4,7 +4,7 @@
 -- wake-up of their own (the scheduler sees their events), and the cron jobs that keep it all
 -- moving are scheduled.
 begin;
-select plan(67);
+select plan(70);
 
 \ir _helpers.psql
 
@@ -24,6 +24,9 @@ delete from webhooks.dispatcher_heartbeat; -- and no running drain of theirs
 select endpoint_id as ep from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a') \gset
 select endpoint_id as ep2 from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/b', '', '{job.updated}') \gset
 
+select isnt((select work_due from webhooks.dispatch_due_state()), null,
+            'whether work waits is true or false, never null (nothing is leased here)');
+
 -- Writers pay for their outbox rows only --------------------------------------------------------
 select coalesce(max(id), 0) as queue_before from net.http_request_queue \gset
 select pg_temp.act_as('a_member');
@@ -38,6 +41,10 @@ select is((select count(*) from webhooks.outbox where org_id = pg_temp.id('org a
 select is((select work_due from webhooks.dispatch_due_state()), true, 'which the scheduler sees as work waiting');
 update webhooks.settings set dispatch_paused = true;
 select is((select work_due from webhooks.dispatch_due_state()), false, 'unless an operator paused dispatch');
+select is((select count(*) from webhooks.claim_due_deliveries(100, 60, null, true)), 0::bigint,
+          'then a drain woken before the pause, or handed over to, claims nothing');
+select is((select count(*) from webhooks.outbox where org_id = pg_temp.id('org a')), 12::bigint,
+          'and fans nothing out');
 update webhooks.settings set dispatch_paused = false;
 select webhooks.dispatch_scheduler_look(null) as look \gset
 select is((:'look'::jsonb ->> 'woke')::boolean, true, 'the scheduler wakes the dispatcher when work waits and no drain runs');
