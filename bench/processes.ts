@@ -52,11 +52,11 @@ export function postgresPids(backendPid: number): number[] {
   return [postmaster, ...pids().filter((pid) => parentOf(pid) === postmaster)];
 }
 
-/** RSS of a process in MB, or null once it is gone. */
+/** RSS of a process in MB, or null once it is gone (an exiting process's status has no VmRSS). */
 export function rssMbOf(pid: number): number | null {
   try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(status.match(/VmRSS:\s+(\d+) kB/)?.[1] ?? NaN) / 1024;
+    const kilobytes = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/)?.[1];
+    return kilobytes === undefined ? null : Number(kilobytes) / 1024;
   } catch {
     return null;
   }
