@@ -18,7 +18,7 @@ import { PgBoss } from "npm:pg-boss@12.38.0";
 import { asUser, connect, createTenant, ROOT, stack } from "../tests/_support/stack.ts";
 import { registerEndpoint } from "../tests/_support/webhooks.ts";
 import { webhookHeaders, WebhookSigner } from "../supabase/functions/_shared/signing.ts";
-import { functionWorkerPids, postgresPids, sampleProcesses } from "./processes.ts";
+import { cpuMsOf, functionWorkerPids, postgresPids, sampleProcesses } from "./processes.ts";
 
 const flags = new Set(Deno.args.filter((arg) => !arg.includes("=")));
 const options = Object.fromEntries(
@@ -617,6 +617,37 @@ async function retryPunctuality() {
   } finally {
     await failing.remove().catch((error) => console.error(String(error)));
   }
+  await schedulerIdleCpu();
+}
+
+/**
+ * What the scheduler costs while nothing waits: the CPU time of the session running its loop
+ * (the one holding its advisory lock) over a few seconds, as a share of one core. A run ends a
+ * second into each minute and the next takes over in another session: a window that spans the
+ * hand-over is taken again.
+ */
+async function schedulerIdleCpu() {
+  await settle();
+  const seconds = SMOKE ? 0.5 : 5;
+  const schedulerPid = async () =>
+    (await admin<{ pid: number }[]>`
+      select pid from pg_locks
+       where locktype = 'advisory' and objid = hashtext('webhooks.scheduler')::oid and granted`)[0]?.pid ?? null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const pid = await schedulerPid();
+    const before = pid === null ? null : cpuMsOf(pid);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const after = pid === null ? null : cpuMsOf(pid);
+    if (pid === null || before === null || after === null || (await schedulerPid()) !== pid) continue;
+    note(
+      "scheduler_idle_cpu_share",
+      (after - before) / (seconds * 1000),
+      "",
+      "scheduler CPU while nothing is due (cores)",
+    );
+    return;
+  }
+  console.log("  (the scheduler changed sessions in every window: no idle CPU figure)");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ integrationTest("npm run bench -- --smoke prints every figure, finite and non-ne
     "retry_late_p50",
     "retry_late_p99",
     "retry_late_min",
+    "scheduler_idle_cpu_share",
     "throughput",
     "pgboss",
     "pgboss_batched",

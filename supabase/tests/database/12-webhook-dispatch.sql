@@ -4,7 +4,7 @@
 -- wake-up of their own (the scheduler sees their events), and the cron jobs that keep it all
 -- moving are scheduled.
 begin;
-select plan(70);
+select plan(74);
 
 \ir _helpers.psql
 
@@ -85,6 +85,16 @@ select is((select count(*) from webhooks.claim_due_deliveries(100, 60)), 0::bigi
 select throws_ok($$select webhooks.claim_due_deliveries(0, 60)$$, '22023', null, 'a claim of nothing is refused');
 select cmp_ok((select draining_until from webhooks.dispatcher_heartbeat), '>', clock_timestamp(),
               'a claim announces a running drain, even one that found nothing');
+-- A lingering drain claims every few milliseconds: one that finds nothing must not rewrite the
+-- announcement (tests/fan_out_horizon_test.ts: nor the fan-out's horizon).
+select ctid as heartbeat_ctid from webhooks.dispatcher_heartbeat \gset
+select is((select count(*) from webhooks.claim_due_deliveries(100, 60)), 0::bigint, 'another claim finds nothing');
+select is((select ctid from webhooks.dispatcher_heartbeat), :'heartbeat_ctid'::tid,
+          'and leaves an announcement with more than 1.5 s to run as it is');
+update webhooks.dispatcher_heartbeat set draining_until = clock_timestamp() + interval '1 second';
+select is((select count(*) from webhooks.claim_due_deliveries(100, 60)), 0::bigint, 'a claim when it has less');
+select cmp_ok((select draining_until from webhooks.dispatcher_heartbeat), '>', clock_timestamp() + interval '1.5 seconds',
+              'renews the announcement');
 select is((select draining from webhooks.dispatch_due_state()), true, 'which the scheduler sees');
 select webhooks.dispatch_scheduler_look(:'look'::jsonb) as look \gset
 select is((:'look'::jsonb ->> 'sleep')::float8, 0.05::float8, 'and lets it work, looking only every 50 ms');
