@@ -83,13 +83,25 @@ integrationTest(`an import of ${IMPORT} properties is geocoded entirely, within 
 
     // Within the rate limit: no wave was larger than a bucket's worth, and no request was refused.
     assert.ok(waves.every((wave) => wave.length <= burst), JSON.stringify(waves.map((wave) => wave.length)));
-    const sent = waves.flat();
     const answers = await sql<{ status_code: number; count: number }[]>`
-      select status_code, count(*)::int from net._http_response where id = any(${sent}::bigint[]) group by 1`;
+      select status_code, count(*)::int from net._http_response where id = any(${waves.flat()}::bigint[]) group by 1`;
+    assert.ok(
+      answers.every((row) => row.status_code === 200 || row.status_code === 404),
+      `the waves' answers are 200 with coordinates or 404 no_match, never a 429: ${JSON.stringify(answers)}`,
+    );
+    // The stack's own minute job (geocoding-request-due) may send a wave between the test's, from
+    // the same bucket: every request that stored coordinates is counted, whoever sent it. (Only
+    // this organization's answers carry its id; they are JSON.)
+    const [stored] = await sql<{ answers: number; properties: number }[]>`
+      with mine as materialized (
+        select content from net._http_response where status_code = 200 and strpos(content, ${tenant.orgId}) > 0
+      )
+      select count(*)::int as answers, count(distinct content::jsonb -> 'property' ->> 'id')::int as properties
+        from mine where content::jsonb -> 'property' ->> 'org_id' = ${tenant.orgId}`;
     assert.deepEqual(
-      Object.fromEntries(answers.map((row) => [row.status_code, row.count])),
-      { 200: IMPORT - UNKNOWN, 404: UNKNOWN },
-      "each property was requested once: 200 with coordinates or 404 no_match, never a 429",
+      stored,
+      { answers: IMPORT - UNKNOWN, properties: IMPORT - UNKNOWN },
+      "each known property was requested once, and answered 200 with its coordinates",
     );
   } finally {
     await tenant.remove();
