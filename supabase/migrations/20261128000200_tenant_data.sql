@@ -26,6 +26,7 @@ create table public.clients (
   email text,
   phone text,
   notes text,
+  event_sequence bigint not null default 1,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint clients_org_id_id_key unique (org_id, id),
@@ -33,6 +34,7 @@ create table public.clients (
   constraint clients_email_format check (email ~ '^[^@\s]+@[^@\s]+$')
 );
 comment on table public.clients is 'A customer of the organization: a household or a business.';
+comment on column public.clients.event_sequence is 'The sequence number of the latest webhook event about this row (assigned by the database).';
 
 create table public.properties (
   id uuid primary key default gen_random_uuid(),
@@ -48,6 +50,7 @@ create table public.properties (
   lng double precision,
   geocoded_at timestamptz,
   geocode_source text,
+  event_sequence bigint not null default 1,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint properties_org_id_id_key unique (org_id, id),
@@ -60,6 +63,7 @@ create table public.properties (
   constraint properties_geocode_source_present check (length(btrim(geocode_source)) > 0)
 );
 comment on table public.properties is 'A service address, usually a client''s; lat/lng are WGS84 degrees, filled by geocoding.';
+comment on column public.properties.event_sequence is 'The sequence number of the latest webhook event about this row (assigned by the database).';
 comment on column public.properties.country is 'ISO 3166-1 alpha-2 code.';
 comment on column public.properties.geocode_source is 'Where lat/lng came from, e.g. mapbox or manual.';
 
@@ -76,6 +80,7 @@ create table public.jobs (
   client_id uuid,
   assigned_to uuid,
   scheduled_at timestamptz,
+  event_sequence bigint not null default 1,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint jobs_org_id_id_key unique (org_id, id),
@@ -89,6 +94,7 @@ create table public.jobs (
   constraint jobs_title_present check (length(btrim(title)) between 1 and 200)
 );
 comment on table public.jobs is 'A unit of field work at a property for a client.';
+comment on column public.jobs.event_sequence is 'The sequence number of the latest webhook event about this row (assigned by the database).';
 comment on column public.jobs.job_no is 'J-1, J-2, … per organization, assigned on insert (a supplied value is replaced); never changes.';
 comment on column public.jobs.assigned_to is 'auth.users id of a member of the same organization.';
 
@@ -100,6 +106,7 @@ create table public.estimates (
   client_id uuid not null,
   total numeric(12, 2) not null default 0,
   status public.estimate_status not null default 'draft',
+  event_sequence bigint not null default 1,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint estimates_org_id_id_key unique (org_id, id),
@@ -110,6 +117,7 @@ create table public.estimates (
   constraint estimates_estimate_no_present check (length(btrim(estimate_no)) > 0)
 );
 comment on table public.estimates is 'A priced proposal to a client, optionally for a job.';
+comment on column public.estimates.event_sequence is 'The sequence number of the latest webhook event about this row (assigned by the database).';
 comment on column public.estimates.estimate_no is 'Optional, free-form, unique per organization when set.';
 
 -- =============================================================================================
@@ -260,8 +268,19 @@ create policy "Estimates can be deleted by members with estimates:write"
 -- =============================================================================================
 
 revoke all on table public.clients, public.properties, public.jobs, public.estimates from public, anon, authenticated, service_role;
-grant select, insert, update, delete on table public.clients, public.properties, public.jobs, public.estimates
+grant select, update, delete on table public.clients, public.properties, public.jobs, public.estimates
   to authenticated;
+-- Every column but event_sequence, which the database assigns (an insert naming it is refused, an
+-- update's value is replaced by webhooks.tg__advance_event_sequence).
+grant insert (id, org_id, name, email, phone, notes, created_at, updated_at) on table public.clients to authenticated;
+grant insert (id, org_id, client_id, address1, address2, city, region, postal_code, country, lat, lng, geocoded_at,
+              geocode_source, created_at, updated_at)
+  on table public.properties to authenticated;
+grant insert (id, org_id, job_no, title, description, status, property_id, client_id, assigned_to, scheduled_at,
+              created_at, updated_at)
+  on table public.jobs to authenticated;
+grant insert (id, org_id, estimate_no, job_id, client_id, total, status, created_at, updated_at)
+  on table public.estimates to authenticated;
 grant all on table public.clients, public.properties, public.jobs, public.estimates to service_role;
 
 revoke all on function app_private.tg_jobs__assign_job_no() from public, anon, authenticated, service_role;

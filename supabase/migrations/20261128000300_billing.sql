@@ -39,6 +39,7 @@ create table public.invoices (
   issued_at timestamptz,
   due_at timestamptz,
   paid_at timestamptz,
+  event_sequence bigint not null default 1,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint invoices_org_id_id_key unique (org_id, id),
@@ -53,6 +54,7 @@ create table public.invoices (
   constraint invoices_due_after_issue check (due_at >= issued_at)
 );
 comment on table public.invoices is 'A bill to a client; becomes paid when its payments cover the total.';
+comment on column public.invoices.event_sequence is 'The sequence number of the latest webhook event about this row (assigned by the database).';
 comment on column public.invoices.invoice_no is 'INV-1001, INV-1002, … per organization, assigned on insert (a supplied value is replaced); never changes.';
 comment on column public.invoices.amount_paid is 'Sum of the payments; maintained by the payments trigger, read-only otherwise.';
 
@@ -278,7 +280,11 @@ create policy "Payments can be recorded by members with payments:write"
 -- =============================================================================================
 
 revoke all on table public.invoices, public.payments from public, anon, authenticated, service_role;
-grant select, insert, update, delete on table public.invoices to authenticated;
+grant select, update, delete on table public.invoices to authenticated;
+-- Every column but event_sequence, which the database assigns.
+grant insert (id, org_id, invoice_no, job_id, estimate_id, client_id, total, amount_paid, status, issued_at, due_at,
+              paid_at, created_at, updated_at)
+  on table public.invoices to authenticated;
 grant select, insert on table public.payments to authenticated;
 grant all on table public.invoices, public.payments to service_role;
 

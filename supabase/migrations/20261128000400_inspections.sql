@@ -22,6 +22,7 @@ create table public.inspections (
   status public.inspection_status not null default 'draft',
   submitted_at timestamptz,
   answers jsonb not null default '{}',
+  event_sequence bigint not null default 1,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint inspections_org_id_id_key unique (org_id, id),
@@ -30,6 +31,7 @@ create table public.inspections (
   constraint inspections_submitted_at_iff_submitted check ((status = 'submitted') = (submitted_at is not null))
 );
 comment on table public.inspections is 'A checklist for a job: drafted, then submitted once.';
+comment on column public.inspections.event_sequence is 'The sequence number of the latest webhook event about this row (assigned by the database).';
 comment on column public.inspections.answers is 'Question key → answer, as a JSON object.';
 
 -- =============================================================================================
@@ -103,7 +105,10 @@ create policy "Inspections can be deleted by members with inspections:write"
 -- =============================================================================================
 
 revoke all on table public.inspections from public, anon, authenticated, service_role;
-grant select, insert, update, delete on table public.inspections to authenticated;
+grant select, update, delete on table public.inspections to authenticated;
+-- Every column but event_sequence, which the database assigns.
+grant insert (id, org_id, job_id, status, submitted_at, answers, created_at, updated_at)
+  on table public.inspections to authenticated;
 grant all on table public.inspections to service_role;
 
 revoke all on function app_private.tg_inspections__track_submission() from public, anon, authenticated, service_role;

@@ -99,12 +99,36 @@ create table webhooks.event_types (
 );
 comment on table webhooks.event_types is 'The event types endpoints can subscribe to.';
 insert into webhooks.event_types (name, description) values
+  ('client.created', 'A client was created.'),
+  ('client.updated', 'A client changed (name, email, phone, notes); never sent for a change that leaves them all as they were.'),
+  ('client.deleted', 'A client was deleted; the payload is its last state.'),
+  ('property.created', 'A property was created.'),
+  ('property.updated', 'A property changed (client_id, address1, address2, city, region, postal_code, country, lat, lng, geocoded_at, geocode_source); never sent for a change that leaves them all as they were.'),
+  ('property.deleted', 'A property was deleted; the payload is its last state.'),
   ('job.created', 'A job was created.'),
   ('job.updated', 'A job''s title, description, status, property, client, assignee or schedule changed.'),
-  ('property.created', 'A property was created.'),
+  ('job.deleted', 'A job was deleted; the payload is its last state.'),
+  ('job.completed', 'A job''s status became completed. Sent after the job.updated of the same change.'),
+  ('job.cancelled', 'A job''s status became cancelled. Sent after the job.updated of the same change.'),
+  ('estimate.created', 'An estimate was created.'),
+  ('estimate.updated', 'An estimate changed (estimate_no, job_id, client_id, total, status); never sent for a change that leaves them all as they were.'),
+  ('estimate.deleted', 'An estimate was deleted; the payload is its last state.'),
+  ('estimate.sent', 'An estimate''s status became sent. Sent after the estimate.updated of the same change.'),
+  ('estimate.accepted', 'An estimate''s status became accepted. Sent after the estimate.updated of the same change.'),
+  ('estimate.declined', 'An estimate''s status became declined. Sent after the estimate.updated of the same change.'),
+  ('invoice.created', 'An invoice was created.'),
+  ('invoice.updated', 'An invoice changed (job_id, estimate_id, client_id, total, amount_paid, status, issued_at, due_at, paid_at); never sent for a change that leaves them all as they were.'),
+  ('invoice.deleted', 'An invoice was deleted; the payload is its last state.'),
+  ('invoice.issued', 'An invoice went from draft to open. Sent after the invoice.updated of the same change.'),
+  ('invoice.voided', 'An invoice''s status became void. Sent after the invoice.updated of the same change.'),
   ('invoice.paid', 'An invoice became paid.'),
   ('payment.received', 'A payment was recorded against an invoice.'),
+  ('inspection.created', 'An inspection was created.'),
+  ('inspection.updated', 'An inspection changed (job_id, status, submitted_at, answers); never sent for a change that leaves them all as they were.'),
+  ('inspection.deleted', 'An inspection was deleted; the payload is its last state.'),
   ('inspection.submitted', 'An inspection was submitted.'),
+  ('endpoint.disabled', 'One of the organization''s webhook endpoints was disabled (sent to its other endpoints).'),
+  ('delivery.exhausted', 'A delivery to one of the organization''s endpoints stopped being retried: its delivery window ended without a success (sent to its other endpoints).'),
   ('webhook.test', 'A test event an admin sent to one endpoint.');
 
 create table webhooks.endpoints (
@@ -115,6 +139,7 @@ create table webhooks.endpoints (
   event_types text[] not null default '{}',
   enabled boolean not null default true,
   disabled_reason text,
+  disabled_cause text,
   disabled_at timestamptz,
   secret_id uuid not null,
   previous_secret_id uuid,
@@ -127,6 +152,8 @@ create table webhooks.endpoints (
   constraint endpoints_description_length check (length(description) <= 500),
   constraint endpoints_event_types_count check (cardinality(event_types) <= 50),
   constraint endpoints_disabled_reason_iff_disabled check (enabled = (disabled_reason is null)),
+  constraint endpoints_disabled_cause_iff_disabled check (enabled = (disabled_cause is null)),
+  constraint endpoints_disabled_cause_known check (disabled_cause in ('gone', 'failing', 'admin')),
   constraint endpoints_previous_secret_paired check ((previous_secret_id is null) = (previous_secret_expires_at is null))
 );
 comment on table webhooks.endpoints is 'Where an organization wants its events delivered.';
@@ -136,28 +163,36 @@ comment on column webhooks.endpoints.previous_secret_id is
   'Vault id of the oldest replaced secret still signing (replaced_secrets); with secret_id it names the set of signing secrets.';
 comment on column webhooks.endpoints.previous_secret_expires_at is
   'Until when replaced secrets sign: the end of the overlap of the last one replaced.';
+comment on column webhooks.endpoints.disabled_cause is
+  'Why it was disabled: gone (it answered 410), failing (settings.auto_disable_after without a success), admin.';
 comment on column webhooks.endpoints.failing_since is 'Start of the current run of failed attempts; cleared by a success.';
 
 -- What business transactions write: one row per event, as cheap as a row can be (job inserts keep
 -- about the throughput of a bare one-row trigger; bench/RESULTS.md). `data` is the event's body
--- before rendering: for the busiest types (job.created, job.updated, property.created) it holds
--- the table row as the trigger saw it (to_jsonb), which webhooks.render_event formats; for the
--- others it is the finished body. The primary key is the fan-out order: txid is the writing
--- transaction's id, so rows of one transaction stay together and a resource's changes, which
--- its row lock serializes, are fanned out in commit order. webhooks.fan_out deletes the rows it
--- has turned into events, so the table holds only what is waiting.
+-- before rendering: for resource events the table row as the trigger saw it (to_jsonb; before and
+-- after for updates and transitions), which webhooks.render_event formats; for the others the
+-- finished body. The primary key is the fan-out order: txid is the writing transaction's id, so
+-- rows of one transaction stay together. A resource's events are fanned out in sequence order
+-- (webhooks.fan_out holds back an event whose predecessor it has not fanned out yet).
+-- webhooks.fan_out deletes the rows it has turned into events, so the table holds only what is
+-- waiting.
 create table webhooks.outbox (
   txid xid8 not null default pg_current_xact_id(),
   id bigint generated always as identity,
   org_id uuid not null,
   event_type text not null,
   data jsonb not null,
+  resource_id uuid,
+  sequence bigint,
   created_at timestamptz not null default now(),
-  primary key (txid, id)
+  primary key (txid, id),
+  constraint outbox_sequence_iff_resource check ((resource_id is null) = (sequence is null))
 );
 comment on table webhooks.outbox is
   'Events committed by business transactions and not yet fanned out (webhooks.fan_out renders and deletes them).';
 comment on column webhooks.outbox.created_at is 'The writing transaction''s time: the event''s timestamp.';
+comment on column webhooks.outbox.resource_id is 'The row the event is about (client, property, job, …), or null for other events.';
+comment on column webhooks.outbox.sequence is 'The event''s number among the resource''s events: 1, 2, 3 … in commit order.';
 
 -- Every secret an endpoint's rotations replaced while it still signs: each for
 -- settings.secret_overlap after the rotation that replaced it, so a receiver still on any of them
@@ -180,11 +215,26 @@ create table webhooks.events (
   -- query and a KEY SHARE lock on one catalog row shared by all organizations.
   event_type text not null,
   payload jsonb not null,
+  resource_type text,
+  resource_id uuid,
+  sequence bigint,
+  feed_position bigint,
   created_at timestamptz not null default now(),
   constraint events_id_format check (id ~ '^evt_[0-9a-f]{32}$'),
-  constraint events_payload_object check (jsonb_typeof(payload) = 'object')
+  constraint events_payload_object check (jsonb_typeof(payload) = 'object'),
+  constraint events_resource_complete check ((resource_id is null) = (resource_type is null)
+                                             and (resource_id is null) = (sequence is null))
 );
 comment on table webhooks.events is 'Every event, with the exact JSON envelope receivers get (rendered from webhooks.outbox).';
+comment on column webhooks.events.resource_type is 'client, property, job, estimate, invoice, payment or inspection; null for other events.';
+comment on column webhooks.events.sequence is 'The event''s number among its resource''s events: 1, 2, 3 … in commit order, without gaps.';
+comment on column webhooks.events.feed_position is
+  'Position in the organization''s event feed (public.webhook_events), increasing in the order events become '
+  'visible: a reader that has seen a position has seen every smaller one. Null for test events, which are not in the feed.';
+
+-- Feed positions: taken by the fan-out, one fan-out at a time, each committing before the next
+-- starts, so positions become visible in increasing order.
+create sequence webhooks.events_feed_position_seq as bigint;
 
 create table webhooks.deliveries (
   id bigint generated always as identity primary key,
@@ -193,6 +243,10 @@ create table webhooks.deliveries (
   org_id uuid not null,
   event_id text not null references webhooks.events (id) on delete cascade,
   endpoint_id uuid not null references webhooks.endpoints (id) on delete cascade,
+  -- The event's resource and sequence number: deliveries of one resource to one endpoint go out
+  -- in sequence order (webhooks.claim_due_deliveries).
+  resource_id uuid,
+  sequence bigint,
   status webhooks.delivery_status not null default 'pending',
   attempt_count integer not null default 0,
   next_attempt_at timestamptz not null default now(),
@@ -261,6 +315,14 @@ create index deliveries_endpoint_id_next_attempt_at_idx on webhooks.deliveries (
 create index deliveries_endpoint_id_lease_expires_at_idx on webhooks.deliveries (endpoint_id, lease_expires_at)
   where status = 'sending';
 create index deliveries_endpoint_id_status_idx on webhooks.deliveries (endpoint_id, status);
+-- Per resource and endpoint, a delivery waits for the unfinished ones with a lower sequence
+-- number: the claim looks for them, and finishing a delivery releases the next.
+create index deliveries_endpoint_id_resource_id_sequence_idx on webhooks.deliveries (endpoint_id, resource_id, sequence)
+  where status in ('pending', 'sending') and resource_id is not null;
+-- The feed: an organization's events after a position; a resource's history by sequence number.
+create unique index events_feed_position_idx on webhooks.events (feed_position);
+create index events_org_id_feed_position_idx on webhooks.events (org_id, feed_position) where feed_position is not null;
+create index events_resource_id_sequence_idx on webhooks.events (resource_id, sequence) where resource_id is not null;
 create index attempts_delivery_id_idx on webhooks.attempts (delivery_id);
 create index attempts_endpoint_id_started_at_idx on webhooks.attempts (endpoint_id, started_at desc);
 create index attempts_org_id_started_at_idx on webhooks.attempts (org_id, started_at desc);
@@ -502,10 +564,12 @@ as $$
 begin
   if new.enabled and not old.enabled then
     new.disabled_reason := null;
+    new.disabled_cause := null;
     new.disabled_at := null;
     new.failing_since := null;
   elsif not new.enabled and old.enabled then
     new.disabled_reason := coalesce(new.disabled_reason, 'Disabled by an admin.');
+    new.disabled_cause := coalesce(new.disabled_cause, 'admin');
     new.disabled_at := coalesce(new.disabled_at, now());
   end if;
   return new;
@@ -524,6 +588,33 @@ begin
          last_error = 'The endpoint was disabled: ' || new.disabled_reason
    where d.endpoint_id = new.id
      and d.status = 'pending';
+  return null;
+end
+$$;
+
+-- An endpoint disabled (by an admin, a 410 or a failure streak) publishes endpoint.disabled, which
+-- the fan-out gives to the organization's other endpoints subscribed to it: a tenant learns of a
+-- broken integration without looking. (The audit log records it too: tg_endpoints__audit.)
+create function webhooks.tg_endpoints__publish_disabled()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  perform pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(new.org_id::text));
+  insert into webhooks.outbox (org_id, event_type, data)
+  values (new.org_id, 'endpoint.disabled', jsonb_build_object(
+    'endpoint', jsonb_build_object(
+      'id', new.id,
+      'url', new.url,
+      'description', new.description,
+      'event_types', to_jsonb(new.event_types),
+      'disabled_at', webhooks.iso_time(new.disabled_at),
+      'disabled_reason', new.disabled_reason
+    ),
+    'reason', new.disabled_cause,
+    'disabled_by', case when new.disabled_cause = 'admin' then auth.uid() end
+  ));
   return null;
 end
 $$;
@@ -599,6 +690,10 @@ create trigger _500_fail_queued_deliveries
   after update of enabled on webhooks.endpoints
   for each row when (old.enabled and not new.enabled)
   execute function webhooks.tg_endpoints__fail_queued_deliveries();
+create trigger _800_publish_disabled
+  after update of enabled on webhooks.endpoints
+  for each row when (old.enabled and not new.enabled)
+  execute function webhooks.tg_endpoints__publish_disabled();
 create trigger _900_delete_secrets
   after delete on webhooks.endpoints
   for each row execute function webhooks.tg__delete_vault_secret();
@@ -943,9 +1038,21 @@ create policy "Endpoints can be deleted by owners and admins"
   on webhooks.endpoints for delete to authenticated
   using (org_id = any (array(select authz.org_ids_with_role('owner', 'admin'))));
 
-create policy "Events are visible to owners and admins"
+-- Owners and admins read every event of their organization; anyone else in it (members, and
+-- integrations through the feed, public.webhook_events) the events about the resources they may
+-- read: a jobs:read integration job events only.
+create policy "Events are visible to owners and admins, and to members who may read their resource"
   on webhooks.events for select to authenticated
-  using (org_id = any (array(select authz.org_ids_with_role('owner', 'admin'))));
+  using (
+    org_id = any (array(select authz.org_ids_with_role('owner', 'admin')))
+    or (resource_type = 'job' and org_id = any (array(select authz.org_ids_with_scope('jobs:read'))))
+    or (resource_type = 'client' and org_id = any (array(select authz.org_ids_with_scope('clients:read'))))
+    or (resource_type = 'property' and org_id = any (array(select authz.org_ids_with_scope('properties:read'))))
+    or (resource_type = 'estimate' and org_id = any (array(select authz.org_ids_with_scope('estimates:read'))))
+    or (resource_type = 'invoice' and org_id = any (array(select authz.org_ids_with_scope('invoices:read'))))
+    or (resource_type = 'payment' and org_id = any (array(select authz.org_ids_with_scope('payments:read'))))
+    or (resource_type = 'inspection' and org_id = any (array(select authz.org_ids_with_scope('inspections:read'))))
+  );
 
 create policy "Deliveries are visible to owners and admins"
   on webhooks.deliveries for select to authenticated
@@ -966,7 +1073,7 @@ revoke all on all functions in schema webhooks from public, anon, authenticated,
 
 grant select on table webhooks.event_types, webhooks.events, webhooks.deliveries, webhooks.attempts to authenticated;
 -- Not the Vault ids of the secrets: nothing a tenant reads leads to a secret.
-grant select (id, org_id, url, description, event_types, enabled, disabled_reason, disabled_at,
+grant select (id, org_id, url, description, event_types, enabled, disabled_reason, disabled_cause, disabled_at,
               previous_secret_expires_at, failing_since, created_by, created_at, updated_at)
   on table webhooks.endpoints to authenticated;
 grant update (url, description, event_types, enabled) on table webhooks.endpoints to authenticated;

@@ -1,16 +1,29 @@
 -- =============================================================================================
--- Webhook events from business changes (docs/events.md). Statement-level triggers with transition tables turn each
--- statement's rows into outbox rows with one set-based insert, so a bulk import of 10,000 jobs
--- costs one statement, not 10,000. They run in the business transaction: a rollback takes the
--- events with it. Each writer also holds its organization's publication lock shared until it
--- ends (see webhooks.tg_endpoints__fan_out_first for why).
+-- Webhook events from business changes (docs/events.md). Every change to a client, property, job,
+-- estimate, invoice or inspection publishes its lifecycle: `<resource>.created`,
+-- `<resource>.updated` (the changed fields and their previous values; nothing for a change that
+-- leaves them all as they were) and `<resource>.deleted` (the last state), plus the status
+-- transitions receivers act on (webhooks.change_events); a payment publishes payment.received.
 --
--- What a writer pays is one outbox row, so the busiest triggers store the row itself
--- (to_jsonb(new)) and leave the payload to webhooks.render_event, which the dispatcher's fan-out
--- calls: building the envelope in the trigger (jsonb_build_object over every field, timestamps
--- formatted, the job's property looked up) cost a one-job insert more than the row did. The
--- others, rarer and needing their transaction's context (the payment that settled an invoice),
--- store their finished body.
+-- Statement-level triggers with transition tables turn each statement's rows into outbox rows
+-- with one set-based insert, so a bulk import of 10,000 jobs costs one statement, not 10,000. They
+-- run in the business transaction: a rollback takes the events with it. Each writer also holds
+-- its organization's publication lock shared until it ends (see webhooks.tg_endpoints__fan_out_first
+-- for why).
+--
+-- Every event about a resource carries the resource's sequence number: 1, 2, 3 … in commit
+-- order, without gaps across all of the resource's event types. The row keeps the number of its
+-- latest event (event_sequence): a before-update trigger adds the number of events the change
+-- publishes, under the row lock the update holds until commit, so concurrent writers of one row
+-- take consecutive numbers in the order they commit; an insert starts at the number of events it
+-- publishes (the column's default, 1, except an inspection inserted submitted).
+--
+-- What a writer pays is one outbox row per event holding the row itself (to_jsonb), and the
+-- previous row for updates; webhooks.render_event, which the dispatcher's fan-out calls, turns it
+-- into the envelope receivers get: building the envelope in the trigger (jsonb_build_object over
+-- every field, timestamps formatted, the job's property looked up) cost a one-job insert more than
+-- the row did. Only invoice.paid stores a piece of its transaction's context (the payment that
+-- settled the invoice), and payment.received its finished body.
 --
 -- The payload of every type is specified by its zod schema in supabase/functions/_shared/events.ts;
 -- tests/event_payloads_test.ts checks what is delivered against it. Money is a decimal string
@@ -18,8 +31,90 @@
 -- =============================================================================================
 
 -- =============================================================================================
+-- Functions: which events a change publishes
+-- =============================================================================================
+
+-- The columns of a resource's table whose change is worth a `<resource>.updated` event (what its
+-- changed_fields can list; RESOURCES in supabase/functions/_shared/events.ts has the same lists):
+-- everything but the ids, the numbers the database assigns, and the timestamps it keeps.
+create function webhooks.update_fields(p_resource text)
+returns text[]
+language sql immutable
+set search_path = ''
+as $$
+  select case p_resource
+    when 'client' then array['name', 'email', 'phone', 'notes']
+    when 'property' then array['client_id', 'address1', 'address2', 'city', 'region', 'postal_code', 'country',
+                               'lat', 'lng', 'geocoded_at', 'geocode_source']
+    when 'job' then array['title', 'description', 'status', 'property_id', 'client_id', 'assigned_to', 'scheduled_at']
+    when 'estimate' then array['estimate_no', 'job_id', 'client_id', 'total', 'status']
+    when 'invoice' then array['job_id', 'estimate_id', 'client_id', 'total', 'amount_paid', 'status', 'issued_at',
+                              'due_at', 'paid_at']
+    when 'inspection' then array['job_id', 'status', 'submitted_at', 'answers']
+  end
+$$;
+comment on function webhooks.update_fields(text) is
+  'The fields a <resource>.updated event can list as changed, per resource.';
+
+-- The events one row change publishes, in the order of their sequence numbers: an insert
+-- (p_old null) its `.created`, a delete (p_new null) its `.deleted`, an update its `.updated` when
+-- a field of webhooks.update_fields changed, then the status transition it made, if any. Rows are
+-- compared as jsonb (to_jsonb of the table row), so the same function serves the before trigger
+-- that numbers the events and the statement trigger that writes them.
+create function webhooks.change_events(p_resource text, p_old jsonb, p_new jsonb)
+returns text[]
+language sql immutable
+set search_path = ''
+as $$
+  select case
+    when p_old is null then
+      array[p_resource || '.created']
+      || case when p_resource = 'inspection' and p_new ->> 'status' = 'submitted'
+              then array['inspection.submitted'] else '{}'::text[] end
+    when p_new is null then array[p_resource || '.deleted']
+    when not exists (
+      select from unnest(webhooks.update_fields(p_resource)) as f (name) where p_old -> f.name is distinct from p_new -> f.name
+    ) then '{}'::text[]
+    else array[p_resource || '.updated']
+      || array_remove(array[
+           case when p_old ->> 'status' is distinct from p_new ->> 'status' then
+             case p_resource || ':' || (p_new ->> 'status')
+               when 'job:completed' then 'job.completed'
+               when 'job:cancelled' then 'job.cancelled'
+               when 'estimate:sent' then 'estimate.sent'
+               when 'estimate:accepted' then 'estimate.accepted'
+               when 'estimate:declined' then 'estimate.declined'
+               when 'invoice:open' then case when p_old ->> 'status' = 'draft' then 'invoice.issued' end
+               when 'invoice:void' then 'invoice.voided'
+               when 'invoice:paid' then 'invoice.paid'
+               when 'inspection:submitted' then 'inspection.submitted'
+             end
+           end
+         ], null)
+  end
+$$;
+comment on function webhooks.change_events(text, jsonb, jsonb) is
+  'The event types one row change publishes, in sequence order (insert: p_old null; delete: p_new null).';
+
+-- =============================================================================================
 -- Functions: payload pieces
 -- =============================================================================================
+
+create function webhooks.client_resource(p_client public.clients)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'id', p_client.id,
+    'name', p_client.name,
+    'email', p_client.email,
+    'phone', p_client.phone,
+    'notes', p_client.notes,
+    'created_at', webhooks.iso_time(p_client.created_at),
+    'updated_at', webhooks.iso_time(p_client.updated_at)
+  )
+$$;
 
 create function webhooks.property_resource(p_property public.properties)
 returns jsonb
@@ -43,6 +138,7 @@ as $$
   )
 $$;
 
+-- The job's property as it is when the event is rendered (null once it is gone).
 create function webhooks.job_resource(p_job public.jobs)
 returns jsonb
 language sql stable security definer
@@ -71,36 +167,104 @@ as $$
   )
 $$;
 
--- The columns whose change is worth a job.updated event; updated_at alone is not.
-create function webhooks.job_changes(p_old public.jobs, p_new public.jobs)
+create function webhooks.estimate_resource(p_estimate public.estimates)
 returns jsonb
-language sql immutable
+language sql stable
 set search_path = ''
 as $$
-  select jsonb_object_agg(c.field, c.previous order by c.field)
-    from (values
-      ('title', to_jsonb(p_old.title), p_old.title is distinct from p_new.title),
-      ('description', to_jsonb(p_old.description), p_old.description is distinct from p_new.description),
-      ('status', to_jsonb(p_old.status), p_old.status is distinct from p_new.status),
-      ('property_id', to_jsonb(p_old.property_id), p_old.property_id is distinct from p_new.property_id),
-      ('client_id', to_jsonb(p_old.client_id), p_old.client_id is distinct from p_new.client_id),
-      ('assigned_to', to_jsonb(p_old.assigned_to), p_old.assigned_to is distinct from p_new.assigned_to),
-      ('scheduled_at', to_jsonb(webhooks.iso_time(p_old.scheduled_at)), p_old.scheduled_at is distinct from p_new.scheduled_at)
-    ) as c (field, previous, changed)
-   where c.changed
+  select jsonb_build_object(
+    'id', p_estimate.id,
+    'estimate_no', p_estimate.estimate_no,
+    'job_id', p_estimate.job_id,
+    'client_id', p_estimate.client_id,
+    'total', p_estimate.total::text,
+    'status', p_estimate.status,
+    'created_at', webhooks.iso_time(p_estimate.created_at),
+    'updated_at', webhooks.iso_time(p_estimate.updated_at)
+  )
 $$;
-comment on function webhooks.job_changes(public.jobs, public.jobs) is
-  'Previous values of the meaningful job columns that changed, or null when none did.';
+
+create function webhooks.invoice_resource(p_invoice public.invoices)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'id', p_invoice.id,
+    'invoice_no', p_invoice.invoice_no,
+    'status', p_invoice.status,
+    'total', p_invoice.total::text,
+    'amount_paid', p_invoice.amount_paid::text,
+    'job_id', p_invoice.job_id,
+    'estimate_id', p_invoice.estimate_id,
+    'client_id', p_invoice.client_id,
+    'issued_at', webhooks.iso_time(p_invoice.issued_at),
+    'due_at', webhooks.iso_time(p_invoice.due_at),
+    'paid_at', webhooks.iso_time(p_invoice.paid_at)
+  )
+$$;
+
+-- The job's number as it is when the event is rendered (null once the job is gone: deleting a job
+-- deletes its inspections).
+create function webhooks.inspection_resource(p_inspection public.inspections)
+returns jsonb
+language sql stable security definer
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'id', p_inspection.id,
+    'job_id', p_inspection.job_id,
+    'job_no', (select j.job_no from public.jobs j where j.org_id = p_inspection.org_id and j.id = p_inspection.job_id),
+    'status', p_inspection.status,
+    'submitted_at', webhooks.iso_time(p_inspection.submitted_at),
+    'answers', p_inspection.answers
+  )
+$$;
+
+-- A stored row (to_jsonb of the table row) formatted as its resource.
+create function webhooks.resource_json(p_resource text, p_row jsonb)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select case p_resource
+    when 'client' then webhooks.client_resource(jsonb_populate_record(null::public.clients, p_row))
+    when 'property' then webhooks.property_resource(jsonb_populate_record(null::public.properties, p_row))
+    when 'job' then webhooks.job_resource(jsonb_populate_record(null::public.jobs, p_row))
+    when 'estimate' then webhooks.estimate_resource(jsonb_populate_record(null::public.estimates, p_row))
+    when 'invoice' then webhooks.invoice_resource(jsonb_populate_record(null::public.invoices, p_row))
+    when 'inspection' then webhooks.inspection_resource(jsonb_populate_record(null::public.inspections, p_row))
+  end
+$$;
+
+-- The body of a `<resource>.updated` event: the resource after the change, the changed fields in
+-- alphabetical order, and each one's previous value as the resource formats it (a field the
+-- resource nests, like a job's property_id, as stored).
+create function webhooks.updated_body(p_resource text, p_old jsonb, p_new jsonb)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    p_resource, webhooks.resource_json(p_resource, p_new),
+    'changed_fields', coalesce(jsonb_agg(f.name order by f.name), '[]'),
+    'previous', coalesce(jsonb_object_agg(f.name, coalesce(r.formatted -> f.name, p_old -> f.name)), '{}')
+  )
+    from (select webhooks.resource_json(p_resource, p_old) as formatted) r
+    left join unnest(webhooks.update_fields(p_resource)) as f (name)
+      on p_old -> f.name is distinct from p_new -> f.name
+$$;
 
 -- The envelope of an outbox row (see webhooks.outbox for what `data` holds per type): the common
--- head, then the type's body, with stored rows formatted as their resources (the same helpers
--- publish_event's callers use, so the two cannot drift apart).
+-- head, the resource's position when the event is about one, then the type's body.
 create function webhooks.render_event(
   p_event_id text,
   p_event_type text,
   p_org_id uuid,
   p_created_at timestamptz,
-  p_data jsonb
+  p_data jsonb,
+  p_resource_id uuid,
+  p_sequence bigint
 )
 returns jsonb
 language sql stable security definer
@@ -112,76 +276,109 @@ as $$
     'api_version', '2026-11-01',
     'timestamp', webhooks.iso_time(p_created_at),
     'org_id', p_org_id
-  ) || case p_event_type
-    when 'job.created' then
-      jsonb_build_object('job', webhooks.job_resource(jsonb_populate_record(null::public.jobs, p_data)))
-    when 'job.updated' then jsonb_build_object(
-      'job', webhooks.job_resource(jsonb_populate_record(null::public.jobs, p_data -> 'job')),
-      'changed_fields', (select jsonb_agg(k order by k) from jsonb_object_keys(p_data -> 'previous') as k),
-      'previous', p_data -> 'previous'
-    )
-    when 'property.created' then
-      jsonb_build_object('property', webhooks.property_resource(jsonb_populate_record(null::public.properties, p_data)))
-    else p_data
-  end
+  ) || case when p_resource_id is null then '{}'::jsonb else jsonb_build_object('resource', jsonb_build_object(
+         'type', split_part(p_event_type, '.', 1), 'id', p_resource_id, 'sequence', p_sequence)) end
+    || case
+         when p_resource_id is null or p_event_type = 'payment.received' then p_data
+         when p_event_type like '%.created' or p_event_type like '%.deleted' then
+           jsonb_build_object(split_part(p_event_type, '.', 1),
+                              webhooks.resource_json(split_part(p_event_type, '.', 1), p_data))
+         when p_event_type like '%.updated' then
+           webhooks.updated_body(split_part(p_event_type, '.', 1), p_data -> 'old', p_data -> 'new')
+         when p_event_type = 'invoice.paid' then
+           jsonb_build_object('invoice', webhooks.resource_json('invoice', p_data -> 'new'), 'payment', p_data -> 'payment')
+         when p_event_type = 'inspection.submitted' then
+           jsonb_build_object('inspection', webhooks.resource_json('inspection', p_data -> 'new'))
+         else -- the other transitions
+           jsonb_build_object(split_part(p_event_type, '.', 1),
+                              webhooks.resource_json(split_part(p_event_type, '.', 1), p_data -> 'new'),
+                              'previous_status', p_data -> 'old' -> 'status')
+       end
 $$;
-comment on function webhooks.render_event(text, text, uuid, timestamptz, jsonb) is
-  'The JSON envelope receivers get for an outbox row (event id, type, organization, commit time, data).';
+comment on function webhooks.render_event(text, text, uuid, timestamptz, jsonb, uuid, bigint) is
+  'The JSON envelope receivers get for an outbox row (event id, type, organization, commit time, data, resource).';
 
 -- =============================================================================================
 -- Functions: triggers
 --
--- Each holds its organization's publication lock shared (pg_advisory_xact_lock_shared with the
--- key of webhooks.tg_endpoints__fan_out_first) from its first event to the end of its transaction.
+-- The publishing triggers hold their organization's publication lock shared
+-- (pg_advisory_xact_lock_shared with the key of webhooks.tg_endpoints__fan_out_first) from their
+-- first event to the end of their transaction.
 -- =============================================================================================
 
-create function webhooks.tg_jobs__publish_created()
+-- Numbers a row's events (see the header): the last trigger before the row is written, so it sees
+-- the row as it will be stored (updated_at, submitted_at set). tg_argv[0] is the resource.
+create function webhooks.tg__advance_event_sequence()
 returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  insert into webhooks.outbox (org_id, event_type, data)
-  select n.org_id, 'job.created', to_jsonb(n)
-    from new_rows n
-   cross join lateral (
-     select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
-   ) as publication_lock;
-  return null;
+  if tg_op = 'INSERT' then
+    new.event_sequence := cardinality(webhooks.change_events(tg_argv[0], null, to_jsonb(new)));
+  else
+    new.event_sequence := old.event_sequence
+      + cardinality(webhooks.change_events(tg_argv[0], to_jsonb(old), to_jsonb(new)));
+  end if;
+  return new;
 end
 $$;
 
-create function webhooks.tg_jobs__publish_updated()
+-- One function for every resource table, statement-level: tg_argv[0] is the resource (job,
+-- client, …). `data` is the row for `.created` and `.deleted`, the row before and after
+-- ({"old", "new"}) for the others; invoice.paid adds the payment that settled the invoice.
+create function webhooks.tg__publish_changes()
 returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  insert into webhooks.outbox (org_id, event_type, data)
-  select n.org_id, 'job.updated', jsonb_build_object('job', to_jsonb(n), 'previous', c.previous)
-    from new_rows n
-    join old_rows o on o.id = n.id
-   cross join lateral (select webhooks.job_changes(o, n) as previous) c
-   cross join lateral (
-     select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
-   ) as publication_lock
-   where c.previous is not null;
-  return null;
-end
-$$;
-
-create function webhooks.tg_properties__publish_created()
-returns trigger
-language plpgsql security definer
-set search_path = ''
-as $$
-begin
-  insert into webhooks.outbox (org_id, event_type, data)
-  select n.org_id, 'property.created', to_jsonb(n)
-    from new_rows n
-   cross join lateral (
-     select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
-   ) as publication_lock;
+  if tg_op = 'INSERT' then
+    -- The common case, kept to the cost of one outbox row per inserted row.
+    insert into webhooks.outbox (org_id, event_type, data, resource_id, sequence)
+    select n.org_id, tg_argv[0] || '.created', to_jsonb(n), n.id, 1
+      from new_rows n
+     cross join lateral (
+       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
+     ) as publication_lock;
+    if tg_argv[0] = 'inspection' then
+      insert into webhooks.outbox (org_id, event_type, data, resource_id, sequence)
+      select n.org_id, 'inspection.submitted', jsonb_build_object('new', to_jsonb(n)), n.id, 2
+        from new_rows n
+       where n.event_sequence = 2;
+    end if;
+  elsif tg_op = 'UPDATE' then
+    insert into webhooks.outbox (org_id, event_type, data, resource_id, sequence)
+    select n.org_id,
+           e.event_type,
+           case when e.event_type = 'invoice.paid' then
+             jsonb_build_object('old', r.old, 'new', r.new, 'payment', (
+               select jsonb_build_object(
+                        'id', p.id, 'amount', p.amount::text, 'method', p.method,
+                        'received_at', webhooks.iso_time(p.received_at), 'reference', p.reference)
+                 from public.payments p
+                where p.org_id = n.org_id
+                  and p.invoice_id = n.id
+                  and p.id::text = current_setting('webhooks.applying_payment_id', true)))
+           else jsonb_build_object('old', r.old, 'new', r.new) end,
+           n.id,
+           o.event_sequence + e.position
+      from new_rows n
+      join old_rows o on o.id = n.id
+     cross join lateral (select to_jsonb(o) as old, to_jsonb(n) as new) r
+     cross join lateral unnest(webhooks.change_events(tg_argv[0], r.old, r.new))
+                        with ordinality as e (event_type, position)
+     cross join lateral (
+       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
+     ) as publication_lock;
+  else
+    insert into webhooks.outbox (org_id, event_type, data, resource_id, sequence)
+    select o.org_id, tg_argv[0] || '.deleted', to_jsonb(o), o.id, o.event_sequence + 1
+      from old_rows o
+     cross join lateral (
+       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(o.org_id::text))
+     ) as publication_lock;
+  end if;
   return null;
 end
 $$;
@@ -201,64 +398,18 @@ begin
 end
 $$;
 
--- invoice.paid carries the payment that settled the invoice, or null when a lowered total did.
-create function webhooks.tg_invoices__publish_paid()
-returns trigger
-language plpgsql security definer
-set search_path = ''
-as $$
-begin
-  insert into webhooks.outbox (org_id, event_type, data)
-  select x.org_id, 'invoice.paid', x.data
-    from (
-      select n.org_id,
-             jsonb_build_object(
-               'invoice', jsonb_build_object(
-                 'id', n.id,
-                 'invoice_no', n.invoice_no,
-                 'status', n.status,
-                 'total', n.total::text,
-                 'amount_paid', n.amount_paid::text,
-                 'job_id', n.job_id,
-                 'estimate_id', n.estimate_id,
-                 'client_id', n.client_id,
-                 'issued_at', webhooks.iso_time(n.issued_at),
-                 'due_at', webhooks.iso_time(n.due_at),
-                 'paid_at', webhooks.iso_time(n.paid_at)
-               ),
-               'payment', (
-                 select jsonb_build_object(
-                   'id', p.id, 'amount', p.amount::text, 'method', p.method,
-                   'received_at', webhooks.iso_time(p.received_at), 'reference', p.reference
-                 )
-                   from public.payments p
-                  where p.org_id = n.org_id
-                    and p.invoice_id = n.id
-                    and p.id::text = current_setting('webhooks.applying_payment_id', true)
-               )
-             ) as data
-        from new_rows n
-        join old_rows o on o.id = n.id
-       cross join lateral (
-         select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
-       ) as publication_lock
-       where n.status = 'paid'
-         and o.status <> 'paid'
-    ) x;
-  return null;
-end
-$$;
-
+-- Payments are append-only: each is one resource with one event, sequence 1.
 create function webhooks.tg_payments__publish_received()
 returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  insert into webhooks.outbox (org_id, event_type, data)
-  select x.org_id, 'payment.received', x.data
+  insert into webhooks.outbox (org_id, event_type, data, resource_id, sequence)
+  select x.org_id, 'payment.received', x.data, x.id, 1
     from (
       select n.org_id,
+             n.id,
              jsonb_build_object('payment', jsonb_build_object(
                'id', n.id,
                'invoice_id', n.invoice_id,
@@ -278,72 +429,109 @@ begin
 end
 $$;
 
--- Inserted already submitted, or submitted by an update: one function, two triggers (an insert
--- trigger has no old_rows).
-create function webhooks.tg_inspections__publish_submitted()
-returns trigger
-language plpgsql security definer
-set search_path = ''
-as $$
-begin
-  if tg_op = 'INSERT' then
-    insert into webhooks.outbox (org_id, event_type, data)
-    select n.org_id, 'inspection.submitted', webhooks.inspection_data(n)
-      from new_rows n
-     cross join lateral (
-       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
-     ) as publication_lock
-     where n.status = 'submitted';
-  else
-    insert into webhooks.outbox (org_id, event_type, data)
-    select n.org_id, 'inspection.submitted', webhooks.inspection_data(n)
-      from new_rows n
-      join old_rows o on o.id = n.id
-     cross join lateral (
-       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
-     ) as publication_lock
-     where n.status = 'submitted'
-       and o.status <> 'submitted';
-  end if;
-  return null;
-end
-$$;
-
-create function webhooks.inspection_data(p_inspection public.inspections)
-returns jsonb
-language sql stable security definer
-set search_path = ''
-as $$
-  select jsonb_build_object('inspection', jsonb_build_object(
-    'id', p_inspection.id,
-    'job_id', p_inspection.job_id,
-    'job_no', (select j.job_no from public.jobs j where j.org_id = p_inspection.org_id and j.id = p_inspection.job_id),
-    'status', p_inspection.status,
-    'submitted_at', webhooks.iso_time(p_inspection.submitted_at),
-    'answers', p_inspection.answers
-  ))
-$$;
-
 -- =============================================================================================
 -- Triggers
 -- =============================================================================================
 
+-- Clients, properties, jobs, estimates, invoices and inspections: numbered before each update
+-- (and each inspection insert), published after each statement.
+create trigger _950_publish_sequence
+  before update on public.clients
+  for each row execute function webhooks.tg__advance_event_sequence('client');
 create trigger _800_publish_created
-  after insert on public.jobs
+  after insert on public.clients
   referencing new table as new_rows
-  for each statement execute function webhooks.tg_jobs__publish_created();
+  for each statement execute function webhooks.tg__publish_changes('client');
 create trigger _800_publish_updated
-  after update on public.jobs
+  after update on public.clients
   referencing old table as old_rows new table as new_rows
-  for each statement execute function webhooks.tg_jobs__publish_updated();
+  for each statement execute function webhooks.tg__publish_changes('client');
+create trigger _800_publish_deleted
+  after delete on public.clients
+  referencing old table as old_rows
+  for each statement execute function webhooks.tg__publish_changes('client');
+
+create trigger _950_publish_sequence
+  before update on public.properties
+  for each row execute function webhooks.tg__advance_event_sequence('property');
 create trigger _800_publish_created
   after insert on public.properties
   referencing new table as new_rows
-  for each statement execute function webhooks.tg_properties__publish_created();
-create trigger _800_publish_paid
+  for each statement execute function webhooks.tg__publish_changes('property');
+create trigger _800_publish_updated
+  after update on public.properties
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function webhooks.tg__publish_changes('property');
+create trigger _800_publish_deleted
+  after delete on public.properties
+  referencing old table as old_rows
+  for each statement execute function webhooks.tg__publish_changes('property');
+
+create trigger _950_publish_sequence
+  before update on public.jobs
+  for each row execute function webhooks.tg__advance_event_sequence('job');
+create trigger _800_publish_created
+  after insert on public.jobs
+  referencing new table as new_rows
+  for each statement execute function webhooks.tg__publish_changes('job');
+create trigger _800_publish_updated
+  after update on public.jobs
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function webhooks.tg__publish_changes('job');
+create trigger _800_publish_deleted
+  after delete on public.jobs
+  referencing old table as old_rows
+  for each statement execute function webhooks.tg__publish_changes('job');
+
+create trigger _950_publish_sequence
+  before update on public.estimates
+  for each row execute function webhooks.tg__advance_event_sequence('estimate');
+create trigger _800_publish_created
+  after insert on public.estimates
+  referencing new table as new_rows
+  for each statement execute function webhooks.tg__publish_changes('estimate');
+create trigger _800_publish_updated
+  after update on public.estimates
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function webhooks.tg__publish_changes('estimate');
+create trigger _800_publish_deleted
+  after delete on public.estimates
+  referencing old table as old_rows
+  for each statement execute function webhooks.tg__publish_changes('estimate');
+
+create trigger _950_publish_sequence
+  before update on public.invoices
+  for each row execute function webhooks.tg__advance_event_sequence('invoice');
+create trigger _800_publish_created
+  after insert on public.invoices
+  referencing new table as new_rows
+  for each statement execute function webhooks.tg__publish_changes('invoice');
+create trigger _800_publish_updated
   after update on public.invoices
   referencing old table as old_rows new table as new_rows
-  for each statement execute function webhooks.tg_invoices__publish_paid();
+  for each statement execute function webhooks.tg__publish_changes('invoice');
+create trigger _800_publish_deleted
+  after delete on public.invoices
+  referencing old table as old_rows
+  for each statement execute function webhooks.tg__publish_changes('invoice');
+
+-- An inspection inserted submitted publishes two events, so its inserts are numbered too.
+create trigger _950_publish_sequence
+  before insert or update on public.inspections
+  for each row execute function webhooks.tg__advance_event_sequence('inspection');
+create trigger _800_publish_created
+  after insert on public.inspections
+  referencing new table as new_rows
+  for each statement execute function webhooks.tg__publish_changes('inspection');
+create trigger _800_publish_updated
+  after update on public.inspections
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function webhooks.tg__publish_changes('inspection');
+create trigger _800_publish_deleted
+  after delete on public.inspections
+  referencing old table as old_rows
+  for each statement execute function webhooks.tg__publish_changes('inspection');
+
 create trigger _400_note_applying_payment
   after insert on public.payments
   for each row execute function webhooks.tg_payments__note_applying_payment('set');
@@ -354,14 +542,6 @@ create trigger _800_publish_received
   after insert on public.payments
   referencing new table as new_rows
   for each statement execute function webhooks.tg_payments__publish_received();
-create trigger _800_publish_submitted_on_insert
-  after insert on public.inspections
-  referencing new table as new_rows
-  for each statement execute function webhooks.tg_inspections__publish_submitted();
-create trigger _800_publish_submitted_on_update
-  after update on public.inspections
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function webhooks.tg_inspections__publish_submitted();
 
 -- =============================================================================================
 -- Grants

@@ -60,7 +60,15 @@ comment on table webhooks.fan_out_horizon is
 -- One fan-out runs at a time: with p_wait false (claims) it returns 0 when another is running,
 -- with p_wait true (subscription changes) it waits for it. An endpoint being deleted right now is
 -- skipped (its deliveries would go with it), and so are the rows of an organization deleted since
--- they were written. Returns the number of outbox rows fanned out.
+-- they were written; an operational event is not delivered to the endpoint it is about. Events get
+-- their feed positions here, in fan-out order. Returns the number of outbox rows fanned out.
+--
+-- A resource's events are fanned out in sequence order. Rows are taken in transaction-id order,
+-- which is not commit order: a transaction that took its id early and then waited for another's
+-- row lock commits after it, with the next sequence number. So when p_limit cuts the outbox short,
+-- an event whose predecessor is neither fanned out yet nor in this batch (it is waiting beyond the
+-- cut) stays for the next fan-out, and so do the resource's later events in the batch. (Only
+-- when cut: otherwise every committed predecessor is visible, and a missing one was purged.)
 create function webhooks.fan_out(p_limit integer default 2000, p_wait boolean default false)
 returns integer
 language plpgsql volatile security definer
@@ -78,15 +86,55 @@ begin
   end if;
   -- Read after the lock: the previous fan-out has committed its horizon (or rolled back with it).
   v_low := coalesce((select h.low_txid from webhooks.fan_out_horizon h), '0'::xid8);
-  with candidates as (
-    select x.txid, x.id from webhooks.outbox x where x.txid >= v_low order by x.txid, x.id limit p_limit
+  with candidates as materialized (
+    select x.txid, x.id, x.resource_id, x.sequence
+      from webhooks.outbox x
+     where x.txid >= v_low
+     order by x.txid, x.id
+     limit p_limit
+  ),
+  -- Events whose predecessor is in neither this batch nor the events (usually none) …
+  suspects as materialized (
+    select c.txid, c.resource_id, c.sequence
+      from candidates c
+     where (select count(*) from candidates) = p_limit
+       and c.sequence > 1
+       and not exists (select from candidates p where p.resource_id = c.resource_id and p.sequence = c.sequence - 1)
+       and not exists (select from webhooks.events e where e.resource_id = c.resource_id and e.sequence = c.sequence - 1)
+  ),
+  -- … are held back when an earlier event of their resource waits beyond the cut (one scan of the
+  -- rest of the outbox, only when there are suspects).
+  held_back as materialized (
+    select s.txid, s.resource_id, s.sequence
+      from suspects s
+      join (
+        select o.resource_id, min(o.sequence) as first_sequence
+          from webhooks.outbox o
+         where o.txid >= (select max(c.txid) from candidates c)
+           and o.resource_id in (select x.resource_id from suspects x)
+         group by o.resource_id
+      ) beyond on beyond.resource_id = s.resource_id and beyond.first_sequence < s.sequence
+  ),
+  in_order as materialized (
+    select c.txid, c.id
+      from candidates c
+     where not exists (
+       select from held_back h where h.resource_id = c.resource_id and h.sequence <= c.sequence
+     )
+  ),
+  -- A batch held back entirely (one transaction's rows all waiting for a later one's) would stall
+  -- the fan-out for good: then order gives way.
+  chosen as (
+    select i.txid, i.id from in_order i
+    union all
+    select c.txid, c.id from candidates c where not exists (select from in_order)
   ),
   taken as (
     delete from webhooks.outbox o
-     using candidates x
+     using chosen x
      where o.txid = x.txid
        and o.id = x.id
-    returning o.id, o.org_id, o.event_type, o.data, o.created_at
+    returning o.txid, o.id, o.org_id, o.event_type, o.data, o.resource_id, o.sequence, o.created_at
   ),
   -- An organization deleted since (or being deleted: this waits for it) takes its events with it.
   organizations as (
@@ -99,30 +147,45 @@ begin
        and e.org_id in (select t.org_id from taken t)
        for key share of e skip locked
   ),
-  rendered as (
-    insert into webhooks.events (id, org_id, event_type, payload, created_at)
-    select v.event_id, t.org_id, t.event_type,
-           webhooks.render_event(v.event_id, t.event_type, t.org_id, t.created_at, t.data), t.created_at
+  prepared as (
+    select t.*,
+           webhooks.outbox_event_id(t.id, t.created_at) as event_id,
+           case when t.event_type = 'delivery.exhausted' then (t.data -> 'delivery' ->> 'endpoint_id')::uuid
+           end as about_endpoint_id
       from taken t
       join organizations o on o.id = t.org_id
-     cross join lateral (select webhooks.outbox_event_id(t.id, t.created_at) as event_id) v
-    returning id, org_id, event_type
+  ),
+  rendered as (
+    insert into webhooks.events (id, org_id, event_type, payload, resource_type, resource_id, sequence,
+                                 feed_position, created_at)
+    select p.event_id, p.org_id, p.event_type,
+           webhooks.render_event(p.event_id, p.event_type, p.org_id, p.created_at, p.data, p.resource_id, p.sequence),
+           case when p.resource_id is not null then split_part(p.event_type, '.', 1) end,
+           p.resource_id, p.sequence,
+           nextval('webhooks.events_feed_position_seq'), p.created_at
+      from prepared p
+     order by p.txid, p.id
+    returning id
   ),
   fanned_out as (
-    insert into webhooks.deliveries (org_id, event_id, endpoint_id)
-    select r.org_id, r.id, s.id
-      from rendered r
+    insert into webhooks.deliveries (org_id, event_id, endpoint_id, resource_id, sequence)
+    select p.org_id, p.event_id, s.id, p.resource_id, p.sequence
+      from prepared p
+      join rendered r on r.id = p.event_id
       join subscribers s
-        on s.org_id = r.org_id
-       and (cardinality(s.event_types) = 0 or r.event_type = any (s.event_types))
+        on s.org_id = p.org_id
+       and (cardinality(s.event_types) = 0 or p.event_type = any (s.event_types))
+       and s.id is distinct from p.about_endpoint_id
   )
-  select count(*),
-         -- Everything this statement could see and did not take comes after its last row; what it
-         -- could not see belongs to transactions running when it looked.
-         case when count(*) < p_limit then pg_snapshot_xmin(pg_current_snapshot())
-              else least(pg_snapshot_xmin(pg_current_snapshot()), max(c.txid)) end
-    into v_fanned_out, v_next_low
-    from candidates c;
+  select (select count(*) from chosen),
+         -- Everything this statement could see and did not take comes after its last row, or is
+         -- held back; what it could not see belongs to transactions running when it looked.
+         least(
+           case when (select count(*) from candidates) < p_limit then pg_snapshot_xmin(pg_current_snapshot())
+                else least(pg_snapshot_xmin(pg_current_snapshot()), (select max(c.txid) from candidates c)) end,
+           (select min(h.txid) from held_back h where exists (select from in_order))
+         )
+    into v_fanned_out, v_next_low;
   -- Only after taking rows: a fan-out that found nothing left no index entries behind, and
   -- writing the horizon would give the claim a transaction id and a WAL flush at every commit.
   if v_fanned_out > 0 and v_next_low > v_low then
@@ -179,7 +242,10 @@ comment on table webhooks.pg_net_queue_watch is
 --      transaction, skipping those another claim holds;
 --   2. in a new statement (so that claims committed before those locks are visible), it counts
 --      each endpoint's deliveries in flight and takes its oldest due ones up to
---      settings.endpoint_concurrency in flight, expired leases first;
+--      settings.endpoint_concurrency in flight, expired leases first, except those that must wait
+--      for an earlier delivery of the same resource to the same endpoint (parked instead): per
+--      resource and endpoint, deliveries go out in sequence order, one at a time, and a resource
+--      whose delivery keeps failing holds back only its own later ones;
 --   3. it interleaves endpoints (every endpoint's first, then every endpoint's second, …) up to
 --      p_limit.
 -- Each row also says when and for how long it was leased by the database's clock (lease_seconds,
@@ -214,6 +280,8 @@ declare
   v_endpoint_concurrency integer;
   v_endpoints uuid[];
   v_ids bigint[];
+  v_parked_ids bigint[];
+  v_parked_until timestamptz[];
 begin
   if p_limit not between 1 and 5000 or p_lease_seconds not between 1 and 3600 then
     raise exception 'claim between 1 and 5000 deliveries for 1 to 3600 seconds' using errcode = '22023';
@@ -265,8 +333,10 @@ begin
      where pg_try_advisory_xact_lock(hashtext('webhooks.claim'), hashtext(w.endpoint_id::text))
   );
 
-  v_ids := array(
-    select c.id
+  -- Each endpoint's oldest due deliveries up to its room; of those, one whose resource has an
+  -- unfinished delivery with a lower sequence number to the same endpoint waits (parked below).
+  with candidates as materialized (
+    select c.id, c.turn, c.due_at, c.blocked_until
       from unnest(v_endpoints) as w (endpoint_id)
       join webhooks.endpoints e on e.id = w.endpoint_id and e.enabled
      cross join lateral (
@@ -277,9 +347,18 @@ begin
           and s.lease_expires_at > now()
      ) f
      cross join lateral (
-       select x.id, x.due_at, row_number() over (order by x.expired desc, x.due_at) as turn
+       select x.id, x.due_at, row_number() over (order by x.expired desc, x.due_at) as turn,
+              case when x.resource_id is not null and not x.expired then (
+                select max(case when p.status = 'sending' then p.lease_expires_at
+                                else greatest(p.next_attempt_at, now()) + make_interval(secs => p_lease_seconds) end)
+                  from webhooks.deliveries p
+                 where p.endpoint_id = w.endpoint_id
+                   and p.resource_id = x.resource_id
+                   and p.sequence < x.sequence
+                   and p.status in ('pending', 'sending')
+              ) end as blocked_until
          from (
-           (select d.id, d.lease_expires_at as due_at, true as expired
+           (select d.id, d.lease_expires_at as due_at, true as expired, d.resource_id, d.sequence
               from webhooks.deliveries d
              where d.endpoint_id = w.endpoint_id
                and d.status = 'sending'
@@ -287,7 +366,7 @@ begin
              order by d.lease_expires_at
              limit f.room)
            union all
-           (select d.id, d.next_attempt_at, false
+           (select d.id, d.next_attempt_at, false, d.resource_id, d.sequence
               from webhooks.deliveries d
              where d.endpoint_id = w.endpoint_id
                and d.status = 'pending'
@@ -298,9 +377,24 @@ begin
         order by x.expired desc, x.due_at
         limit f.room
      ) c
-     order by c.turn, c.due_at
-     limit p_limit
-  );
+  )
+  select array(select c.id from candidates c where c.blocked_until is null order by c.turn, c.due_at limit p_limit),
+         array(select c.id from candidates c where c.blocked_until is not null order by c.id),
+         array(select c.blocked_until from candidates c where c.blocked_until is not null order by c.id)
+    into v_ids, v_parked_ids, v_parked_until;
+
+  -- A waiting delivery is parked until its predecessors could have finished (their lease, or their
+  -- next attempt and a lease); finishing a delivery releases the next one at once
+  -- (webhooks.finish_deliveries), so the parking time matters only if that release and this claim
+  -- crossed.
+  if cardinality(v_parked_ids) > 0 then
+    update webhooks.deliveries d
+       set next_attempt_at = p.until
+      from unnest(v_parked_ids, v_parked_until) as p (id, until)
+     where d.id = p.id
+       and d.status = 'pending'
+       and d.next_attempt_at <= now();
+  end if;
 
   -- Announce the drain even when nothing was due: it claims again within milliseconds. Only once
   -- the announcement has less than 1.5 s left: a claim that finds nothing then writes nothing, so
@@ -374,6 +468,88 @@ $$;
 comment on function webhooks.endpoint_signing_secrets(uuid[]) is
   'Current and still-signing replaced secrets of the given endpoints, newest first (dispatcher only).';
 
+-- What follows a delivery's end (succeeded, failed or exhausted), for a batch of them:
+--   * the next delivery of the same resource to the same endpoint, parked by a claim while this
+--     one was unfinished, is due at once (webhooks.claim_due_deliveries);
+--   * an exhausted delivery publishes delivery.exhausted, which the fan-out gives to the
+--     organization's other endpoints subscribed to it, and leaves an audit entry. Not for the
+--     delivery of an operational event: two failing endpoints would otherwise tell each other
+--     about each other's failures forever.
+create function webhooks.finish_deliveries(p_delivery_ids bigint[])
+returns void
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+declare
+  v_exhausted integer;
+begin
+  if coalesce(cardinality(p_delivery_ids), 0) = 0 then
+    return;
+  end if;
+  update webhooks.deliveries s
+     set next_attempt_at = now()
+    from (
+      select distinct d.endpoint_id, d.resource_id
+        from webhooks.deliveries d
+       where d.id = any (p_delivery_ids)
+         and d.resource_id is not null
+    ) f
+   where s.endpoint_id = f.endpoint_id
+     and s.resource_id = f.resource_id
+     and s.status = 'pending'
+     and s.attempt_count = 0
+     and s.next_attempt_at > now()
+     and not exists (
+       select from webhooks.deliveries p
+        where p.endpoint_id = s.endpoint_id
+          and p.resource_id = s.resource_id
+          and p.sequence < s.sequence
+          and p.status in ('pending', 'sending')
+     );
+
+  with exhausted as (
+    select d.id, d.org_id, d.event_id, ev.event_type, d.endpoint_id, e.url, d.attempt_count, d.first_attempt_at,
+           d.last_attempt_at, d.last_response_status, d.last_error
+      from webhooks.deliveries d
+      join webhooks.events ev on ev.id = d.event_id
+      join webhooks.endpoints e on e.id = d.endpoint_id
+     where d.id = any (p_delivery_ids)
+       and d.status = 'exhausted'
+       and ev.event_type not in ('endpoint.disabled', 'delivery.exhausted')
+  ),
+  published as (
+    insert into webhooks.outbox (org_id, event_type, data)
+    select x.org_id, 'delivery.exhausted', jsonb_build_object('delivery', jsonb_build_object(
+             'id', x.id,
+             'event_id', x.event_id,
+             'event_type', x.event_type,
+             'endpoint_id', x.endpoint_id,
+             'endpoint_url', x.url,
+             'attempt_count', x.attempt_count,
+             'first_attempt_at', webhooks.iso_time(x.first_attempt_at),
+             'last_attempt_at', webhooks.iso_time(x.last_attempt_at),
+             'last_response_status', x.last_response_status,
+             'last_error', x.last_error
+           ))
+      from exhausted x
+     cross join lateral (
+       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(x.org_id::text))
+     ) as publication_lock
+  ),
+  audited as (
+    select audit.record(x.org_id, 'delivery.exhausted', 'delivery', x.id::text,
+                        jsonb_build_object('event_id', x.event_id, 'event_type', x.event_type,
+                                           'endpoint_id', x.endpoint_id, 'attempt_count', x.attempt_count,
+                                           'last_error', x.last_error),
+                        'system')
+      from exhausted x
+  )
+  select count(*) into v_exhausted from audited;
+end
+$$;
+comment on function webhooks.finish_deliveries(bigint[]) is
+  'After deliveries end: releases the next delivery of each resource, publishes delivery.exhausted and audits it.';
+
 -- Retry delays after the 1st, 2nd, … failed attempt, in seconds (about 5 s, 30 s, 2 min, 10 min,
 -- 30 min, 1 h, 2 h, 4 h, 8 h, then every 8 h), each jittered by ±20 % so receivers recovering
 -- from an outage are not hit by every delivery at once.
@@ -402,6 +578,7 @@ as $$
 declare
   v_settings webhooks.settings;
   v_updated integer;
+  v_finished bigint[];
 begin
   -- Organizations first, key-share locked in id order: deleting an organization locks its row and
   -- then (cascade) its deliveries, so taking the deliveries first could deadlock with it, and a
@@ -462,35 +639,40 @@ begin
       from results r
       join webhooks.deliveries d on d.id = r.delivery_id and d.status = 'sending' and d.lease_token = r.lease_token
       join webhooks.endpoints e on e.id = d.endpoint_id
+  ),
+  changed as (
+    update webhooks.deliveries d
+       set status = case o.kind
+                      when 'released' then 'pending'
+                      when 'succeeded' then 'succeeded'
+                      when 'gone' then 'failed'
+                      when 'endpoint_disabled' then 'failed'
+                      else case when o.retry_at > o.deadline then 'exhausted' else 'pending' end
+                    end::webhooks.delivery_status,
+           attempt_count = d.attempt_count + case when o.sent then 1 else 0 end,
+           next_attempt_at = case when o.kind = 'failed' then o.retry_at else d.next_attempt_at end,
+           last_attempt_at = case when o.sent then o.started_at else d.last_attempt_at end,
+           last_response_status = case when o.sent then o.response_status else d.last_response_status end,
+           last_error = case
+                          when o.kind = 'released' then d.last_error
+                          when o.kind = 'succeeded' then null
+                          when o.kind = 'gone' then 'The endpoint answered 410 Gone and was disabled.'
+                          when o.kind = 'endpoint_disabled' then 'The endpoint was disabled.'
+                          else o.failure
+                        end,
+           lease_token = null,
+           lease_expires_at = null,
+           completed_at = case
+                            when o.kind in ('succeeded', 'gone', 'endpoint_disabled')
+                                 or (o.kind = 'failed' and o.retry_at > o.deadline) then now()
+                          end
+      from outcomes o
+     where d.id = o.id
+    returning d.id, d.status
   )
-  update webhooks.deliveries d
-     set status = case o.kind
-                    when 'released' then 'pending'
-                    when 'succeeded' then 'succeeded'
-                    when 'gone' then 'failed'
-                    when 'endpoint_disabled' then 'failed'
-                    else case when o.retry_at > o.deadline then 'exhausted' else 'pending' end
-                  end::webhooks.delivery_status,
-         attempt_count = d.attempt_count + case when o.sent then 1 else 0 end,
-         next_attempt_at = case when o.kind = 'failed' then o.retry_at else d.next_attempt_at end,
-         last_attempt_at = case when o.sent then o.started_at else d.last_attempt_at end,
-         last_response_status = case when o.sent then o.response_status else d.last_response_status end,
-         last_error = case
-                        when o.kind = 'released' then d.last_error
-                        when o.kind = 'succeeded' then null
-                        when o.kind = 'gone' then 'The endpoint answered 410 Gone and was disabled.'
-                        when o.kind = 'endpoint_disabled' then 'The endpoint was disabled.'
-                        else o.failure
-                      end,
-         lease_token = null,
-         lease_expires_at = null,
-         completed_at = case
-                          when o.kind in ('succeeded', 'gone', 'endpoint_disabled')
-                               or (o.kind = 'failed' and o.retry_at > o.deadline) then now()
-                        end
-    from outcomes o
-   where d.id = o.id;
-  get diagnostics v_updated = row_count;
+  select count(*), array_agg(c.id) filter (where c.status in ('succeeded', 'failed', 'exhausted'))
+    into v_updated, v_finished
+    from changed c;
 
   -- Endpoint health: a success ends a failure streak; 410 Gone, or failing without a single
   -- success for settings.auto_disable_after, disables the endpoint (its trigger then fails what
@@ -520,6 +702,10 @@ begin
   update webhooks.endpoints e
      set failing_since = case when c.any_success and not c.gone then null else c.failing_since end,
          enabled = not (c.gone or (not c.any_success and c.failing_since <= now() - v_settings.auto_disable_after)),
+         disabled_cause = case
+                            when c.gone then 'gone'
+                            when not c.any_success and c.failing_since <= now() - v_settings.auto_disable_after then 'failing'
+                          end,
          disabled_reason = case
                              when c.gone then format('The endpoint answered 410 Gone at %s.', webhooks.iso_time(now()))
                              when not c.any_success and c.failing_since <= now() - v_settings.auto_disable_after then
@@ -532,6 +718,7 @@ begin
           or (c.any_success and e.failing_since is not null)
           or (not c.any_success and e.failing_since is null)
           or (not c.any_success and c.failing_since <= now() - v_settings.auto_disable_after));
+  perform webhooks.finish_deliveries(v_finished);
   return v_updated;
 end
 $$;
@@ -749,6 +936,7 @@ set search_path = ''
 as $$
 declare
   v_settings webhooks.settings;
+  v_exhausted bigint[];
 begin
   select s.* into v_settings from webhooks.settings s;
 
@@ -760,15 +948,20 @@ begin
      where (d.status = 'pending' or (d.status = 'sending' and d.lease_expires_at <= now()))
        and d.first_attempt_at + v_settings.delivery_window <= now()
        for update of d skip locked
+  ),
+  ended as (
+    update webhooks.deliveries d
+       set status = 'exhausted',
+           completed_at = now(),
+           lease_token = null,
+           lease_expires_at = null,
+           last_error = coalesce(d.last_error, 'No attempt completed within the delivery window.')
+      from past_window p
+     where d.id = p.id
+    returning d.id
   )
-  update webhooks.deliveries d
-     set status = 'exhausted',
-         completed_at = now(),
-         lease_token = null,
-         lease_expires_at = null,
-         last_error = coalesce(d.last_error, 'No attempt completed within the delivery window.')
-    from past_window p
-   where d.id = p.id;
+  select array_agg(x.id) into v_exhausted from ended x;
+  perform webhooks.finish_deliveries(v_exhausted);
 
   with of_disabled_endpoints as (
     select d.id

@@ -1,8 +1,11 @@
 -- =============================================================================================
 -- Views for tenant admins (Supabase Studio, and the React client through PostgREST): the delivery
--- log and endpoint health (with the wake-up path's problem, if any). Both are security_invoker,
--- so the row-level security of the webhooks tables decides what a caller sees: an organization's
--- owners and admins see its rows, nobody else sees any. Studio's own role (postgres) sees every
+-- log and endpoint health (with the wake-up path's problem, if any); and for integrations, the
+-- event feed (docs/sync.md): the events a caller may read, after a position, for as long as events
+-- are retained. All are security_invoker, so the row-level security of the webhooks tables decides
+-- what a caller sees: an organization's owners and admins see its rows; in the feed, members and
+-- integrations also see the events about resources they may read (a jobs:read integration job
+-- events only); nobody sees another organization's. Studio's own role (postgres) sees every
 -- organization.
 -- =============================================================================================
 
@@ -85,9 +88,33 @@ comment on view public.webhook_endpoint_health is
   'Per endpoint of the caller''s organizations: 24 h success rate and latency percentiles, backlog, last failure, '
   'and why deliveries are not being started when they are not (wake_up_problem, with the operator''s wake_up_fix).';
 
+-- The catch-up feed: GET /rest/v1/webhook_events?feed_position=gt.<last seen>&order=feed_position&limit=100.
+-- feed_position increases in the order events become visible (webhooks.events_feed_position_seq),
+-- so paging by it never skips an event that commits later; `sequence` tells a receiver where each
+-- resource event stands. Test events (sent to one endpoint by an admin) are not in it.
+create view public.webhook_events
+with (security_invoker = true)
+as
+select e.feed_position,
+       e.id,
+       e.event_type,
+       e.org_id,
+       e.resource_type,
+       e.resource_id,
+       e.sequence,
+       e.created_at,
+       e.payload
+  from webhooks.events e
+ where e.feed_position is not null;
+comment on view public.webhook_events is
+  'The events the caller may read (owners/admins: all of their organization''s; others: those about resources their '
+  'scopes let them read), by feed_position: page with feed_position=gt.<last seen>, detect gaps with sequence.';
+
 -- =============================================================================================
 -- Grants
 -- =============================================================================================
 
-revoke all on table public.webhook_delivery_log, public.webhook_endpoint_health from public, anon, authenticated, service_role;
-grant select on table public.webhook_delivery_log, public.webhook_endpoint_health to authenticated, service_role;
+revoke all on table public.webhook_delivery_log, public.webhook_endpoint_health, public.webhook_events
+  from public, anon, authenticated, service_role;
+grant select on table public.webhook_delivery_log, public.webhook_endpoint_health, public.webhook_events
+  to authenticated, service_role;
