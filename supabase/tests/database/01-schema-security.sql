@@ -2,7 +2,7 @@
 -- expected policies (all `to authenticated`), exact table privileges per API role, helpers that
 -- are security definer with an empty search_path, and nothing executable or visible for anon.
 begin;
-select plan(66);
+select plan(67);
 
 -- Tables and RLS ---------------------------------------------------------------------------------
 select tables_are('public', array[
@@ -103,9 +103,19 @@ select table_privs_are('public', 'organizations', 'authenticated', array['SELECT
   'authenticated may select, insert and update organizations (deleting a tenant is a platform operation)');
 select table_privs_are('public', 'payments', 'authenticated', array['SELECT', 'INSERT'],
   'authenticated may only select and insert payments (an append-only ledger)');
-select table_privs_are('public', t, 'authenticated', array['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
-  format('authenticated may select, insert, update and delete public.%I (RLS decides which rows)', t))
-  from unnest(array['organization_members', 'clients', 'properties', 'jobs', 'estimates', 'invoices', 'inspections']) as t;
+select table_privs_are('public', 'organization_members', 'authenticated', array['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  'authenticated may select, insert, update and delete public.organization_members (RLS decides which rows)');
+-- The tables that publish webhook events: every column but event_sequence, which the database assigns.
+select table_privs_are('public', t, 'authenticated', array['SELECT', 'UPDATE', 'DELETE'],
+  format('authenticated may select, update and delete public.%I (RLS decides which rows)', t))
+  from unnest(array['clients', 'properties', 'jobs', 'estimates', 'invoices', 'inspections']) as t;
+select ok(
+  (select bool_and(has_column_privilege('authenticated', format('public.%I', c.table_name), c.column_name, 'INSERT')
+                   = (c.column_name <> 'event_sequence'))
+     from information_schema.columns c
+    where c.table_schema = 'public'
+      and c.table_name in ('clients', 'properties', 'jobs', 'estimates', 'invoices', 'inspections')),
+  'authenticated may insert every column of the publishing tables except event_sequence');
 
 select ok(
   (select bool_and(has_table_privilege('service_role', c.oid, 'SELECT, INSERT, UPDATE, DELETE'))

@@ -77,8 +77,8 @@ select throws_ok($$select webhooks.create_endpoint(pg_temp.id('org a'), 'https:/
 select pg_temp.act_as('a_admin');
 select throws_ok($$select webhooks.create_endpoint(pg_temp.id('org a'), 'http://127.0.0.1:9000/hook')$$,
   '22023', 'endpoint URL refused: 127.0.0.1 is in a loopback range (127.0.0.0/8)', 'a loopback URL is refused at registration');
-select throws_ok($$select webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a', '', '{job.deleted}')$$,
-  '22023', 'unknown event type: job.deleted', 'an unknown event type is refused');
+select throws_ok($$select webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a', '', '{job.exploded}')$$,
+  '22023', 'unknown event type: job.exploded', 'an unknown event type is refused');
 
 select endpoint_id, signing_secret from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/a', 'ERP', '{job.updated,job.created,job.created}') \gset
 select ok(:'signing_secret' ~ '^whsec_[A-Za-z0-9+/]+={0,2}$', 'an admin registers an endpoint and gets a whsec_ secret');
