@@ -13,6 +13,7 @@ export type Database = {
         Row: {
           created_at: string
           email: string | null
+          event_sequence: number
           id: string
           name: string
           notes: string | null
@@ -23,6 +24,7 @@ export type Database = {
         Insert: {
           created_at?: string
           email?: string | null
+          event_sequence?: number
           id?: string
           name: string
           notes?: string | null
@@ -33,6 +35,7 @@ export type Database = {
         Update: {
           created_at?: string
           email?: string | null
+          event_sequence?: number
           id?: string
           name?: string
           notes?: string | null
@@ -55,6 +58,7 @@ export type Database = {
           client_id: string
           created_at: string
           estimate_no: string | null
+          event_sequence: number
           id: string
           job_id: string | null
           org_id: string
@@ -66,6 +70,7 @@ export type Database = {
           client_id: string
           created_at?: string
           estimate_no?: string | null
+          event_sequence?: number
           id?: string
           job_id?: string | null
           org_id: string
@@ -77,6 +82,7 @@ export type Database = {
           client_id?: string
           created_at?: string
           estimate_no?: string | null
+          event_sequence?: number
           id?: string
           job_id?: string | null
           org_id?: string
@@ -112,6 +118,7 @@ export type Database = {
         Row: {
           answers: NonNullable<Json>
           created_at: string
+          event_sequence: number
           id: string
           job_id: string
           org_id: string
@@ -122,6 +129,7 @@ export type Database = {
         Insert: {
           answers?: NonNullable<Json>
           created_at?: string
+          event_sequence?: number
           id?: string
           job_id: string
           org_id: string
@@ -132,6 +140,7 @@ export type Database = {
         Update: {
           answers?: NonNullable<Json>
           created_at?: string
+          event_sequence?: number
           id?: string
           job_id?: string
           org_id?: string
@@ -163,6 +172,7 @@ export type Database = {
           created_at: string
           due_at: string | null
           estimate_id: string | null
+          event_sequence: number
           id: string
           invoice_no: string
           issued_at: string | null
@@ -179,6 +189,7 @@ export type Database = {
           created_at?: string
           due_at?: string | null
           estimate_id?: string | null
+          event_sequence?: number
           id?: string
           invoice_no?: string
           issued_at?: string | null
@@ -195,6 +206,7 @@ export type Database = {
           created_at?: string
           due_at?: string | null
           estimate_id?: string | null
+          event_sequence?: number
           id?: string
           invoice_no?: string
           issued_at?: string | null
@@ -242,6 +254,7 @@ export type Database = {
           client_id: string | null
           created_at: string
           description: string | null
+          event_sequence: number
           id: string
           job_no: string
           org_id: string
@@ -256,6 +269,7 @@ export type Database = {
           client_id?: string | null
           created_at?: string
           description?: string | null
+          event_sequence?: number
           id?: string
           job_no?: string
           org_id: string
@@ -270,6 +284,7 @@ export type Database = {
           client_id?: string | null
           created_at?: string
           description?: string | null
+          event_sequence?: number
           id?: string
           job_no?: string
           org_id?: string
@@ -431,6 +446,7 @@ export type Database = {
           client_id: string | null
           country: string
           created_at: string
+          event_sequence: number
           geocode_source: string | null
           geocoded_at: string | null
           id: string
@@ -448,6 +464,7 @@ export type Database = {
           client_id?: string | null
           country?: string
           created_at?: string
+          event_sequence?: number
           geocode_source?: string | null
           geocoded_at?: string | null
           id?: string
@@ -465,6 +482,7 @@ export type Database = {
           client_id?: string | null
           country?: string
           created_at?: string
+          event_sequence?: number
           geocode_source?: string | null
           geocoded_at?: string | null
           id?: string
@@ -539,6 +557,42 @@ export type Database = {
           url: string | null
           wake_up_fix: string | null
           wake_up_problem: string | null
+        }
+        Relationships: []
+      }
+      webhook_events: {
+        Row: {
+          created_at: string | null
+          event_type: string | null
+          feed_position: number | null
+          id: string | null
+          org_id: string | null
+          payload: Json | null
+          resource_id: string | null
+          resource_type: string | null
+          sequence: number | null
+        }
+        Insert: {
+          created_at?: string | null
+          event_type?: string | null
+          feed_position?: number | null
+          id?: string | null
+          org_id?: string | null
+          payload?: Json | null
+          resource_id?: string | null
+          resource_type?: string | null
+          sequence?: number | null
+        }
+        Update: {
+          created_at?: string | null
+          event_type?: string | null
+          feed_position?: number | null
+          id?: string | null
+          org_id?: string | null
+          payload?: Json | null
+          resource_id?: string | null
+          resource_type?: string | null
+          sequence?: number | null
         }
         Relationships: []
       }

@@ -489,8 +489,7 @@ export const EVENT_CATALOG = {
     },
   },
   "delivery.exhausted": {
-    description:
-      "A delivery to one of the organization's endpoints stopped being retried: its delivery window ended " +
+    description: "A delivery to one of the organization's endpoints stopped being retried: its delivery window ended " +
       "without a success (sent to its other endpoints).",
     schema: envelope("delivery.exhausted", {
       delivery: z.object({
