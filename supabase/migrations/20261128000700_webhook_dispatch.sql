@@ -475,8 +475,9 @@ comment on function webhooks.endpoint_signing_secrets(uuid[]) is
 --     organization's other endpoints subscribed to it, and leaves an audit entry. Not for the
 --     delivery of an operational event: two failing endpoints would otherwise tell each other
 --     about each other's failures forever.
+-- Returns how many delivery.exhausted events it published.
 create function webhooks.finish_deliveries(p_delivery_ids bigint[])
-returns void
+returns integer
 language plpgsql volatile security definer
 set search_path = ''
 as $$
@@ -484,7 +485,7 @@ declare
   v_exhausted integer;
 begin
   if coalesce(cardinality(p_delivery_ids), 0) = 0 then
-    return;
+    return 0;
   end if;
   update webhooks.deliveries s
      set next_attempt_at = now()
@@ -545,6 +546,7 @@ begin
       from exhausted x
   )
   select count(*) into v_exhausted from audited;
+  return v_exhausted;
 end
 $$;
 comment on function webhooks.finish_deliveries(bigint[]) is
