@@ -21,6 +21,8 @@ const StackSettings = z.object({
   SUPABASE_SECRET_KEYS: ApiKey,
   CJH_LEGACY_KEYS: z.enum(["on", "off"]).default("on"),
   CJH_SIGNING_KEYS_FILE: z.string().min(1),
+  // The cluster's private socket directory, where its superuser connects (connectAsSuperuser).
+  CJH_PG_SOCKET_DIR: z.string().min(1).optional(),
   // Only while the stack has legacy keys:
   SUPABASE_ANON_KEY: z.string().min(1).optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
@@ -67,6 +69,23 @@ export function integrationTest(name: string, fn: () => Promise<void>): void {
 /** A connection pool to the local database as `postgres`, the role migrations and Studio use. */
 export function connect(max = 4): postgres.Sql {
   return postgres(stack.SUPABASE_DB_URL, { max, onnotice: () => {}, prepare: true });
+}
+
+/**
+ * A connection pool to the local database as its superuser (supabase_admin, as the pg_net stand-in
+ * connects), through the cluster's private socket directory: for what `postgres` may not do, such
+ * as switching on function statistics (track_functions). On hosted the platform keeps this role.
+ */
+export function connectAsSuperuser(max = 1): postgres.Sql {
+  if (stack.CJH_PG_SOCKET_DIR === undefined) throw new Error("CJH_PG_SOCKET_DIR is not set; use `npm test`");
+  const { port } = new URL(stack.SUPABASE_DB_URL);
+  return postgres({
+    path: `${stack.CJH_PG_SOCKET_DIR}/.s.PGSQL.${port}`,
+    user: "supabase_admin",
+    database: "postgres",
+    max,
+    onnotice: () => {},
+  });
 }
 
 export interface MintOptions {
