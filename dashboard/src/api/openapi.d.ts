@@ -458,6 +458,126 @@ export interface paths {
     };
 }
 export interface webhooks {
+    "client.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * client.created: A client was created.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `client.created` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#clientcreated).
+         */
+        post: operations["onClientCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "client.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * client.updated: A client changed (name, email, phone, notes); never sent for a change that leaves them all as they were.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `client.updated` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#clientupdated).
+         */
+        post: operations["onClientUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "client.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * client.deleted: A client was deleted; the payload is its last state.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `client.deleted` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#clientdeleted).
+         */
+        post: operations["onClientDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "property.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * property.created: A property was created.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `property.created` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#propertycreated).
+         */
+        post: operations["onPropertyCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "property.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * property.updated: A property changed (client_id, address1, address2, city, region, postal_code, country, lat, lng, geocoded_at, geocode_source); never sent for a change that leaves them all as they were.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `property.updated` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#propertyupdated).
+         */
+        post: operations["onPropertyUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "property.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * property.deleted: A property was deleted; the payload is its last state.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `property.deleted` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#propertydeleted).
+         */
+        post: operations["onPropertyDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "job.created": {
         parameters: {
             query?: never;
@@ -498,7 +618,7 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
-    "property.created": {
+    "job.deleted": {
         parameters: {
             query?: never;
             header?: never;
@@ -508,10 +628,270 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * property.created: A property was created.
-         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `property.created` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#propertycreated).
+         * job.deleted: A job was deleted; the payload is its last state.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `job.deleted` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#jobdeleted).
          */
-        post: operations["onPropertyCreated"];
+        post: operations["onJobDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "job.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * job.completed: A job's status became completed. Sent after the job.updated of the same change.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `job.completed` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#jobcompleted).
+         */
+        post: operations["onJobCompleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "job.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * job.cancelled: A job's status became cancelled. Sent after the job.updated of the same change.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `job.cancelled` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#jobcancelled).
+         */
+        post: operations["onJobCancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "estimate.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * estimate.created: An estimate was created.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `estimate.created` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#estimatecreated).
+         */
+        post: operations["onEstimateCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "estimate.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * estimate.updated: An estimate changed (estimate_no, job_id, client_id, total, status); never sent for a change that leaves them all as they were.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `estimate.updated` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#estimateupdated).
+         */
+        post: operations["onEstimateUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "estimate.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * estimate.deleted: An estimate was deleted; the payload is its last state.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `estimate.deleted` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#estimatedeleted).
+         */
+        post: operations["onEstimateDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "estimate.sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * estimate.sent: An estimate's status became sent. Sent after the estimate.updated of the same change.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `estimate.sent` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#estimatesent).
+         */
+        post: operations["onEstimateSent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "estimate.accepted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * estimate.accepted: An estimate's status became accepted. Sent after the estimate.updated of the same change.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `estimate.accepted` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#estimateaccepted).
+         */
+        post: operations["onEstimateAccepted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "estimate.declined": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * estimate.declined: An estimate's status became declined. Sent after the estimate.updated of the same change.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `estimate.declined` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#estimatedeclined).
+         */
+        post: operations["onEstimateDeclined"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invoice.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * invoice.created: An invoice was created.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `invoice.created` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#invoicecreated).
+         */
+        post: operations["onInvoiceCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invoice.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * invoice.updated: An invoice changed (job_id, estimate_id, client_id, total, amount_paid, status, issued_at, due_at, paid_at); never sent for a change that leaves them all as they were.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `invoice.updated` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#invoiceupdated).
+         */
+        post: operations["onInvoiceUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invoice.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * invoice.deleted: An invoice was deleted; the payload is its last state.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `invoice.deleted` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#invoicedeleted).
+         */
+        post: operations["onInvoiceDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invoice.issued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * invoice.issued: An invoice went from draft to open. Sent after the invoice.updated of the same change.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `invoice.issued` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#invoiceissued).
+         */
+        post: operations["onInvoiceIssued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invoice.voided": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * invoice.voided: An invoice's status became void. Sent after the invoice.updated of the same change.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `invoice.voided` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#invoicevoided).
+         */
+        post: operations["onInvoiceVoided"];
         delete?: never;
         options?: never;
         head?: never;
@@ -558,6 +938,66 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "inspection.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * inspection.created: An inspection was created.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `inspection.created` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#inspectioncreated).
+         */
+        post: operations["onInspectionCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inspection.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * inspection.updated: An inspection changed (job_id, status, submitted_at, answers); never sent for a change that leaves them all as they were.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `inspection.updated` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#inspectionupdated).
+         */
+        post: operations["onInspectionUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inspection.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * inspection.deleted: An inspection was deleted; the payload is its last state.
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `inspection.deleted` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#inspectiondeleted).
+         */
+        post: operations["onInspectionDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "inspection.submitted": {
         parameters: {
             query?: never;
@@ -572,6 +1012,46 @@ export interface webhooks {
          * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `inspection.submitted` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#inspectionsubmitted).
          */
         post: operations["onInspectionSubmitted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * endpoint.disabled: One of the organization's webhook endpoints was disabled (sent to its other endpoints).
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `endpoint.disabled` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#endpointdisabled).
+         */
+        post: operations["onEndpointDisabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "delivery.exhausted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * delivery.exhausted: A delivery to one of the organization's endpoints stopped being retried: its delivery window ended without a success (sent to its other endpoints).
+         * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `delivery.exhausted` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#deliveryexhausted).
+         */
+        post: operations["onDeliveryExhausted"];
         delete?: never;
         options?: never;
         head?: never;
@@ -642,6 +1122,170 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * client.created
+         * @description A client was created.
+         */
+        ClientCreatedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "client.created";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "client";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            client: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                email: string | null;
+                phone: string | null;
+                notes: string | null;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+        };
+        /**
+         * client.deleted
+         * @description A client was deleted; the payload is its last state.
+         */
+        ClientDeletedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "client.deleted";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "client";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The client as it was when it was deleted */
+            client: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                email: string | null;
+                phone: string | null;
+                notes: string | null;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+        };
+        /**
+         * client.updated
+         * @description A client changed (name, email, phone, notes); never sent for a change that leaves them all as they were.
+         */
+        ClientUpdatedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "client.updated";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "client";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The client after the change */
+            client: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                email: string | null;
+                phone: string | null;
+                notes: string | null;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+            /** @description The fields that changed, in alphabetical order */
+            changed_fields: ("name" | "email" | "phone" | "notes")[];
+            /** @description Each changed field's previous value */
+            previous: {
+                [key: string]: unknown;
+            };
+        };
         Delivery: {
             id: number;
             /** Format: uuid */
@@ -652,7 +1296,7 @@ export interface components {
              * @description An event type from the catalog
              * @enum {string}
              */
-            event_type: "job.created" | "job.updated" | "property.created" | "invoice.paid" | "payment.received" | "inspection.submitted" | "webhook.test";
+            event_type: "client.created" | "client.updated" | "client.deleted" | "property.created" | "property.updated" | "property.deleted" | "job.created" | "job.updated" | "job.deleted" | "job.completed" | "job.cancelled" | "estimate.created" | "estimate.updated" | "estimate.deleted" | "estimate.sent" | "estimate.accepted" | "estimate.declined" | "invoice.created" | "invoice.updated" | "invoice.deleted" | "invoice.issued" | "invoice.voided" | "invoice.paid" | "payment.received" | "inspection.created" | "inspection.updated" | "inspection.deleted" | "inspection.submitted" | "endpoint.disabled" | "delivery.exhausted" | "webhook.test";
             /** Format: uuid */
             endpoint_id: string;
             /** @enum {string} */
@@ -685,6 +1329,42 @@ export interface components {
              * @description ISO-8601 date and time
              */
             completed_at: string | null;
+        };
+        /**
+         * delivery.exhausted
+         * @description A delivery to one of the organization's endpoints stopped being retried: its delivery window ended without a success (sent to its other endpoints).
+         */
+        DeliveryExhaustedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "delivery.exhausted";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            delivery: {
+                /** @description The delivery id (webhook-admin's /deliveries/{delivery_id}) */
+                id: number;
+                event_id: string;
+                event_type: string;
+                /** Format: uuid */
+                endpoint_id: string;
+                endpoint_url: string;
+                attempt_count: number;
+                first_attempt_at: string | null;
+                last_attempt_at: string | null;
+                last_response_status: number | null;
+                last_error: string | null;
+            };
         };
         Endpoint: {
             /** Format: uuid */
@@ -725,6 +1405,50 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * endpoint.disabled
+         * @description One of the organization's webhook endpoints was disabled (sent to its other endpoints).
+         */
+        EndpointDisabledEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "endpoint.disabled";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            endpoint: {
+                /** Format: uuid */
+                id: string;
+                url: string;
+                description: string;
+                /** @description Its subscriptions; empty means every type */
+                event_types: string[];
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                disabled_at: string;
+                /** @description The reason an admin sees */
+                disabled_reason: string;
+            };
+            /**
+             * @description gone: it answered 410 Gone; failing: every attempt failed for the configured period; admin: an admin disabled it
+             * @enum {string}
+             */
+            reason: "gone" | "failing" | "admin";
+            /** @description The admin who disabled it; null when the platform or the system did */
+            disabled_by: string | null;
+        };
         EndpointHealth: {
             /** Format: uuid */
             endpoint_id: string;
@@ -764,6 +1488,365 @@ export interface components {
             /** @description What the project's operator must do about wake_up_problem */
             wake_up_fix: string | null;
         };
+        /**
+         * estimate.accepted
+         * @description An estimate's status became accepted. Sent after the estimate.updated of the same change.
+         */
+        EstimateAcceptedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "estimate.accepted";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "estimate";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            estimate: {
+                /** Format: uuid */
+                id: string;
+                estimate_no: string | null;
+                job_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @enum {string} */
+                status: "draft" | "sent" | "accepted" | "declined";
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+            /**
+             * @description The status before the change
+             * @enum {string}
+             */
+            previous_status: "draft" | "sent" | "accepted" | "declined";
+        };
+        /**
+         * estimate.created
+         * @description An estimate was created.
+         */
+        EstimateCreatedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "estimate.created";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "estimate";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            estimate: {
+                /** Format: uuid */
+                id: string;
+                estimate_no: string | null;
+                job_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @enum {string} */
+                status: "draft" | "sent" | "accepted" | "declined";
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+        };
+        /**
+         * estimate.declined
+         * @description An estimate's status became declined. Sent after the estimate.updated of the same change.
+         */
+        EstimateDeclinedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "estimate.declined";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "estimate";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            estimate: {
+                /** Format: uuid */
+                id: string;
+                estimate_no: string | null;
+                job_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @enum {string} */
+                status: "draft" | "sent" | "accepted" | "declined";
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+            /**
+             * @description The status before the change
+             * @enum {string}
+             */
+            previous_status: "draft" | "sent" | "accepted" | "declined";
+        };
+        /**
+         * estimate.deleted
+         * @description An estimate was deleted; the payload is its last state.
+         */
+        EstimateDeletedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "estimate.deleted";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "estimate";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The estimate as it was when it was deleted */
+            estimate: {
+                /** Format: uuid */
+                id: string;
+                estimate_no: string | null;
+                job_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @enum {string} */
+                status: "draft" | "sent" | "accepted" | "declined";
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+        };
+        /**
+         * estimate.sent
+         * @description An estimate's status became sent. Sent after the estimate.updated of the same change.
+         */
+        EstimateSentEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "estimate.sent";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "estimate";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            estimate: {
+                /** Format: uuid */
+                id: string;
+                estimate_no: string | null;
+                job_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @enum {string} */
+                status: "draft" | "sent" | "accepted" | "declined";
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+            /**
+             * @description The status before the change
+             * @enum {string}
+             */
+            previous_status: "draft" | "sent" | "accepted" | "declined";
+        };
+        /**
+         * estimate.updated
+         * @description An estimate changed (estimate_no, job_id, client_id, total, status); never sent for a change that leaves them all as they were.
+         */
+        EstimateUpdatedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "estimate.updated";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "estimate";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The estimate after the change */
+            estimate: {
+                /** Format: uuid */
+                id: string;
+                estimate_no: string | null;
+                job_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @enum {string} */
+                status: "draft" | "sent" | "accepted" | "declined";
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+            /** @description The fields that changed, in alphabetical order */
+            changed_fields: ("estimate_no" | "job_id" | "client_id" | "total" | "status")[];
+            /** @description Each changed field's previous value */
+            previous: {
+                [key: string]: unknown;
+            };
+        };
         Event: {
             /** @description Event id: evt_ and 32 hex digits, time-ordered */
             id: string;
@@ -773,7 +1856,7 @@ export interface components {
              * @description An event type from the catalog
              * @enum {string}
              */
-            event_type: "job.created" | "job.updated" | "property.created" | "invoice.paid" | "payment.received" | "inspection.submitted" | "webhook.test";
+            event_type: "client.created" | "client.updated" | "client.deleted" | "property.created" | "property.updated" | "property.deleted" | "job.created" | "job.updated" | "job.deleted" | "job.completed" | "job.cancelled" | "estimate.created" | "estimate.updated" | "estimate.deleted" | "estimate.sent" | "estimate.accepted" | "estimate.declined" | "invoice.created" | "invoice.updated" | "invoice.deleted" | "invoice.issued" | "invoice.voided" | "invoice.paid" | "payment.received" | "inspection.created" | "inspection.updated" | "inspection.deleted" | "inspection.submitted" | "endpoint.disabled" | "delivery.exhausted" | "webhook.test";
             /** @description The exact JSON body receivers get */
             payload: {
                 [key: string]: unknown;
@@ -829,6 +1912,103 @@ export interface components {
             };
         };
         /**
+         * inspection.created
+         * @description An inspection was created.
+         */
+        InspectionCreatedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "inspection.created";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "inspection";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            inspection: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                job_id: string;
+                /** @description The job's number; null when the job was deleted with the inspection */
+                job_no: string | null;
+                /** @enum {string} */
+                status: "draft" | "submitted";
+                submitted_at: string | null;
+                answers: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        /**
+         * inspection.deleted
+         * @description An inspection was deleted; the payload is its last state.
+         */
+        InspectionDeletedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "inspection.deleted";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "inspection";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The inspection as it was when it was deleted */
+            inspection: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                job_id: string;
+                /** @description The job's number; null when the job was deleted with the inspection */
+                job_no: string | null;
+                /** @enum {string} */
+                status: "draft" | "submitted";
+                submitted_at: string | null;
+                answers: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        /**
          * inspection.submitted
          * @description An inspection was submitted.
          */
@@ -849,6 +2029,18 @@ export interface components {
              * @description The organization the event belongs to
              */
             org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "inspection";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
             inspection: {
                 /** Format: uuid */
                 id: string;
@@ -866,6 +2058,223 @@ export interface components {
                     [key: string]: unknown;
                 };
             };
+        };
+        /**
+         * inspection.updated
+         * @description An inspection changed (job_id, status, submitted_at, answers); never sent for a change that leaves them all as they were.
+         */
+        InspectionUpdatedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "inspection.updated";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "inspection";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The inspection after the change */
+            inspection: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                job_id: string;
+                /** @description The job's number; null when the job was deleted with the inspection */
+                job_no: string | null;
+                /** @enum {string} */
+                status: "draft" | "submitted";
+                submitted_at: string | null;
+                answers: {
+                    [key: string]: unknown;
+                };
+            };
+            /** @description The fields that changed, in alphabetical order */
+            changed_fields: ("job_id" | "status" | "submitted_at" | "answers")[];
+            /** @description Each changed field's previous value */
+            previous: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * invoice.created
+         * @description An invoice was created.
+         */
+        InvoiceCreatedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "invoice.created";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "invoice";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            invoice: {
+                /** Format: uuid */
+                id: string;
+                invoice_no: string;
+                /** @enum {string} */
+                status: "draft" | "open" | "paid" | "void";
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                amount_paid: string;
+                job_id: string | null;
+                estimate_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                issued_at: string | null;
+                due_at: string | null;
+                paid_at: string | null;
+            };
+        };
+        /**
+         * invoice.deleted
+         * @description An invoice was deleted; the payload is its last state.
+         */
+        InvoiceDeletedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "invoice.deleted";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "invoice";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The invoice as it was when it was deleted */
+            invoice: {
+                /** Format: uuid */
+                id: string;
+                invoice_no: string;
+                /** @enum {string} */
+                status: "draft" | "open" | "paid" | "void";
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                amount_paid: string;
+                job_id: string | null;
+                estimate_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                issued_at: string | null;
+                due_at: string | null;
+                paid_at: string | null;
+            };
+        };
+        /**
+         * invoice.issued
+         * @description An invoice went from draft to open. Sent after the invoice.updated of the same change.
+         */
+        InvoiceIssuedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "invoice.issued";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "invoice";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            invoice: {
+                /** Format: uuid */
+                id: string;
+                invoice_no: string;
+                /** @enum {string} */
+                status: "draft" | "open" | "paid" | "void";
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                amount_paid: string;
+                job_id: string | null;
+                estimate_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                issued_at: string | null;
+                due_at: string | null;
+                paid_at: string | null;
+            };
+            /**
+             * @description The status before the change
+             * @enum {string}
+             */
+            previous_status: "draft" | "open" | "paid" | "void";
         };
         /**
          * invoice.paid
@@ -888,6 +2297,18 @@ export interface components {
              * @description The organization the event belongs to
              */
             org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "invoice";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
             invoice: {
                 /** Format: uuid */
                 id: string;
@@ -923,6 +2344,268 @@ export interface components {
             } | null;
         };
         /**
+         * invoice.updated
+         * @description An invoice changed (job_id, estimate_id, client_id, total, amount_paid, status, issued_at, due_at, paid_at); never sent for a change that leaves them all as they were.
+         */
+        InvoiceUpdatedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "invoice.updated";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "invoice";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The invoice after the change */
+            invoice: {
+                /** Format: uuid */
+                id: string;
+                invoice_no: string;
+                /** @enum {string} */
+                status: "draft" | "open" | "paid" | "void";
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                amount_paid: string;
+                job_id: string | null;
+                estimate_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                issued_at: string | null;
+                due_at: string | null;
+                paid_at: string | null;
+            };
+            /** @description The fields that changed, in alphabetical order */
+            changed_fields: ("job_id" | "estimate_id" | "client_id" | "total" | "amount_paid" | "status" | "issued_at" | "due_at" | "paid_at")[];
+            /** @description Each changed field's previous value */
+            previous: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * invoice.voided
+         * @description An invoice's status became void. Sent after the invoice.updated of the same change.
+         */
+        InvoiceVoidedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "invoice.voided";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "invoice";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            invoice: {
+                /** Format: uuid */
+                id: string;
+                invoice_no: string;
+                /** @enum {string} */
+                status: "draft" | "open" | "paid" | "void";
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                total: string;
+                /** @description A decimal amount as a string, e.g. "150.00" */
+                amount_paid: string;
+                job_id: string | null;
+                estimate_id: string | null;
+                /** Format: uuid */
+                client_id: string;
+                issued_at: string | null;
+                due_at: string | null;
+                paid_at: string | null;
+            };
+            /**
+             * @description The status before the change
+             * @enum {string}
+             */
+            previous_status: "draft" | "open" | "paid" | "void";
+        };
+        /**
+         * job.cancelled
+         * @description A job's status became cancelled. Sent after the job.updated of the same change.
+         */
+        JobCancelledEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "job.cancelled";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "job";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            job: {
+                /** Format: uuid */
+                id: string;
+                job_no: string;
+                title: string;
+                description: string | null;
+                /** @enum {string} */
+                status: "new" | "scheduled" | "in_progress" | "completed" | "cancelled";
+                client_id: string | null;
+                property: {
+                    /** Format: uuid */
+                    id: string;
+                    address1: string;
+                    address2: string | null;
+                    city: string | null;
+                    region: string | null;
+                    postal_code: string | null;
+                    country: string;
+                    lat: number | null;
+                    lng: number | null;
+                } | null;
+                assigned_to: string | null;
+                scheduled_at: string | null;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+            /**
+             * @description The status before the change
+             * @enum {string}
+             */
+            previous_status: "new" | "scheduled" | "in_progress" | "completed" | "cancelled";
+        };
+        /**
+         * job.completed
+         * @description A job's status became completed. Sent after the job.updated of the same change.
+         */
+        JobCompletedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "job.completed";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "job";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            job: {
+                /** Format: uuid */
+                id: string;
+                job_no: string;
+                title: string;
+                description: string | null;
+                /** @enum {string} */
+                status: "new" | "scheduled" | "in_progress" | "completed" | "cancelled";
+                client_id: string | null;
+                property: {
+                    /** Format: uuid */
+                    id: string;
+                    address1: string;
+                    address2: string | null;
+                    city: string | null;
+                    region: string | null;
+                    postal_code: string | null;
+                    country: string;
+                    lat: number | null;
+                    lng: number | null;
+                } | null;
+                assigned_to: string | null;
+                scheduled_at: string | null;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+            /**
+             * @description The status before the change
+             * @enum {string}
+             */
+            previous_status: "new" | "scheduled" | "in_progress" | "completed" | "cancelled";
+        };
+        /**
          * job.created
          * @description A job was created.
          */
@@ -943,6 +2626,87 @@ export interface components {
              * @description The organization the event belongs to
              */
             org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "job";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            job: {
+                /** Format: uuid */
+                id: string;
+                job_no: string;
+                title: string;
+                description: string | null;
+                /** @enum {string} */
+                status: "new" | "scheduled" | "in_progress" | "completed" | "cancelled";
+                client_id: string | null;
+                property: {
+                    /** Format: uuid */
+                    id: string;
+                    address1: string;
+                    address2: string | null;
+                    city: string | null;
+                    region: string | null;
+                    postal_code: string | null;
+                    country: string;
+                    lat: number | null;
+                    lng: number | null;
+                } | null;
+                assigned_to: string | null;
+                scheduled_at: string | null;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                updated_at: string;
+            };
+        };
+        /**
+         * job.deleted
+         * @description A job was deleted; the payload is its last state.
+         */
+        JobDeletedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "job.deleted";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "job";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The job as it was when it was deleted */
             job: {
                 /** Format: uuid */
                 id: string;
@@ -999,6 +2763,18 @@ export interface components {
              * @description The organization the event belongs to
              */
             org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "job";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
             /** @description The job after the change */
             job: {
                 /** Format: uuid */
@@ -1034,7 +2810,7 @@ export interface components {
                  */
                 updated_at: string;
             };
-            /** @description The meaningful columns that changed */
+            /** @description The fields that changed, in alphabetical order */
             changed_fields: ("title" | "description" | "status" | "property_id" | "client_id" | "assigned_to" | "scheduled_at")[];
             /** @description Each changed field's previous value */
             previous: {
@@ -1062,6 +2838,18 @@ export interface components {
              * @description The organization the event belongs to
              */
             org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "payment";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
             payment: {
                 /** Format: uuid */
                 id: string;
@@ -1101,6 +2889,18 @@ export interface components {
              * @description The organization the event belongs to
              */
             org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "property";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
             property: {
                 /** Format: uuid */
                 id: string;
@@ -1120,6 +2920,122 @@ export interface components {
                  * @description UTC, ISO-8601 with milliseconds
                  */
                 created_at: string;
+            };
+        };
+        /**
+         * property.deleted
+         * @description A property was deleted; the payload is its last state.
+         */
+        PropertyDeletedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "property.deleted";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "property";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The property as it was when it was deleted */
+            property: {
+                /** Format: uuid */
+                id: string;
+                client_id: string | null;
+                address1: string;
+                address2: string | null;
+                city: string | null;
+                region: string | null;
+                postal_code: string | null;
+                country: string;
+                lat: number | null;
+                lng: number | null;
+                geocoded_at: string | null;
+                geocode_source: string | null;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+            };
+        };
+        /**
+         * property.updated
+         * @description A property changed (client_id, address1, address2, city, region, postal_code, country, lat, lng, geocoded_at, geocode_source); never sent for a change that leaves them all as they were.
+         */
+        PropertyUpdatedEvent: {
+            /** @description The event id; also the webhook-id header */
+            id: string;
+            /** @constant */
+            event: "property.updated";
+            /** @constant */
+            api_version: "2026-11-01";
+            /**
+             * Format: date-time
+             * @description When the change was committed
+             */
+            timestamp: string;
+            /**
+             * Format: uuid
+             * @description The organization the event belongs to
+             */
+            org_id: string;
+            /** @description The resource this event is about and its sequence number */
+            resource: {
+                /** @constant */
+                type: "property";
+                /**
+                 * Format: uuid
+                 * @description The resource's id
+                 */
+                id: string;
+                /** @description 1, 2, 3 … per resource, in commit order, without gaps across all of the resource's event types: drop an event whose sequence is not above the last one applied; a jump means events were missed */
+                sequence: number;
+            };
+            /** @description The property after the change */
+            property: {
+                /** Format: uuid */
+                id: string;
+                client_id: string | null;
+                address1: string;
+                address2: string | null;
+                city: string | null;
+                region: string | null;
+                postal_code: string | null;
+                country: string;
+                lat: number | null;
+                lng: number | null;
+                geocoded_at: string | null;
+                geocode_source: string | null;
+                /**
+                 * Format: date-time
+                 * @description UTC, ISO-8601 with milliseconds
+                 */
+                created_at: string;
+            };
+            /** @description The fields that changed, in alphabetical order */
+            changed_fields: ("client_id" | "address1" | "address2" | "city" | "region" | "postal_code" | "country" | "lat" | "lng" | "geocoded_at" | "geocode_source")[];
+            /** @description Each changed field's previous value */
+            previous: {
+                [key: string]: unknown;
             };
         };
         ServiceAccount: {
@@ -1219,7 +3135,7 @@ export interface operations {
                              * @description An event type from the catalog
                              * @enum {string}
                              */
-                            type: "job.created" | "job.updated" | "property.created" | "invoice.paid" | "payment.received" | "inspection.submitted" | "webhook.test";
+                            type: "client.created" | "client.updated" | "client.deleted" | "property.created" | "property.updated" | "property.deleted" | "job.created" | "job.updated" | "job.deleted" | "job.completed" | "job.cancelled" | "estimate.created" | "estimate.updated" | "estimate.deleted" | "estimate.sent" | "estimate.accepted" | "estimate.declined" | "invoice.created" | "invoice.updated" | "invoice.deleted" | "invoice.issued" | "invoice.voided" | "invoice.paid" | "payment.received" | "inspection.created" | "inspection.updated" | "inspection.deleted" | "inspection.submitted" | "endpoint.disabled" | "delivery.exhausted" | "webhook.test";
                             description: string;
                             /** @description JSON Schema (draft 2020-12) of the payload */
                             schema: {
@@ -1461,7 +3377,7 @@ export interface operations {
                      * @description Empty (the default) subscribes to every type
                      * @default []
                      */
-                    event_types?: ("job.created" | "job.updated" | "property.created" | "invoice.paid" | "payment.received" | "inspection.submitted")[];
+                    event_types?: ("client.created" | "client.updated" | "client.deleted" | "property.created" | "property.updated" | "property.deleted" | "job.created" | "job.updated" | "job.deleted" | "job.completed" | "job.cancelled" | "estimate.created" | "estimate.updated" | "estimate.deleted" | "estimate.sent" | "estimate.accepted" | "estimate.declined" | "invoice.created" | "invoice.updated" | "invoice.deleted" | "invoice.issued" | "invoice.voided" | "invoice.paid" | "payment.received" | "inspection.created" | "inspection.updated" | "inspection.deleted" | "inspection.submitted" | "endpoint.disabled" | "delivery.exhausted")[];
                 };
             };
         };
@@ -1831,7 +3747,7 @@ export interface operations {
                      */
                     url?: string;
                     description?: string;
-                    event_types?: ("job.created" | "job.updated" | "property.created" | "invoice.paid" | "payment.received" | "inspection.submitted")[];
+                    event_types?: ("client.created" | "client.updated" | "client.deleted" | "property.created" | "property.updated" | "property.deleted" | "job.created" | "job.updated" | "job.deleted" | "job.completed" | "job.cancelled" | "estimate.created" | "estimate.updated" | "estimate.deleted" | "estimate.sent" | "estimate.accepted" | "estimate.declined" | "invoice.created" | "invoice.updated" | "invoice.deleted" | "invoice.issued" | "invoice.voided" | "invoice.paid" | "payment.received" | "inspection.created" | "inspection.updated" | "inspection.deleted" | "inspection.submitted" | "endpoint.disabled" | "delivery.exhausted")[];
                 };
             };
         };
@@ -2810,7 +4726,7 @@ export interface operations {
             query: {
                 org_id: string;
                 /** @description An event type from the catalog */
-                event_type?: "job.created" | "job.updated" | "property.created" | "invoice.paid" | "payment.received" | "inspection.submitted" | "webhook.test";
+                event_type?: "client.created" | "client.updated" | "client.deleted" | "property.created" | "property.updated" | "property.deleted" | "job.created" | "job.updated" | "job.deleted" | "job.completed" | "job.cancelled" | "estimate.created" | "estimate.updated" | "estimate.deleted" | "estimate.sent" | "estimate.accepted" | "estimate.declined" | "invoice.created" | "invoice.updated" | "invoice.deleted" | "invoice.issued" | "invoice.voided" | "invoice.paid" | "payment.received" | "inspection.created" | "inspection.updated" | "inspection.deleted" | "inspection.submitted" | "endpoint.disabled" | "delivery.exhausted" | "webhook.test";
                 /** @description Created at or after */
                 since?: string;
                 /** @description Created before */
@@ -3047,7 +4963,7 @@ export interface operations {
                 status?: "pending" | "sending" | "succeeded" | "failed" | "exhausted";
                 endpoint_id?: string;
                 /** @description An event type from the catalog */
-                event_type?: "job.created" | "job.updated" | "property.created" | "invoice.paid" | "payment.received" | "inspection.submitted" | "webhook.test";
+                event_type?: "client.created" | "client.updated" | "client.deleted" | "property.created" | "property.updated" | "property.deleted" | "job.created" | "job.updated" | "job.deleted" | "job.completed" | "job.cancelled" | "estimate.created" | "estimate.updated" | "estimate.deleted" | "estimate.sent" | "estimate.accepted" | "estimate.declined" | "invoice.created" | "invoice.updated" | "invoice.deleted" | "invoice.issued" | "invoice.voided" | "invoice.paid" | "payment.received" | "inspection.created" | "inspection.updated" | "inspection.deleted" | "inspection.submitted" | "endpoint.disabled" | "delivery.exhausted" | "webhook.test";
                 /** @description Created at or after */
                 since?: string;
                 /** @description Created before */
@@ -4327,6 +6243,562 @@ export interface operations {
             };
         };
     };
+    onClientCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00015162738495a6b7c8",
+                 *       "event": "client.created",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "client",
+                 *         "id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "sequence": 1
+                 *       },
+                 *       "client": {
+                 *         "id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "name": "Riverside Cafe",
+                 *         "email": "owner@riverside.example",
+                 *         "phone": "+1 555 0100",
+                 *         "notes": null,
+                 *         "created_at": "2026-01-01T11:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onClientUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00025162738495a6b7c8",
+                 *       "event": "client.updated",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "client",
+                 *         "id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "sequence": 2
+                 *       },
+                 *       "client": {
+                 *         "id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "name": "Riverside Cafe",
+                 *         "email": "owner@riverside.example",
+                 *         "phone": "+1 555 0100",
+                 *         "notes": null,
+                 *         "created_at": "2026-01-01T11:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       },
+                 *       "changed_fields": [
+                 *         "phone"
+                 *       ],
+                 *       "previous": {
+                 *         "phone": null
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onClientDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00035162738495a6b7c8",
+                 *       "event": "client.deleted",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "client",
+                 *         "id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "sequence": 3
+                 *       },
+                 *       "client": {
+                 *         "id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "name": "Riverside Cafe",
+                 *         "email": "owner@riverside.example",
+                 *         "phone": "+1 555 0100",
+                 *         "notes": null,
+                 *         "created_at": "2026-01-01T11:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPropertyCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00045162738495a6b7c8",
+                 *       "event": "property.created",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "property",
+                 *         "id": "9b1e4d2c-7a5f-4e3b-8c1d-2f6a9e0b3c47",
+                 *         "sequence": 1
+                 *       },
+                 *       "property": {
+                 *         "id": "9b1e4d2c-7a5f-4e3b-8c1d-2f6a9e0b3c47",
+                 *         "address1": "123 Main St",
+                 *         "address2": null,
+                 *         "city": "Springfield",
+                 *         "region": "NJ",
+                 *         "postal_code": "07081",
+                 *         "country": "US",
+                 *         "lat": 40.123,
+                 *         "lng": -74.123,
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "geocoded_at": "2026-01-01T12:00:01.000Z",
+                 *         "geocode_source": "mapbox",
+                 *         "created_at": "2026-01-01T12:00:00.000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PropertyCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPropertyUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00055162738495a6b7c8",
+                 *       "event": "property.updated",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "property",
+                 *         "id": "9b1e4d2c-7a5f-4e3b-8c1d-2f6a9e0b3c47",
+                 *         "sequence": 2
+                 *       },
+                 *       "property": {
+                 *         "id": "9b1e4d2c-7a5f-4e3b-8c1d-2f6a9e0b3c47",
+                 *         "address1": "123 Main St",
+                 *         "address2": null,
+                 *         "city": "Springfield",
+                 *         "region": "NJ",
+                 *         "postal_code": "07081",
+                 *         "country": "US",
+                 *         "lat": 40.123,
+                 *         "lng": -74.123,
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "geocoded_at": "2026-01-01T12:00:01.000Z",
+                 *         "geocode_source": "mapbox",
+                 *         "created_at": "2026-01-01T12:00:00.000Z"
+                 *       },
+                 *       "changed_fields": [
+                 *         "geocoded_at",
+                 *         "lat",
+                 *         "lng"
+                 *       ],
+                 *       "previous": {
+                 *         "lat": null,
+                 *         "lng": null,
+                 *         "geocoded_at": null
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PropertyUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPropertyDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00065162738495a6b7c8",
+                 *       "event": "property.deleted",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "property",
+                 *         "id": "9b1e4d2c-7a5f-4e3b-8c1d-2f6a9e0b3c47",
+                 *         "sequence": 3
+                 *       },
+                 *       "property": {
+                 *         "id": "9b1e4d2c-7a5f-4e3b-8c1d-2f6a9e0b3c47",
+                 *         "address1": "123 Main St",
+                 *         "address2": null,
+                 *         "city": "Springfield",
+                 *         "region": "NJ",
+                 *         "postal_code": "07081",
+                 *         "country": "US",
+                 *         "lat": 40.123,
+                 *         "lng": -74.123,
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "geocoded_at": "2026-01-01T12:00:01.000Z",
+                 *         "geocode_source": "mapbox",
+                 *         "created_at": "2026-01-01T12:00:00.000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PropertyDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     onJobCreated: {
         parameters: {
             query?: never;
@@ -4348,11 +6820,16 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0c1d2e3f405162738495a6b7c8d9e0f1",
+                 *       "id": "evt_0000019b7a3c00075162738495a6b7c8",
                  *       "event": "job.created",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
                  *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "job",
+                 *         "id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "sequence": 1
+                 *       },
                  *       "job": {
                  *         "id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
                  *         "job_no": "J-123",
@@ -4444,11 +6921,16 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_1d2e3f405162738495a6b7c8d9e0f1a2",
+                 *       "id": "evt_0000019b7a3c00095162738495a6b7c8",
                  *       "event": "job.updated",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
                  *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "job",
+                 *         "id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "sequence": 2
+                 *       },
                  *       "job": {
                  *         "id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
                  *         "job_no": "J-123",
@@ -4527,7 +7009,7 @@ export interface operations {
             };
         };
     };
-    onPropertyCreated: {
+    onJobDeleted: {
         parameters: {
             query?: never;
             header: {
@@ -4548,29 +7030,1248 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_2e3f405162738495a6b7c8d9e0f1a2b3",
-                 *       "event": "property.created",
+                 *       "id": "evt_0000019b7a3c000d5162738495a6b7c8",
+                 *       "event": "job.deleted",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
                  *       "org_id": "00000000-0000-4000-a001-000000001000",
-                 *       "property": {
-                 *         "id": "9b1e4d2c-7a5f-4e3b-8c1d-2f6a9e0b3c47",
-                 *         "address1": "123 Main St",
-                 *         "address2": null,
-                 *         "city": "Springfield",
-                 *         "region": "NJ",
-                 *         "postal_code": "07081",
-                 *         "country": "US",
-                 *         "lat": 40.123,
-                 *         "lng": -74.123,
+                 *       "resource": {
+                 *         "type": "job",
+                 *         "id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "sequence": 3
+                 *       },
+                 *       "job": {
+                 *         "id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "job_no": "J-123",
+                 *         "title": "Replace sink",
+                 *         "description": "Kitchen sink leaks under the basin.",
+                 *         "status": "scheduled",
                  *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
-                 *         "geocoded_at": "2026-01-01T12:00:01.000Z",
-                 *         "geocode_source": "mapbox",
-                 *         "created_at": "2026-01-01T12:00:00.000Z"
+                 *         "property": {
+                 *           "id": "9b1e4d2c-7a5f-4e3b-8c1d-2f6a9e0b3c47",
+                 *           "address1": "123 Main St",
+                 *           "address2": null,
+                 *           "city": "Springfield",
+                 *           "region": "NJ",
+                 *           "postal_code": "07081",
+                 *           "country": "US",
+                 *           "lat": 40.123,
+                 *           "lng": -74.123
+                 *         },
+                 *         "assigned_to": "00000000-0000-4000-a000-000000001003",
+                 *         "scheduled_at": "2026-01-02T14:00:00.000Z",
+                 *         "created_at": "2026-01-01T12:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["PropertyCreatedEvent"];
+                "application/json": components["schemas"]["JobDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onJobCompleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c000e5162738495a6b7c8",
+                 *       "event": "job.completed",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "job",
+                 *         "id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "sequence": 3
+                 *       },
+                 *       "job": {
+                 *         "id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "job_no": "J-123",
+                 *         "title": "Replace sink",
+                 *         "description": "Kitchen sink leaks under the basin.",
+                 *         "status": "completed",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "property": {
+                 *           "id": "9b1e4d2c-7a5f-4e3b-8c1d-2f6a9e0b3c47",
+                 *           "address1": "123 Main St",
+                 *           "address2": null,
+                 *           "city": "Springfield",
+                 *           "region": "NJ",
+                 *           "postal_code": "07081",
+                 *           "country": "US",
+                 *           "lat": 40.123,
+                 *           "lng": -74.123
+                 *         },
+                 *         "assigned_to": "00000000-0000-4000-a000-000000001003",
+                 *         "scheduled_at": "2026-01-02T14:00:00.000Z",
+                 *         "created_at": "2026-01-01T12:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       },
+                 *       "previous_status": "in_progress"
+                 *     }
+                 */
+                "application/json": components["schemas"]["JobCompletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onJobCancelled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c000f5162738495a6b7c8",
+                 *       "event": "job.cancelled",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "job",
+                 *         "id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "sequence": 3
+                 *       },
+                 *       "job": {
+                 *         "id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "job_no": "J-123",
+                 *         "title": "Replace sink",
+                 *         "description": "Kitchen sink leaks under the basin.",
+                 *         "status": "cancelled",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "property": {
+                 *           "id": "9b1e4d2c-7a5f-4e3b-8c1d-2f6a9e0b3c47",
+                 *           "address1": "123 Main St",
+                 *           "address2": null,
+                 *           "city": "Springfield",
+                 *           "region": "NJ",
+                 *           "postal_code": "07081",
+                 *           "country": "US",
+                 *           "lat": 40.123,
+                 *           "lng": -74.123
+                 *         },
+                 *         "assigned_to": "00000000-0000-4000-a000-000000001003",
+                 *         "scheduled_at": "2026-01-02T14:00:00.000Z",
+                 *         "created_at": "2026-01-01T12:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       },
+                 *       "previous_status": "scheduled"
+                 *     }
+                 */
+                "application/json": components["schemas"]["JobCancelledEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onEstimateCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00105162738495a6b7c8",
+                 *       "event": "estimate.created",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "estimate",
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "sequence": 1
+                 *       },
+                 *       "estimate": {
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "estimate_no": "E-77",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "total": "450.00",
+                 *         "status": "sent",
+                 *         "created_at": "2026-01-01T12:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["EstimateCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onEstimateUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00115162738495a6b7c8",
+                 *       "event": "estimate.updated",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "estimate",
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "sequence": 2
+                 *       },
+                 *       "estimate": {
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "estimate_no": "E-77",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "total": "450.00",
+                 *         "status": "sent",
+                 *         "created_at": "2026-01-01T12:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       },
+                 *       "changed_fields": [
+                 *         "status"
+                 *       ],
+                 *       "previous": {
+                 *         "status": "draft"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["EstimateUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onEstimateDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00125162738495a6b7c8",
+                 *       "event": "estimate.deleted",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "estimate",
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "sequence": 3
+                 *       },
+                 *       "estimate": {
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "estimate_no": "E-77",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "total": "450.00",
+                 *         "status": "sent",
+                 *         "created_at": "2026-01-01T12:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["EstimateDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onEstimateSent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00135162738495a6b7c8",
+                 *       "event": "estimate.sent",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "estimate",
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "sequence": 3
+                 *       },
+                 *       "estimate": {
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "estimate_no": "E-77",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "total": "450.00",
+                 *         "status": "sent",
+                 *         "created_at": "2026-01-01T12:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       },
+                 *       "previous_status": "draft"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EstimateSentEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onEstimateAccepted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00145162738495a6b7c8",
+                 *       "event": "estimate.accepted",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "estimate",
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "sequence": 3
+                 *       },
+                 *       "estimate": {
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "estimate_no": "E-77",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "total": "450.00",
+                 *         "status": "accepted",
+                 *         "created_at": "2026-01-01T12:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       },
+                 *       "previous_status": "sent"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EstimateAcceptedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onEstimateDeclined: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00155162738495a6b7c8",
+                 *       "event": "estimate.declined",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "estimate",
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "sequence": 3
+                 *       },
+                 *       "estimate": {
+                 *         "id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "estimate_no": "E-77",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "total": "450.00",
+                 *         "status": "declined",
+                 *         "created_at": "2026-01-01T12:00:00.000Z",
+                 *         "updated_at": "2026-01-01T12:30:00.000Z"
+                 *       },
+                 *       "previous_status": "sent"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EstimateDeclinedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onInvoiceCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00165162738495a6b7c8",
+                 *       "event": "invoice.created",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "invoice",
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "sequence": 1
+                 *       },
+                 *       "invoice": {
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "invoice_no": "INV-1042",
+                 *         "status": "open",
+                 *         "total": "450.00",
+                 *         "amount_paid": "0.00",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "estimate_id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "issued_at": "2026-01-01T12:00:00.000Z",
+                 *         "due_at": "2026-01-31T12:00:00.000Z",
+                 *         "paid_at": null
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["InvoiceCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onInvoiceUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00175162738495a6b7c8",
+                 *       "event": "invoice.updated",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "invoice",
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "sequence": 2
+                 *       },
+                 *       "invoice": {
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "invoice_no": "INV-1042",
+                 *         "status": "open",
+                 *         "total": "450.00",
+                 *         "amount_paid": "0.00",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "estimate_id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "issued_at": "2026-01-01T12:00:00.000Z",
+                 *         "due_at": "2026-01-31T12:00:00.000Z",
+                 *         "paid_at": null
+                 *       },
+                 *       "changed_fields": [
+                 *         "issued_at",
+                 *         "status"
+                 *       ],
+                 *       "previous": {
+                 *         "status": "draft",
+                 *         "issued_at": null
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["InvoiceUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onInvoiceDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00185162738495a6b7c8",
+                 *       "event": "invoice.deleted",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "invoice",
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "sequence": 3
+                 *       },
+                 *       "invoice": {
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "invoice_no": "INV-1042",
+                 *         "status": "open",
+                 *         "total": "450.00",
+                 *         "amount_paid": "0.00",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "estimate_id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "issued_at": "2026-01-01T12:00:00.000Z",
+                 *         "due_at": "2026-01-31T12:00:00.000Z",
+                 *         "paid_at": null
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["InvoiceDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onInvoiceIssued: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00195162738495a6b7c8",
+                 *       "event": "invoice.issued",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "invoice",
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "sequence": 3
+                 *       },
+                 *       "invoice": {
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "invoice_no": "INV-1042",
+                 *         "status": "open",
+                 *         "total": "450.00",
+                 *         "amount_paid": "0.00",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "estimate_id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "issued_at": "2026-01-01T12:00:00.000Z",
+                 *         "due_at": "2026-01-31T12:00:00.000Z",
+                 *         "paid_at": null
+                 *       },
+                 *       "previous_status": "draft"
+                 *     }
+                 */
+                "application/json": components["schemas"]["InvoiceIssuedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onInvoiceVoided: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c001a5162738495a6b7c8",
+                 *       "event": "invoice.voided",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "invoice",
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "sequence": 3
+                 *       },
+                 *       "invoice": {
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "invoice_no": "INV-1042",
+                 *         "status": "void",
+                 *         "total": "450.00",
+                 *         "amount_paid": "0.00",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "estimate_id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
+                 *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
+                 *         "issued_at": "2026-01-01T12:00:00.000Z",
+                 *         "due_at": "2026-01-31T12:00:00.000Z",
+                 *         "paid_at": null
+                 *       },
+                 *       "previous_status": "open"
+                 *     }
+                 */
+                "application/json": components["schemas"]["InvoiceVoidedEvent"];
             };
         };
         responses: {
@@ -4636,11 +8337,16 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_3f405162738495a6b7c8d9e0f1a2b3c4",
+                 *       "id": "evt_0000019b7a3c001b5162738495a6b7c8",
                  *       "event": "invoice.paid",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
                  *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "invoice",
+                 *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
+                 *         "sequence": 3
+                 *       },
                  *       "invoice": {
                  *         "id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
                  *         "invoice_no": "INV-1042",
@@ -4648,7 +8354,7 @@ export interface operations {
                  *         "total": "450.00",
                  *         "amount_paid": "450.00",
                  *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
-                 *         "estimate_id": null,
+                 *         "estimate_id": "b8d0f2a4-6c1e-4b3d-9f5a-7e2c4a6b8d13",
                  *         "client_id": "3e8a1f6b-2c4d-4a7e-9f1b-6d0c3a5e8b12",
                  *         "issued_at": "2026-01-01T12:00:00.000Z",
                  *         "due_at": "2026-01-31T12:00:00.000Z",
@@ -4729,11 +8435,16 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_405162738495a6b7c8d9e0f1a2b3c4d5",
+                 *       "id": "evt_0000019b7a3c001c5162738495a6b7c8",
                  *       "event": "payment.received",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
                  *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "payment",
+                 *         "id": "e7b3d9a1-5c2f-4b8e-a6d4-3f1c8e0a2b95",
+                 *         "sequence": 1
+                 *       },
                  *       "payment": {
                  *         "id": "e7b3d9a1-5c2f-4b8e-a6d4-3f1c8e0a2b95",
                  *         "invoice_id": "c4f2a7e9-1b3d-4e6a-8c5f-7a9e2d4b6c81",
@@ -4746,6 +8457,276 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["PaymentReceivedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onInspectionCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c001d5162738495a6b7c8",
+                 *       "event": "inspection.created",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "inspection",
+                 *         "id": "a2c6e8f0-4b1d-4f3a-9e7c-5d8b1a3f6e24",
+                 *         "sequence": 1
+                 *       },
+                 *       "inspection": {
+                 *         "id": "a2c6e8f0-4b1d-4f3a-9e7c-5d8b1a3f6e24",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "job_no": "J-123",
+                 *         "status": "draft",
+                 *         "submitted_at": null,
+                 *         "answers": {
+                 *           "water_pressure_ok": true
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["InspectionCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onInspectionUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c001e5162738495a6b7c8",
+                 *       "event": "inspection.updated",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "inspection",
+                 *         "id": "a2c6e8f0-4b1d-4f3a-9e7c-5d8b1a3f6e24",
+                 *         "sequence": 2
+                 *       },
+                 *       "inspection": {
+                 *         "id": "a2c6e8f0-4b1d-4f3a-9e7c-5d8b1a3f6e24",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "job_no": "J-123",
+                 *         "status": "draft",
+                 *         "submitted_at": null,
+                 *         "answers": {
+                 *           "water_pressure_ok": true
+                 *         }
+                 *       },
+                 *       "changed_fields": [
+                 *         "answers"
+                 *       ],
+                 *       "previous": {
+                 *         "answers": {}
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["InspectionUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onInspectionDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c001f5162738495a6b7c8",
+                 *       "event": "inspection.deleted",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "inspection",
+                 *         "id": "a2c6e8f0-4b1d-4f3a-9e7c-5d8b1a3f6e24",
+                 *         "sequence": 3
+                 *       },
+                 *       "inspection": {
+                 *         "id": "a2c6e8f0-4b1d-4f3a-9e7c-5d8b1a3f6e24",
+                 *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
+                 *         "job_no": "J-123",
+                 *         "status": "draft",
+                 *         "submitted_at": null,
+                 *         "answers": {
+                 *           "water_pressure_ok": true
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["InspectionDeletedEvent"];
             };
         };
         responses: {
@@ -4811,11 +8792,16 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_5162738495a6b7c8d9e0f1a2b3c4d5e6",
+                 *       "id": "evt_0000019b7a3c00205162738495a6b7c8",
                  *       "event": "inspection.submitted",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
                  *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "resource": {
+                 *         "type": "inspection",
+                 *         "id": "a2c6e8f0-4b1d-4f3a-9e7c-5d8b1a3f6e24",
+                 *         "sequence": 2
+                 *       },
                  *       "inspection": {
                  *         "id": "a2c6e8f0-4b1d-4f3a-9e7c-5d8b1a3f6e24",
                  *         "job_id": "5d7c2b1e-8f3a-4c6d-9e2b-1a4f6c8d0e21",
@@ -4830,6 +8816,174 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["InspectionSubmittedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onEndpointDisabled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00215162738495a6b7c8",
+                 *       "event": "endpoint.disabled",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "endpoint": {
+                 *         "id": "f1d3b5a7-9c2e-4a6f-8b0d-2e4c6a8f1b37",
+                 *         "url": "https://erp.example.com/webhooks/cjh",
+                 *         "description": "ERP sync",
+                 *         "event_types": [],
+                 *         "disabled_at": "2026-01-04T03:00:00.000Z",
+                 *         "disabled_reason": "Every delivery attempt has failed since 2026-01-01T03:00:00.000Z (more than 72:00:00)."
+                 *       },
+                 *       "reason": "failing",
+                 *       "disabled_by": null
+                 *     }
+                 */
+                "application/json": components["schemas"]["EndpointDisabledEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once and its queued deliveries are marked failed; an admin re-enables it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            429: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After` (seconds or an HTTP date; at least 1 s, at most 1 h), otherwise on the usual schedule. */
+            503: {
+                headers: {
+                    /** @description Seconds or an HTTP date */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered: any 2xx within 15 s. The body is ignored (its first KiB is kept in the attempt log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (another status, a 3xx, a timeout, a refused connection) is a failed attempt, retried with backoff until 24 h after the first attempt ([retries.md](../retries.md)). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onDeliveryExhausted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also the body's `id`); identical on every retry: your idempotency key */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; reject values more than 5 minutes from your clock */
+                "webhook-timestamp": number;
+                /** @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's secret; two, space separated, for 24 h after a rotation. See security.md. */
+                "webhook-signature": string;
+                /** @description 0 on the first attempt, then 1, 2, … on retries */
+                "X-Retry-Count": number;
+                "User-Agent": "CJH-Webhooks/1.0";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_0000019b7a3c00225162738495a6b7c8",
+                 *       "event": "delivery.exhausted",
+                 *       "api_version": "2026-11-01",
+                 *       "timestamp": "2026-01-01T12:30:00.000Z",
+                 *       "org_id": "00000000-0000-4000-a001-000000001000",
+                 *       "delivery": {
+                 *         "id": 48213,
+                 *         "event_id": "evt_0000019b7a3c00015162738495a6b7c8",
+                 *         "event_type": "invoice.paid",
+                 *         "endpoint_id": "f1d3b5a7-9c2e-4a6f-8b0d-2e4c6a8f1b37",
+                 *         "endpoint_url": "https://erp.example.com/webhooks/cjh",
+                 *         "attempt_count": 14,
+                 *         "first_attempt_at": "2026-01-05T09:15:01.000Z",
+                 *         "last_attempt_at": "2026-01-06T09:10:12.000Z",
+                 *         "last_response_status": 503,
+                 *         "last_error": "HTTP 503"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["DeliveryExhaustedEvent"];
             };
         };
         responses: {
@@ -4895,7 +9049,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_62738495a6b7c8d9e0f1a2b3c4d5e6f7",
+                 *       "id": "evt_0000019b7a3c00235162738495a6b7c8",
                  *       "event": "webhook.test",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
