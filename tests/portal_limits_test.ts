@@ -1,4 +1,4 @@
-// The numbers the portal's pages state (docs/rate-limits.md, retries.md, security.md) are the ones
+// The numbers the portal's pages state (docs/rate-limits.md, retries.md, security.md, sync.md) are the ones
 // the code and the database set. Each is written next to the name of the constant or setting it
 // comes from; this finds that table row or paragraph and checks it states the current value, so a
 // changed default fails here until the page says so too.
@@ -78,6 +78,7 @@ integrationTest(
              extract(epoch from auto_disable_after)::int as auto_disable_after,
              extract(epoch from retry_after_cap)::int as retry_after_cap,
              extract(epoch from secret_overlap)::int as secret_overlap,
+             extract(epoch from retention)::int as retention,
              endpoint_concurrency
         from webhooks.settings`;
       const [geocoding] = await sql<{ [name: string]: number }[]>`
@@ -90,12 +91,14 @@ integrationTest(
       const retries = await page("retries.md");
       const rateLimits = await page("rate-limits.md");
       const security = await page("security.md");
+      const sync = await page("sync.md");
       const settings: [string, string, number][] = [
         [retries, "delivery_window", webhooks.delivery_window],
         [retries, "auto_disable_after", webhooks.auto_disable_after],
         [retries, "retry_after_cap", webhooks.retry_after_cap],
         [rateLimits, "retry_after_cap", webhooks.retry_after_cap],
         [security, "secret_overlap", webhooks.secret_overlap],
+        [sync, "retention", webhooks.retention],
         [rateLimits, "cache_ttl", geocoding.cache_ttl],
       ];
       for (const [text, name, seconds] of settings) {
