@@ -92,6 +92,7 @@ export function postgrestFetch(sql: postgres.Sql): typeof fetch {
         order = [column, direction];
       } else if (key === "limit") {
         limit = Number(value);
+        if (!Number.isInteger(limit) || limit < 0) throw new Error(`unsupported limit: ${value}`);
       } else {
         const at = value.indexOf(".");
         const operator = FILTERS[value.slice(0, at)];
