@@ -352,6 +352,7 @@ export function buildOpenApi(): Json {
         "- [Portal home](../README.md): what is where",
         "- [Receiving webhooks](../webhooks.md): the receiver contract",
         "- [Event catalog](../events.md): every event type and its fields",
+        "- [Keeping a copy in sync](../sync.md): sequence numbers, per-resource order, the catch-up feed",
         "- [Security](../security.md): signatures, secrets, endpoint URL rules, admin and service account auth",
         "- [Retries](../retries.md): schedule, Retry-After, exhaustion, idempotency, resend and recover",
         "- [Rate limits](../rate-limits.md): every limit that exists and where it is set",

@@ -247,6 +247,9 @@ create table webhooks.deliveries (
   -- in sequence order (webhooks.claim_due_deliveries).
   resource_id uuid,
   sequence bigint,
+  -- Pending and waiting for an earlier delivery of its resource (next_attempt_at is then only when
+  -- to look again): the end of that delivery makes it due at once (webhooks.finish_deliveries).
+  parked boolean not null default false,
   status webhooks.delivery_status not null default 'pending',
   attempt_count integer not null default 0,
   next_attempt_at timestamptz not null default now(),
@@ -1041,7 +1044,7 @@ create policy "Endpoints can be deleted by owners and admins"
 -- Owners and admins read every event of their organization; anyone else in it (members, and
 -- integrations through the feed, public.webhook_events) the events about the resources they may
 -- read: a jobs:read integration job events only.
-create policy "Events are visible to owners and admins, and to members who may read their resource"
+create policy "Events are visible to admins and to members who may read them"
   on webhooks.events for select to authenticated
   using (
     org_id = any (array(select authz.org_ids_with_role('owner', 'admin')))

@@ -389,7 +389,8 @@ begin
   -- crossed.
   if cardinality(v_parked_ids) > 0 then
     update webhooks.deliveries d
-       set next_attempt_at = p.until
+       set next_attempt_at = p.until,
+           parked = true
       from unnest(v_parked_ids, v_parked_until) as p (id, until)
      where d.id = p.id
        and d.status = 'pending'
@@ -415,6 +416,7 @@ begin
   with claimed as (
     update webhooks.deliveries d
        set status = 'sending',
+           parked = false,
            lease_token = v_token,
            lease_expires_at = now() + make_interval(secs => p_lease_seconds),
            first_attempt_at = coalesce(d.first_attempt_at, now())
@@ -488,7 +490,8 @@ begin
     return 0;
   end if;
   update webhooks.deliveries s
-     set next_attempt_at = now()
+     set next_attempt_at = now(),
+         parked = false
     from (
       select distinct d.endpoint_id, d.resource_id
         from webhooks.deliveries d
@@ -498,8 +501,7 @@ begin
    where s.endpoint_id = f.endpoint_id
      and s.resource_id = f.resource_id
      and s.status = 'pending'
-     and s.attempt_count = 0
-     and s.next_attempt_at > now()
+     and s.parked
      and not exists (
        select from webhooks.deliveries p
         where p.endpoint_id = s.endpoint_id

@@ -4,7 +4,7 @@
 -- else. The predecessor's end, recorded by record_attempts or by the minute job's exhaustion, makes
 -- the parked delivery due at once. Another endpoint, and another resource, never wait for it.
 begin;
-select plan(21);
+select plan(23);
 
 \ir _helpers.psql
 
@@ -121,6 +121,22 @@ select is((select next_attempt_at from webhooks.deliveries where id = :k_second_
           'which makes the second due at once');
 select is((select delivery_id from webhooks.claim_due_deliveries(100, 60)), :k_second_update::bigint,
           'and claimable');
+
+-- Recovered deliveries that were attempted before wait for each other, and are released at once too
+select endpoint_id as recovered from webhooks.create_endpoint(pg_temp.id('org a'), 'https://hooks.example.com/recovered',
+                                                              '', '{job.created,job.updated}') \gset
+insert into public.jobs (id, org_id, title) values (pg_temp.id('job m'), pg_temp.id('org a'), 'M');
+update public.jobs set title = 'M, renamed' where id = pg_temp.id('job m');
+select pg_temp.fan_out();
+-- As a recovery leaves them: both attempted before, both due now.
+update webhooks.deliveries set attempt_count = 3, next_attempt_at = now() where endpoint_id = :'recovered';
+create temporary table claim5 on commit drop as select * from webhooks.claim_due_deliveries(100, 60);
+select is((select count(*) from claim5 where endpoint_id = :'recovered'), 1::bigint,
+          'of M''s two recovered deliveries, only the first is claimed');
+select webhooks.record_attempts(jsonb_build_array(
+  pg_temp.result('claim5', (select delivery_id from claim5 where endpoint_id = :'recovered'), 200)));
+select is((select next_attempt_at from webhooks.deliveries where endpoint_id = :'recovered' and sequence = 2), now(),
+          'its success makes the second due at once, though it had been attempted before');
 
 select * from finish();
 rollback;
