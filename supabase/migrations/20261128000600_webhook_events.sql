@@ -372,12 +372,15 @@ begin
        select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
      ) as publication_lock;
   else
+    -- Not while the organization itself is being deleted (its endpoints and events go with it):
+    -- deleting a large tenant would otherwise write an event for every row it had.
     insert into webhooks.outbox (org_id, event_type, data, resource_id, sequence)
     select o.org_id, tg_argv[0] || '.deleted', to_jsonb(o), o.id, o.event_sequence + 1
       from old_rows o
      cross join lateral (
        select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(o.org_id::text))
-     ) as publication_lock;
+     ) as publication_lock
+     where exists (select from public.organizations g where g.id = o.org_id);
   end if;
   return null;
 end

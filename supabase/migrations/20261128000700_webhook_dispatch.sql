@@ -66,9 +66,11 @@ comment on table webhooks.fan_out_horizon is
 -- A resource's events are fanned out in sequence order. Rows are taken in transaction-id order,
 -- which is not commit order: a transaction that took its id early and then waited for another's
 -- row lock commits after it, with the next sequence number. So when p_limit cuts the outbox short,
--- an event whose predecessor is neither fanned out yet nor in this batch (it is waiting beyond the
--- cut) stays for the next fan-out, and so do the resource's later events in the batch. (Only
--- when cut: otherwise every committed predecessor is visible, and a missing one was purged.)
+-- an event whose predecessor is neither fanned out yet nor in this batch (it is most likely
+-- waiting beyond the cut) stays for the next fan-out, and so do the resource's later events in the
+-- batch. Only when cut: otherwise every committed predecessor is visible, and a missing one was
+-- purged with its organization or by retention; such an event waits only while the outbox holds
+-- more than a batch.
 create function webhooks.fan_out(p_limit integer default 2000, p_wait boolean default false)
 returns integer
 language plpgsql volatile security definer
@@ -93,27 +95,15 @@ begin
      order by x.txid, x.id
      limit p_limit
   ),
-  -- Events whose predecessor is in neither this batch nor the events (usually none) …
-  suspects as materialized (
+  -- In a batch cut short, an event whose predecessor is in neither this batch nor the events waits
+  -- for the next fan-out (the predecessor is beyond the cut), with its resource's later events.
+  held_back as materialized (
     select c.txid, c.resource_id, c.sequence
       from candidates c
      where (select count(*) from candidates) = p_limit
        and c.sequence > 1
        and not exists (select from candidates p where p.resource_id = c.resource_id and p.sequence = c.sequence - 1)
        and not exists (select from webhooks.events e where e.resource_id = c.resource_id and e.sequence = c.sequence - 1)
-  ),
-  -- … are held back when an earlier event of their resource waits beyond the cut (one scan of the
-  -- rest of the outbox, only when there are suspects).
-  held_back as materialized (
-    select s.txid, s.resource_id, s.sequence
-      from suspects s
-      join (
-        select o.resource_id, min(o.sequence) as first_sequence
-          from webhooks.outbox o
-         where o.txid >= (select max(c.txid) from candidates c)
-           and o.resource_id in (select x.resource_id from suspects x)
-         group by o.resource_id
-      ) beyond on beyond.resource_id = s.resource_id and beyond.first_sequence < s.sequence
   ),
   in_order as materialized (
     select c.txid, c.id

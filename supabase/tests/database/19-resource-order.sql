@@ -4,7 +4,7 @@
 -- else. The predecessor's end, recorded by record_attempts or by the minute job's exhaustion, makes
 -- the parked delivery due at once. Another endpoint, and another resource, never wait for it.
 begin;
-select plan(23);
+select plan(30);
 
 \ir _helpers.psql
 
@@ -137,6 +137,40 @@ select webhooks.record_attempts(jsonb_build_array(
   pg_temp.result('claim5', (select delivery_id from claim5 where endpoint_id = :'recovered'), 200)));
 select is((select next_attempt_at from webhooks.deliveries where endpoint_id = :'recovered' and sequence = 2), now(),
           'its success makes the second due at once, though it had been attempted before');
+
+-- Fan-out order: a resource's events are fanned out in sequence order ---------------------------------
+-- Transaction ids are not commit order: a transaction that took its id first and then waited for
+-- another's row lock commits after it, with the next sequence number. Outbox rows are written here
+-- with such ids by hand (this transaction's id plus an offset), for jobs P and Q created above.
+insert into public.jobs (id, org_id, title) values (pg_temp.id('job p'), pg_temp.id('org a'), 'P'),
+                                                   (pg_temp.id('job q'), pg_temp.id('org a'), 'Q');
+select pg_temp.fan_out();
+select pg_current_xact_id()::text::bigint as x \gset
+create function pg_temp.outbox_row(p_offset integer, p_job text, p_sequence bigint) returns void language sql as $$
+  insert into webhooks.outbox (txid, org_id, event_type, data, resource_id, sequence)
+  select (pg_current_xact_id()::text::bigint + p_offset)::text::xid8, j.org_id, 'job.updated',
+         jsonb_build_object('old', to_jsonb(j), 'new', to_jsonb(j) || '{"title": "changed"}'), j.id, p_sequence
+    from public.jobs j where j.id = pg_temp.id(p_job)
+$$;
+select pg_temp.outbox_row(5, 'job q', 2), pg_temp.outbox_row(10, 'job p', 3), pg_temp.outbox_row(20, 'job p', 2);
+create function pg_temp.fanned_out(p_job text) returns bigint[] language sql as $$
+  select coalesce(array_agg(e.sequence order by e.sequence), '{}') from webhooks.events e where e.resource_id = pg_temp.id(p_job)
+$$;
+select is(webhooks.fan_out(2, true), 1, 'a fan-out cut short after P''s third event takes only Q''s');
+select is(pg_temp.fanned_out('job p'), array[1]::bigint[], 'P''s third event waits for its second, beyond the cut');
+select is(pg_temp.fanned_out('job q'), array[1, 2]::bigint[], 'while Q''s goes');
+select is(webhooks.fan_out(2, true), 2, 'the next fan-out takes both of P''s');
+select is(pg_temp.fanned_out('job p'), array[1, 2, 3]::bigint[], 'so P''s events are fanned out together');
+select pg_temp.outbox_row(30, 'job p', 5), pg_temp.outbox_row(40, 'job p', 4);
+select is(webhooks.fan_out(1, true), 1, 'a batch that would be held back entirely is fanned out anyway');
+
+-- Deleting an organization publishes no deleted events for its rows --------------------------------
+insert into public.organizations (id, name, slug) values (pg_temp.id('org gone'), 'Gone', 'test-org-gone');
+insert into public.clients (org_id, name) values (pg_temp.id('org gone'), 'Client of a tenant that leaves');
+select pg_temp.fan_out();
+delete from public.organizations where id = pg_temp.id('org gone');
+select is((select count(*) from webhooks.outbox where org_id = pg_temp.id('org gone')), 0::bigint,
+          'deleting an organization writes no client.deleted for its clients');
 
 select * from finish();
 rollback;
