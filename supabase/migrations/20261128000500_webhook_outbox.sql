@@ -322,8 +322,11 @@ create index deliveries_endpoint_id_status_idx on webhooks.deliveries (endpoint_
 -- number: the claim looks for them, and finishing a delivery releases the next.
 create index deliveries_endpoint_id_resource_id_sequence_idx on webhooks.deliveries (endpoint_id, resource_id, sequence)
   where status in ('pending', 'sending') and resource_id is not null;
--- The feed: an organization's events after a position; a resource's history by sequence number.
-create unique index events_feed_position_idx on webhooks.events (feed_position);
+-- Usually empty: recording a batch of outcomes asks whether anything is parked at all before it
+-- looks for successors to release.
+create index deliveries_parked_idx on webhooks.deliveries (endpoint_id, resource_id) where parked;
+-- The feed: an organization's events after a position (positions are unique by construction: one
+-- sequence, taken by one fan-out at a time); a resource's history by sequence number.
 create index events_org_id_feed_position_idx on webhooks.events (org_id, feed_position) where feed_position is not null;
 create index events_resource_id_sequence_idx on webhooks.events (resource_id, sequence) where resource_id is not null;
 create index attempts_delivery_id_idx on webhooks.attempts (delivery_id);

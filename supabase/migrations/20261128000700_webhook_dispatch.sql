@@ -467,8 +467,10 @@ comment on function webhooks.endpoint_signing_secrets(uuid[]) is
 --     organization's other endpoints subscribed to it, and leaves an audit entry. Not for the
 --     delivery of an operational event: two failing endpoints would otherwise tell each other
 --     about each other's failures forever.
--- Returns how many delivery.exhausted events it published.
-create function webhooks.finish_deliveries(p_delivery_ids bigint[])
+-- p_delivery_ids: deliveries that ended; p_exhausted_ids: those of them exhausted. Returns how many
+-- delivery.exhausted events it published. Costs next to nothing when no delivery is parked and
+-- none is exhausted, as for nearly every batch of successes.
+create function webhooks.finish_deliveries(p_delivery_ids bigint[], p_exhausted_ids bigint[])
 returns integer
 language plpgsql volatile security definer
 set search_path = ''
@@ -479,34 +481,39 @@ begin
   if coalesce(cardinality(p_delivery_ids), 0) = 0 then
     return 0;
   end if;
-  update webhooks.deliveries s
-     set next_attempt_at = now(),
-         parked = false
-    from (
-      select distinct d.endpoint_id, d.resource_id
-        from webhooks.deliveries d
-       where d.id = any (p_delivery_ids)
-         and d.resource_id is not null
-    ) f
-   where s.endpoint_id = f.endpoint_id
-     and s.resource_id = f.resource_id
-     and s.status = 'pending'
-     and s.parked
-     and not exists (
-       select from webhooks.deliveries p
-        where p.endpoint_id = s.endpoint_id
-          and p.resource_id = s.resource_id
-          and p.sequence < s.sequence
-          and p.status in ('pending', 'sending')
-     );
+  if exists (select from webhooks.deliveries d where d.parked) then
+    update webhooks.deliveries s
+       set next_attempt_at = now(),
+           parked = false
+      from (
+        select distinct d.endpoint_id, d.resource_id
+          from webhooks.deliveries d
+         where d.id = any (p_delivery_ids)
+           and d.resource_id is not null
+      ) f
+     where s.endpoint_id = f.endpoint_id
+       and s.resource_id = f.resource_id
+       and s.status = 'pending'
+       and s.parked
+       and not exists (
+         select from webhooks.deliveries p
+          where p.endpoint_id = s.endpoint_id
+            and p.resource_id = s.resource_id
+            and p.sequence < s.sequence
+            and p.status in ('pending', 'sending')
+       );
+  end if;
 
+  if coalesce(cardinality(p_exhausted_ids), 0) = 0 then
+    return 0;
+  end if;
   with exhausted as (
     select d.id, d.org_id, d.event_id, ev.event_type, d.endpoint_id, e.url, d.attempt_count, d.first_attempt_at,
            d.last_attempt_at, d.last_response_status, d.last_error
       from webhooks.deliveries d
       join webhooks.events ev on ev.id = d.event_id
       join webhooks.endpoints e on e.id = d.endpoint_id
-     where d.id = any (p_delivery_ids)
+     where d.id = any (p_exhausted_ids)
        and d.status = 'exhausted'
        and ev.event_type not in ('endpoint.disabled', 'delivery.exhausted')
   ),
@@ -541,7 +548,7 @@ begin
   return v_exhausted;
 end
 $$;
-comment on function webhooks.finish_deliveries(bigint[]) is
+comment on function webhooks.finish_deliveries(bigint[], bigint[]) is
   'After deliveries end: releases the next delivery of each resource, publishes delivery.exhausted and audits it.';
 
 -- Retry delays after the 1st, 2nd, … failed attempt, in seconds (about 5 s, 30 s, 2 min, 10 min,
@@ -573,6 +580,7 @@ declare
   v_settings webhooks.settings;
   v_updated integer;
   v_finished bigint[];
+  v_exhausted bigint[];
 begin
   -- Organizations first, key-share locked in id order: deleting an organization locks its row and
   -- then (cascade) its deliveries, so taking the deliveries first could deadlock with it, and a
@@ -664,8 +672,9 @@ begin
      where d.id = o.id
     returning d.id, d.status
   )
-  select count(*), array_agg(c.id) filter (where c.status in ('succeeded', 'failed', 'exhausted'))
-    into v_updated, v_finished
+  select count(*), array_agg(c.id) filter (where c.status in ('succeeded', 'failed', 'exhausted')),
+         array_agg(c.id) filter (where c.status = 'exhausted')
+    into v_updated, v_finished, v_exhausted
     from changed c;
 
   -- Endpoint health: a success ends a failure streak; 410 Gone, or failing without a single
@@ -712,7 +721,7 @@ begin
           or (c.any_success and e.failing_since is not null)
           or (not c.any_success and e.failing_since is null)
           or (not c.any_success and c.failing_since <= now() - v_settings.auto_disable_after));
-  perform webhooks.finish_deliveries(v_finished);
+  perform webhooks.finish_deliveries(v_finished, v_exhausted);
   return v_updated;
 end
 $$;
@@ -955,7 +964,7 @@ begin
     returning d.id
   )
   select array_agg(x.id) into v_exhausted from ended x;
-  perform webhooks.finish_deliveries(v_exhausted);
+  perform webhooks.finish_deliveries(v_exhausted, v_exhausted);
 
   with of_disabled_endpoints as (
     select d.id
