@@ -91,13 +91,22 @@ integrationTest(`an import of ${IMPORT} properties is geocoded entirely, within 
     );
     // The stack's own minute job (geocoding-request-due) may send a wave between the test's, from
     // the same bucket: every request that stored coordinates is counted, whoever sent it. (Only
-    // this organization's answers carry its id; they are JSON.)
-    const [stored] = await sql<{ answers: number; properties: number }[]>`
-      with mine as materialized (
-        select content from net._http_response where status_code = 200 and strpos(content, ${tenant.orgId}) > 0
-      )
-      select count(*)::int as answers, count(distinct content::jsonb -> 'property' ->> 'id')::int as properties
-        from mine where content::jsonb -> 'property' ->> 'org_id' = ${tenant.orgId}`;
+    // this organization's answers carry its id; they are JSON.) The function stores coordinates
+    // before it answers, and pg_net records the answer after: wait for the answers of every
+    // property that has coordinates (or the timeout), then compare.
+    const storedAnswers = async () => {
+      const [row] = await sql<{ answers: number; properties: number }[]>`
+        with mine as materialized (
+          select content from net._http_response where status_code = 200 and strpos(content, ${tenant.orgId}) > 0
+        )
+        select count(*)::int as answers, count(distinct content::jsonb -> 'property' ->> 'id')::int as properties
+          from mine where content::jsonb -> 'property' ->> 'org_id' = ${tenant.orgId}`;
+      return row;
+    };
+    const stored = await eventually(async () => {
+      const row = await storedAnswers();
+      return row.answers >= IMPORT - UNKNOWN ? row : undefined;
+    }, { timeoutMs: 30_000, what: "pg_net to record every answer" }).catch(storedAnswers);
     assert.deepEqual(
       stored,
       { answers: IMPORT - UNKNOWN, properties: IMPORT - UNKNOWN },
