@@ -608,7 +608,7 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * job.updated: A job's title, description, status, property, client, assignee or schedule changed.
+         * job.updated: A job's title, description, status, property, client, assignee or schedule changed; never sent for a change that leaves them all as they were.
          * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `job.updated` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#jobupdated).
          */
         post: operations["onJobUpdated"];
@@ -908,7 +908,7 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * invoice.paid: An invoice became paid.
+         * invoice.paid: An invoice became paid. Sent after the invoice.updated of the same change.
          * @description CJH POSTs this to every enabled endpoint of the organization subscribed to `invoice.paid` (or to every type). Verify the signature over the raw body before parsing it ([security.md](../security.md)); answer 2xx within 15 s, then process. Fields: [events.md](../events.md#invoicepaid).
          */
         post: operations["onInvoicePaid"];
@@ -1135,7 +1135,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1187,7 +1187,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1240,7 +1240,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1343,7 +1343,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1418,7 +1418,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1501,7 +1501,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1562,7 +1562,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1618,7 +1618,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1679,7 +1679,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1736,7 +1736,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1797,7 +1797,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1924,7 +1924,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -1972,7 +1972,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2021,7 +2021,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2072,7 +2072,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2127,7 +2127,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2179,7 +2179,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2232,7 +2232,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2278,7 +2278,7 @@ export interface components {
         };
         /**
          * invoice.paid
-         * @description An invoice became paid.
+         * @description An invoice became paid. Sent after the invoice.updated of the same change.
          */
         InvoicePaidEvent: {
             /** @description The event id; also the webhook-id header */
@@ -2289,7 +2289,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2356,7 +2356,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2415,7 +2415,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2472,7 +2472,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2545,7 +2545,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2618,7 +2618,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2686,7 +2686,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2744,7 +2744,7 @@ export interface components {
         };
         /**
          * job.updated
-         * @description A job's title, description, status, property, client, assignee or schedule changed.
+         * @description A job's title, description, status, property, client, assignee or schedule changed; never sent for a change that leaves them all as they were.
          */
         JobUpdatedEvent: {
             /** @description The event id; also the webhook-id header */
@@ -2755,7 +2755,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2830,7 +2830,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2881,7 +2881,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2935,7 +2935,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -2990,7 +2990,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**
@@ -3089,7 +3089,7 @@ export interface components {
             api_version: "2026-11-01";
             /**
              * Format: date-time
-             * @description When the change was committed
+             * @description The time of the writing transaction (order events by resource.sequence, not by this)
              */
             timestamp: string;
             /**

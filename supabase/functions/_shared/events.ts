@@ -181,7 +181,9 @@ function envelope<Type extends string, Shape extends z.ZodRawShape>(type: Type, 
     id: z.string().regex(/^evt_[0-9a-f]{32}$/).describe("The event id; also the webhook-id header"),
     event: z.literal(type),
     api_version: z.literal(API_VERSION),
-    timestamp: Timestamp.describe("When the change was committed"),
+    timestamp: Timestamp.describe(
+      "The time of the writing transaction (order events by resource.sequence, not by this)",
+    ),
     org_id: Id.describe("The organization the event belongs to"),
     ...shape,
   }).strict();
@@ -377,7 +379,8 @@ export const EVENT_CATALOG = {
   },
   "job.updated": lifecycle("job", "A job", {
     previous: { scheduled_at: null, status: "new" },
-    description: "A job's title, description, status, property, client, assignee or schedule changed.",
+    description: "A job's title, description, status, property, client, assignee or schedule changed; never sent " +
+      "for a change that leaves them all as they were.",
   })["job.updated"],
   "job.deleted": lifecycle("job", "A job", { previous: {} })["job.deleted"],
   "job.completed": transition("job", "A job's status became completed.", { status: "completed" }, "in_progress")(
@@ -404,7 +407,7 @@ export const EVENT_CATALOG = {
     "invoice.voided",
   ),
   "invoice.paid": {
-    description: "An invoice became paid.",
+    description: "An invoice became paid. Sent after the invoice.updated of the same change.",
     schema: resourceEnvelope("invoice.paid", "invoice", {
       invoice: Invoice,
       payment: PaymentSummary.nullable().describe("The payment that settled the invoice; null if a lowered total did"),
