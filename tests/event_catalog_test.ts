@@ -1,7 +1,7 @@
 // The event catalog has one source of truth, the zod schemas: the database's list of types, the
 // generated docs and JSON Schemas, and the samples must all agree with it.
 import assert from "node:assert/strict";
-import { EVENT_CATALOG, EVENT_TYPES, WebhookEvent } from "../supabase/functions/_shared/events.ts";
+import { EVENT_CATALOG, EVENT_TYPES, RESOURCES, WebhookEvent } from "../supabase/functions/_shared/events.ts";
 import { renderCatalog } from "../scripts/generate-event-docs.ts";
 import { connect, integrationTest, ROOT } from "./_support/stack.ts";
 
@@ -14,6 +14,18 @@ integrationTest("the database's event types are exactly the catalog's, with the 
       rows.map((row) => [row.name, row.description]),
       [...EVENT_TYPES].sort().map((type) => [type, EVENT_CATALOG[type].description]),
     );
+  } finally {
+    await sql.end();
+  }
+});
+
+integrationTest("the fields a <resource>.updated can list are the same in the database and the catalog", async () => {
+  const sql = connect(1);
+  try {
+    for (const [resource, { fields }] of Object.entries(RESOURCES)) {
+      const [{ update_fields }] = await sql<{ update_fields: string[] }[]>`select webhooks.update_fields(${resource})`;
+      assert.deepEqual(update_fields, [...fields], resource);
+    }
   } finally {
     await sql.end();
   }

@@ -588,12 +588,21 @@ language plpgsql security definer
 set search_path = ''
 as $$
 begin
+  -- Never waits for a delivery a dispatcher holds right now (a claim parking it, or releasing it
+  -- after its predecessor's end): waiting here while that claim waited for a row this update had
+  -- already locked was a deadlock. Those rows are failed by the minute job (run_every_minute), or
+  -- recorded as endpoint_disabled if they were being sent.
   update webhooks.deliveries d
      set status = 'failed',
          completed_at = now(),
          last_error = 'The endpoint was disabled: ' || new.disabled_reason
-   where d.endpoint_id = new.id
-     and d.status = 'pending';
+   where d.id in (
+           select x.id
+             from webhooks.deliveries x
+            where x.endpoint_id = new.id
+              and x.status = 'pending'
+              for update skip locked
+         );
   return null;
 end
 $$;

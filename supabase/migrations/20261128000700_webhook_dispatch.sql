@@ -373,20 +373,6 @@ begin
          array(select c.blocked_until from candidates c where c.blocked_until is not null order by c.id)
     into v_ids, v_parked_ids, v_parked_until;
 
-  -- A waiting delivery is parked until its predecessors could have finished (their lease, or their
-  -- next attempt and a lease); finishing a delivery releases the next one at once
-  -- (webhooks.finish_deliveries), so the parking time matters only if that release and this claim
-  -- crossed.
-  if cardinality(v_parked_ids) > 0 then
-    update webhooks.deliveries d
-       set next_attempt_at = p.until,
-           parked = true
-      from unnest(v_parked_ids, v_parked_until) as p (id, until)
-     where d.id = p.id
-       and d.status = 'pending'
-       and d.next_attempt_at <= now();
-  end if;
-
   -- Announce the drain even when nothing was due: it claims again within milliseconds. Only once
   -- the announcement has less than 1.5 s left: a claim that finds nothing then writes nothing, so
   -- a lingering drain's claims every few milliseconds commit without a WAL flush.
@@ -425,6 +411,29 @@ begin
     join webhooks.endpoints e on e.id = c.endpoint_id
     join webhooks.events ev on ev.id = c.event_id
    order by array_position(v_ids, c.id);
+
+  -- A waiting delivery is parked until its predecessors could have finished (their lease, or their
+  -- next attempt and a lease); finishing a delivery releases the next one at once
+  -- (webhooks.finish_deliveries), so the parking time matters only if that release and this claim
+  -- crossed. After the claim's own update, and skipping rows another transaction holds (disabling
+  -- an endpoint fails its queued deliveries): a claim that locked parked rows first and then waited
+  -- for its claimed ones deadlocked with such a transaction locking them the other way round.
+  if cardinality(v_parked_ids) > 0 then
+    with lockable as (
+      select x.id
+        from webhooks.deliveries x
+       where x.id = any (v_parked_ids)
+         and x.status = 'pending'
+         and x.next_attempt_at <= now()
+         for update skip locked
+    )
+    update webhooks.deliveries d
+       set next_attempt_at = p.until,
+           parked = true
+      from unnest(v_parked_ids, v_parked_until) as p (id, until)
+     where d.id = p.id
+       and d.id in (select l.id from lockable l);
+  end if;
 end
 $$;
 comment on function webhooks.claim_due_deliveries(integer, integer, jsonb, boolean) is
