@@ -616,9 +616,7 @@ language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  perform pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(new.org_id::text));
-  insert into webhooks.outbox (org_id, event_type, data)
-  values (new.org_id, 'endpoint.disabled', jsonb_build_object(
+  perform webhooks.publish_event(new.org_id, 'endpoint.disabled', jsonb_build_object(
     'endpoint', jsonb_build_object(
       'id', new.id,
       'url', new.url,

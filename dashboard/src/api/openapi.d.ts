@@ -6921,7 +6921,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00095162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00085162738495a6b7c8",
                  *       "event": "job.updated",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7030,7 +7030,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c000d5162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00095162738495a6b7c8",
                  *       "event": "job.deleted",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7131,7 +7131,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c000e5162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c000a5162738495a6b7c8",
                  *       "event": "job.completed",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7233,7 +7233,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c000f5162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c000b5162738495a6b7c8",
                  *       "event": "job.cancelled",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7335,7 +7335,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00105162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c000c5162738495a6b7c8",
                  *       "event": "estimate.created",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7423,7 +7423,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00115162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c000d5162738495a6b7c8",
                  *       "event": "estimate.updated",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7517,7 +7517,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00125162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c000e5162738495a6b7c8",
                  *       "event": "estimate.deleted",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7605,7 +7605,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00135162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c000f5162738495a6b7c8",
                  *       "event": "estimate.sent",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7694,7 +7694,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00145162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00105162738495a6b7c8",
                  *       "event": "estimate.accepted",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7783,7 +7783,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00155162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00115162738495a6b7c8",
                  *       "event": "estimate.declined",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7872,7 +7872,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00165162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00125162738495a6b7c8",
                  *       "event": "invoice.created",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -7963,7 +7963,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00175162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00135162738495a6b7c8",
                  *       "event": "invoice.updated",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8062,7 +8062,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00185162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00145162738495a6b7c8",
                  *       "event": "invoice.deleted",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8153,7 +8153,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00195162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00155162738495a6b7c8",
                  *       "event": "invoice.issued",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8245,7 +8245,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c001a5162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00165162738495a6b7c8",
                  *       "event": "invoice.voided",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8337,7 +8337,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c001b5162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00175162738495a6b7c8",
                  *       "event": "invoice.paid",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8435,7 +8435,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c001c5162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00185162738495a6b7c8",
                  *       "event": "payment.received",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8522,7 +8522,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c001d5162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c00195162738495a6b7c8",
                  *       "event": "inspection.created",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8610,7 +8610,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c001e5162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c001a5162738495a6b7c8",
                  *       "event": "inspection.updated",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8704,7 +8704,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c001f5162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c001b5162738495a6b7c8",
                  *       "event": "inspection.deleted",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8792,7 +8792,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00205162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c001c5162738495a6b7c8",
                  *       "event": "inspection.submitted",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8881,7 +8881,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00215162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c001d5162738495a6b7c8",
                  *       "event": "endpoint.disabled",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -8964,7 +8964,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00225162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c001e5162738495a6b7c8",
                  *       "event": "delivery.exhausted",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",
@@ -9049,7 +9049,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "id": "evt_0000019b7a3c00235162738495a6b7c8",
+                 *       "id": "evt_0000019b7a3c001f5162738495a6b7c8",
                  *       "event": "webhook.test",
                  *       "api_version": "2026-11-01",
                  *       "timestamp": "2026-01-01T12:30:00.000Z",

@@ -348,14 +348,15 @@ function lifecycle<Resource extends keyof typeof RESOURCES>(
 
 /** A status change receivers act on, sent besides the `<resource>.updated` of the same change. */
 function transition<Resource extends "job" | "estimate" | "invoice">(
+  type: `${Resource}.${string}`,
   resource: Resource,
   description: string,
   status: Record<string, unknown>,
   previousStatus: string,
-) {
+): CatalogEntry {
   const { schema } = RESOURCES[resource];
   const statuses = schema.shape.status;
-  return (type: string): CatalogEntry => ({
+  return {
     description: `${description} Sent after the ${resource}.updated of the same change.`,
     schema: resourceEnvelope(type, resource, {
       [resource]: schema,
@@ -366,45 +367,59 @@ function transition<Resource extends "job" | "estimate" | "invoice">(
       [resource]: { ...samples[resource], ...status },
       previous_status: previousStatus,
     },
-  });
+  };
 }
 
 export const EVENT_CATALOG = {
   ...lifecycle("client", "A client", { previous: { phone: null } }),
   ...lifecycle("property", "A property", { previous: { lat: null, lng: null, geocoded_at: null } }),
-  "job.created": {
-    description: "A job was created.",
-    schema: resourceEnvelope("job.created", "job", { job: Job }),
-    sample: { ...sampleResourceHead("job.created", "job", ids.job, 1), job: samples.job },
-  },
-  "job.updated": lifecycle("job", "A job", {
+  ...lifecycle("job", "A job", {
     previous: { scheduled_at: null, status: "new" },
     description: "A job's title, description, status, property, client, assignee or schedule changed; never sent " +
       "for a change that leaves them all as they were.",
-  })["job.updated"],
-  "job.deleted": lifecycle("job", "A job", { previous: {} })["job.deleted"],
-  "job.completed": transition("job", "A job's status became completed.", { status: "completed" }, "in_progress")(
+  }),
+  "job.completed": transition(
     "job.completed",
+    "job",
+    "A job's status became completed.",
+    { status: "completed" },
+    "in_progress",
   ),
-  "job.cancelled": transition("job", "A job's status became cancelled.", { status: "cancelled" }, "scheduled")(
+  "job.cancelled": transition(
     "job.cancelled",
+    "job",
+    "A job's status became cancelled.",
+    { status: "cancelled" },
+    "scheduled",
   ),
   ...lifecycle("estimate", "An estimate", { previous: { status: "draft" } }),
-  "estimate.sent": transition("estimate", "An estimate's status became sent.", { status: "sent" }, "draft")(
+  "estimate.sent": transition(
     "estimate.sent",
+    "estimate",
+    "An estimate's status became sent.",
+    { status: "sent" },
+    "draft",
   ),
-  "estimate.accepted": transition("estimate", "An estimate's status became accepted.", { status: "accepted" }, "sent")(
-    "estimate.accepted",
-  ),
-  "estimate.declined": transition("estimate", "An estimate's status became declined.", { status: "declined" }, "sent")(
-    "estimate.declined",
-  ),
+  "estimate.accepted": transition("estimate.accepted", "estimate", "An estimate's status became accepted.", {
+    status: "accepted",
+  }, "sent"),
+  "estimate.declined": transition("estimate.declined", "estimate", "An estimate's status became declined.", {
+    status: "declined",
+  }, "sent"),
   ...lifecycle("invoice", "An invoice", { previous: { status: "draft", issued_at: null } }),
-  "invoice.issued": transition("invoice", "An invoice went from draft to open.", { status: "open" }, "draft")(
+  "invoice.issued": transition(
     "invoice.issued",
+    "invoice",
+    "An invoice went from draft to open.",
+    { status: "open" },
+    "draft",
   ),
-  "invoice.voided": transition("invoice", "An invoice's status became void.", { status: "void" }, "open")(
+  "invoice.voided": transition(
     "invoice.voided",
+    "invoice",
+    "An invoice's status became void.",
+    { status: "void" },
+    "open",
   ),
   "invoice.paid": {
     description: "An invoice became paid. Sent after the invoice.updated of the same change.",
