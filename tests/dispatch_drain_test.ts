@@ -99,17 +99,17 @@ function heldEndpoint() {
   let release = () => {};
   const released = new Promise<void>((resolve) => (release = resolve));
   const state = { inFlight: 0, mostInFlight: 0, received: 0 };
-  const fetch = async () => {
+  const post = async () => {
     state.received++;
     state.mostInFlight = Math.max(state.mostInFlight, ++state.inFlight);
     await released;
     state.inFlight--;
-    return new Response(null, { status: 204 });
+    return ({ status: 204, headers: new Headers(), body: new Uint8Array() });
   };
-  return { fetch, state, answer: () => release() };
+  return { post, state, answer: () => release() };
 }
 
-const answerAtOnce = () => Promise.resolve(new Response(null, { status: 204 }));
+const answerAtOnce = () => Promise.resolve({ status: 204, headers: new Headers(), body: new Uint8Array() });
 
 /** Polls until `done()`; fails after 5 s (a hang, not a measurement). */
 async function until(done: () => boolean, what: string) {
@@ -141,7 +141,7 @@ Deno.test("work that arrives while a drain lingers is sent by it", async () => {
   };
   const worker = dispatchWorker(CONFIG, store, {
     limits: new WorkerLimits(150_000, new EventTarget()),
-    fetch: answerAtOnce,
+    post: answerAtOnce,
   });
   const summary = await drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 50 });
   assert.equal(summary.succeeded, 1);
@@ -151,7 +151,7 @@ Deno.test("a drain's outcomes go with its next claim, and every one is recorded"
   const { store, counts } = backlogStore(40, { perClaim: 4 });
   const worker = dispatchWorker(CONFIG, store, {
     limits: new WorkerLimits(150_000, new EventTarget()),
-    fetch: answerAtOnce,
+    post: answerAtOnce,
   });
   const summary = await drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 20 });
   assert.equal(summary.succeeded, 40);
@@ -163,7 +163,7 @@ Deno.test("the runtime's beforeunload stops a drain: queued work goes back at on
   const runtime = new EventTarget();
   const endpoint = heldEndpoint();
   const { store, counts, calls } = backlogStore(100, { perClaim: 5 });
-  const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, runtime), fetch: endpoint.fetch });
+  const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, runtime), post: endpoint.post });
   const drain = drainDueDeliveries(worker, { timeBudgetMs: 60_000 });
   await until(() => endpoint.state.inFlight === 8, "the worker's 8 request slots to fill");
   runtime.dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "cpu" } }));
@@ -184,7 +184,7 @@ Deno.test("no request starts that could outlive the worker's wall clock", async 
   const bootedAt = performance.now() - (wallClockMs - REQUEST_TIMEOUT_MS - HANDOVER_MARGIN_MS) - 1;
   const worker = dispatchWorker(CONFIG, store, {
     limits: new WorkerLimits(wallClockMs, new EventTarget(), bootedAt),
-    fetch: answerAtOnce,
+    post: answerAtOnce,
   });
   const summary = await drainDueDeliveries(worker, { timeBudgetMs: 60_000 });
   assert.equal(summary.stoppedBecause, "worker_limit");
@@ -214,7 +214,7 @@ Deno.test("a delivery whose lease cannot cover a request is handed back unsent",
   };
   const worker = dispatchWorker(CONFIG, store, {
     limits: new WorkerLimits(150_000, new EventTarget()),
-    fetch: () => Promise.reject(new Error("must not be sent")),
+    post: () => Promise.reject(new Error("must not be sent")),
   });
   const summary = await drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 5 });
   assert.equal(summary.released, 1);
@@ -224,7 +224,7 @@ Deno.test("a delivery whose lease cannot cover a request is handed back unsent",
 Deno.test("a drain claims only what its worker can start at once", async () => {
   const endpoint = heldEndpoint();
   const { store, counts } = backlogStore(100);
-  const worker = dispatchWorker(CONFIG, store, { fetch: endpoint.fetch });
+  const worker = dispatchWorker(CONFIG, store, { post: endpoint.post });
   const drain = drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 5 });
   await until(() => endpoint.state.inFlight === 8, "8 requests in flight");
   for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
@@ -236,7 +236,7 @@ Deno.test("a drain claims only what its worker can start at once", async () => {
 Deno.test("concurrent drains of one worker share its request slots", async () => {
   const endpoint = heldEndpoint();
   const { store } = backlogStore(40, { perClaim: 3 });
-  const worker = dispatchWorker(CONFIG, store, { fetch: endpoint.fetch });
+  const worker = dispatchWorker(CONFIG, store, { post: endpoint.post });
   const options = { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 5 };
   const drains = [drainDueDeliveries(worker, options), drainDueDeliveries(worker, options)];
   await until(() => endpoint.state.inFlight === 8, "8 requests in flight");
@@ -252,7 +252,7 @@ Deno.test("a drain stops claiming while a batch of outcomes waits to be recorded
   const gate = new Promise<void>((resolve) => (openGate = resolve));
   // The database does not record until the gate opens; the endpoint answers at once.
   const { store, counts } = backlogStore(200, { recordAttempts: () => gate });
-  const worker = dispatchWorker(CONFIG, store, { fetch: answerAtOnce });
+  const worker = dispatchWorker(CONFIG, store, { post: answerAtOnce });
   const drain = drainDueDeliveries(worker, { timeBudgetMs: 60_000, idlePollMs: 1, lingerMs: 5 });
   // Plenty of turns for a drain without the bound to claim all 200.
   for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
@@ -267,7 +267,7 @@ Deno.test("a background drain stopped by a worker limit hands over at once, whil
   const runtime = new EventTarget();
   const endpoint = heldEndpoint();
   const { store, calls, counts } = backlogStore(100, { perClaim: 2 });
-  const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, runtime), fetch: endpoint.fetch });
+  const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, runtime), post: endpoint.post });
   const handler = dispatchHandler(CONFIG, worker);
   const wakeUp = () =>
     handler(
@@ -297,7 +297,7 @@ Deno.test("a drain an operator asks for neither claims as woken nor hands over",
   const runtime = new EventTarget();
   const endpoint = heldEndpoint();
   const { store, calls, counts } = backlogStore(100, { perClaim: 2 });
-  const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, runtime), fetch: endpoint.fetch });
+  const worker = dispatchWorker(CONFIG, store, { limits: new WorkerLimits(150_000, runtime), post: endpoint.post });
   const drain = drainDueDeliveries(worker, { timeBudgetMs: 60_000 });
   await until(() => endpoint.state.inFlight > 0, "a request in flight");
   runtime.dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "cpu" } }));

@@ -9,6 +9,7 @@ import {
   DestinationGuard,
   type Resolver,
 } from "../supabase/functions/_shared/ssrf.ts";
+import { PinnedHttpClient } from "../supabase/functions/_shared/pinned-http.ts";
 
 const strict = { allowLoopback: false };
 const local = { allowLoopback: true };
@@ -190,18 +191,27 @@ Deno.test("the connection goes to the address that was checked, never to a secon
   let lookups = 0;
   const rebinding: Resolver = () => Promise.resolve(answers[Math.min(lookups++, answers.length - 1)]);
   const guard = new DestinationGuard(local, rebinding);
+  const client = new PinnedHttpClient();
   try {
     const url = `http://rebind.localhost:${receiver.addr.port}/hook`;
     for (let attempt = 0; attempt < 3; attempt++) {
       const destination = await guard.check(url);
       assert.ok(destination.ok);
       assert.deepEqual(destination.addresses, ["127.0.0.1"]);
-      const response = await fetch(url, { client: destination.client, method: "POST", body: "{}" });
-      assert.equal(await response.text(), "reached rebind.localhost");
+      const response = await client.request({
+        url: new URL(url),
+        addresses: destination.addresses,
+        method: "POST",
+        headers: {},
+        body: new TextEncoder().encode("{}"),
+        signal: new AbortController().signal,
+        maxBodyBytes: 1024,
+      });
+      assert.equal(new TextDecoder().decode(response.body), "reached rebind.localhost");
     }
     assert.equal(lookups, 1, "one lookup, checked, and every connection went to its answer");
   } finally {
-    guard.close();
+    client.close();
     await receiver.shutdown();
   }
 });
@@ -222,7 +232,6 @@ Deno.test("a name whose checked answer is refused gets no connection at all", as
     assert.match(destination.ok ? "" : destination.reason, /private range/);
     assert.equal(connections, 0);
   } finally {
-    guard.close();
     listener.close();
     await accepting.catch(() => {});
   }

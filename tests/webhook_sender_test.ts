@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { DestinationGuard } from "../supabase/functions/_shared/ssrf.ts";
+import { PinnedHttpClient } from "../supabase/functions/_shared/pinned-http.ts";
 import { generateEndpointSecret, WebhookSigner } from "../supabase/functions/_shared/signing.ts";
 import { parseRetryAfter, sendDelivery, truncateUtf8 } from "../supabase/functions/webhook-dispatch/sender.ts";
 
@@ -62,6 +63,7 @@ Deno.test("an attempt records the status, at most 1 KiB of the answer and the bo
       signer: new WebhookSigner(),
       guard: new DestinationGuard({ allowLoopback: true }),
       secrets: [generateEndpointSecret()],
+      post: new PinnedHttpClient().request,
     });
     assert.equal(result.response_status, 503);
     assert.equal(result.retry_after_seconds, 30);
@@ -79,7 +81,7 @@ Deno.test("an attempt to a refused destination sends nothing and says why", asyn
     signer: new WebhookSigner(),
     guard: new DestinationGuard({ allowLoopback: false }),
     secrets: [generateEndpointSecret()],
-    fetch: () => Promise.reject(new Error("must not be called")),
+    post: () => Promise.reject(new Error("must not be called")),
   });
   assert.equal(result.response_status, null);
   assert.match(result.error ?? "", /^Refused: .*loopback/);
@@ -92,13 +94,14 @@ Deno.test("an answered attempt leaves nothing alive behind it (no timeout timer 
   });
   try {
     let signal: WeakRef<AbortSignal> | null = null;
+    const client = new PinnedHttpClient();
     const result = await sendDelivery(claimed(`http://127.0.0.1:${server.addr.port}/hook`, 0), {
       signer: new WebhookSigner(),
       guard: new DestinationGuard({ allowLoopback: true }),
       secrets: [generateEndpointSecret()],
-      fetch: (input, init) => {
-        signal = new WeakRef(init!.signal!);
-        return fetch(input, init);
+      post: (request) => {
+        signal = new WeakRef(request.signal);
+        return client.request(request);
       },
     });
     assert.equal(result.response_status, 204);

@@ -5,10 +5,9 @@
 //   backslash, a host of letters, digits, dots and hyphens or a bracketed IPv6 literal), so the
 //   host it checks is the host this module's WHATWG parser, and so fetch, will use.
 // - Before every request the dispatcher resolves the host and checks every address, and the
-//   connection then goes to one of those checked addresses and nowhere else: a name goes through
-//   a loopback SOCKS5 relay that dials only the addresses the check approved (fetch performs TLS
-//   with the host's own name through it), so a DNS answer that changes after the check (DNS
-//   rebinding) is never dialled. A literal address needs no lookup and is fetched directly.
+//   connection then goes to one of those checked addresses and nowhere else (_shared/pinned-http.ts
+//   dials the address itself and does TLS with the host's name), so a DNS answer that changes
+//   after the check (DNS rebinding) is never dialled. A literal address needs no lookup.
 // - ADDRESS_RANGES is the one list of ranges; webhooks.address_ranges() in SQL holds the same
 //   rows, and tests/ssrf_test.ts fails when the two differ.
 // The local stack may allow loopback receivers, and plain http to them, and nothing else.
@@ -22,12 +21,11 @@ export interface DestinationPolicy {
 }
 
 /**
- * A destination that may be contacted: the parsed URL, every address its host resolved to (all
- * checked), and the HTTP client to send with (`undefined` for a literal address, which fetch dials
- * as is; otherwise a client whose connections go only to `addresses`).
+ * A destination that may be contacted: the parsed URL and every address its host resolved to
+ * (all checked; the literal itself for an address literal), the only addresses to connect to.
  */
 export type DestinationCheck =
-  | { ok: true; url: URL; addresses: string[]; client?: Deno.HttpClient }
+  | { ok: true; url: URL; addresses: string[] }
   | { ok: false; reason: string };
 
 const MAX_URL_LENGTH = 2048;
@@ -245,13 +243,10 @@ export async function checkDestination(
 
 /**
  * checkDestination with verdicts kept per host for `ttlMs` (a dispatcher sends to few hosts,
- * often), and the client that connects a checked name only to its checked addresses.
+ * often). A passing verdict's addresses are the ones its requests connect to until it expires.
  */
 export class DestinationGuard {
   #verdicts = new Map<string, { result: Promise<DestinationCheck>; expiresAt: number }>();
-  /** The checked addresses of each host a passing verdict was given for. */
-  #pins = new Map<string, { addresses: string[]; expiresAt: number }>();
-  #relay: PinnedRelay | null = null;
 
   constructor(
     readonly policy: DestinationPolicy,
@@ -259,22 +254,12 @@ export class DestinationGuard {
     readonly ttlMs = 30_000,
   ) {}
 
-  /** The verdict for a URL; a passing one carries the client to send with (see DestinationCheck). */
-  async check(url: string): Promise<DestinationCheck> {
-    const verdict = await this.#verdict(url);
-    if (!verdict.ok || parseAddress(verdict.url.hostname.replace(/^\[|\]$|\.$/g, "")) !== null) return verdict;
-    this.#pins.set(verdict.url.hostname, { addresses: verdict.addresses, expiresAt: Date.now() + this.ttlMs });
-    this.#relay ??= new PinnedRelay((host) => this.#addressesOf(host));
-    return { ...verdict, client: this.#relay.client };
-  }
-
-  /** Stops the relay (tests; a function instance keeps its guard for life). */
-  close(): void {
-    this.#relay?.close();
-    this.#relay = null;
-  }
-
-  #verdict(url: string): Promise<DestinationCheck> {
+  /**
+   * The verdict for a URL's scheme and host, with the checked addresses to connect to when it
+   * passes (its `url` is the URL the verdict was first given for: same scheme and host, maybe
+   * another path).
+   */
+  check(url: string): Promise<DestinationCheck> {
     let key: string;
     try {
       const parsed = new URL(url);
@@ -287,125 +272,7 @@ export class DestinationGuard {
     if (cached && cached.expiresAt > now) return cached.result;
     const result = checkDestination(url, this.policy, this.resolve);
     this.#verdicts.set(key, { result, expiresAt: now + this.ttlMs });
-    if (this.#verdicts.size > 10_000) {
-      this.#verdicts.clear();
-      this.#pins.clear();
-    }
+    if (this.#verdicts.size > 10_000) this.#verdicts.clear();
     return result;
-  }
-
-  /**
-   * The addresses the relay may dial for a host: those its request was checked with, or, once
-   * that check is older than the ttl (a connection opened later for the same client), a new
-   * lookup's, each checked again. Nothing else.
-   */
-  async #addressesOf(host: string): Promise<string[]> {
-    const pin = this.#pins.get(host);
-    if (pin && pin.expiresAt > Date.now()) return pin.addresses;
-    try {
-      const addresses = await this.resolve(host);
-      return addresses.every((address) => blockedRange(address, this.policy) === null) ? addresses : [];
-    } catch {
-      return [];
-    }
-  }
-}
-
-/**
- * A SOCKS5 relay on a loopback port that only dials checked addresses. fetch's HTTP client is
- * pointed at it (`socks5h://`, so the host name reaches the relay unresolved, and fetch does TLS
- * with that name end to end); for each CONNECT the relay asks the guard for the host's checked
- * addresses and connects to the first that answers, or refuses the tunnel. Only the CONNECT
- * handshake of RFC 1928 without authentication is spoken: nothing else asks this relay anything.
- */
-class PinnedRelay {
-  readonly client: Deno.HttpClient;
-  #listener: Deno.TcpListener;
-
-  constructor(checkedAddresses: (host: string) => Promise<string[]>) {
-    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    this.#listener.unref();
-    this.client = Deno.createHttpClient({ proxy: { url: `socks5h://127.0.0.1:${this.#listener.addr.port}` } });
-    void this.#serve(checkedAddresses);
-  }
-
-  close(): void {
-    this.client.close();
-    this.#listener.close();
-  }
-
-  async #serve(checkedAddresses: (host: string) => Promise<string[]>): Promise<void> {
-    try {
-      for await (const conn of this.#listener) void this.#tunnel(conn, checkedAddresses).catch(() => conn.close());
-    } catch {
-      // The listener was closed.
-    }
-  }
-
-  async #tunnel(conn: Deno.TcpConn, checkedAddresses: (host: string) => Promise<string[]>): Promise<void> {
-    const reader = new ByteReader(conn.readable.getReader());
-    const writer = conn.writable.getWriter();
-    const [version, methods] = await reader.read(2);
-    await reader.read(methods);
-    if (version !== 5) throw new Error("not SOCKS5");
-    await writer.write(new Uint8Array([5, 0])); // no authentication
-    const [, command, , addressType] = await reader.read(4);
-    let host: string;
-    if (addressType === 3) host = new TextDecoder().decode(await reader.read((await reader.read(1))[0]));
-    else if (addressType === 1) host = ipaddr.fromByteArray([...await reader.read(4)]).toString();
-    else if (addressType === 4) host = ipaddr.fromByteArray([...await reader.read(16)]).toString();
-    else throw new Error("unknown SOCKS address type");
-    const [high, low] = await reader.read(2);
-    const port = (high << 8) | low;
-    const upstream = command === 1 ? await connectToFirst(await checkedAddresses(host), port) : null;
-    // Reply: succeeded (0) or "connection not allowed by ruleset" (2), with a zero bound address.
-    await writer.write(new Uint8Array([5, upstream ? 0 : 2, 0, 1, 0, 0, 0, 0, 0, 0]));
-    if (!upstream) {
-      await writer.close().catch(() => {});
-      return;
-    }
-    const leftover = reader.release();
-    writer.releaseLock();
-    const toUpstream = upstream.writable.getWriter();
-    if (leftover.byteLength > 0) await toUpstream.write(leftover);
-    toUpstream.releaseLock();
-    await Promise.allSettled([conn.readable.pipeTo(upstream.writable), upstream.readable.pipeTo(conn.writable)]);
-  }
-}
-
-async function connectToFirst(addresses: string[], port: number): Promise<Deno.TcpConn | null> {
-  for (const address of addresses) {
-    try {
-      return await Deno.connect({ hostname: address, port });
-    } catch {
-      // The next checked address, if any.
-    }
-  }
-  return null;
-}
-
-/** Reads exact byte counts from a stream (the SOCKS handshake's fields). */
-class ByteReader {
-  #buffered = new Uint8Array(0);
-  constructor(readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
-
-  async read(count: number): Promise<Uint8Array> {
-    while (this.#buffered.byteLength < count) {
-      const { value, done } = await this.reader.read();
-      if (done) throw new Error("the connection closed during the SOCKS handshake");
-      const joined = new Uint8Array(this.#buffered.byteLength + value.byteLength);
-      joined.set(this.#buffered);
-      joined.set(value, this.#buffered.byteLength);
-      this.#buffered = joined;
-    }
-    const out = this.#buffered.slice(0, count);
-    this.#buffered = this.#buffered.slice(count);
-    return out;
-  }
-
-  /** Hands the stream back, with what was read past the handshake. */
-  release(): Uint8Array {
-    this.reader.releaseLock();
-    return this.#buffered;
   }
 }

@@ -11,6 +11,7 @@
 // waking a new drain for each. Lease decisions use monotonic time from the claim's start, never
 // this machine's clock; times receivers and the database read come from the database's clock.
 import type { DestinationGuard } from "../_shared/ssrf.ts";
+import type { PinnedPost } from "../_shared/pinned-http.ts";
 import type { WebhookSigner } from "../_shared/signing.ts";
 import type { WorkerCapacity } from "./capacity.ts";
 import type { DatabaseClock } from "./database-clock.ts";
@@ -39,7 +40,8 @@ export interface DrainContext {
   secrets: SigningSecretCache;
   signer: WebhookSigner;
   guardFor(allowLoopback: boolean): DestinationGuard;
-  fetch?: typeof fetch;
+  /** Sends one request over a pinned connection (the worker's PinnedHttpClient; tests answer instead). */
+  post: PinnedPost;
 }
 
 export interface DrainOptions {
@@ -111,7 +113,7 @@ export async function drainDueDeliveries(context: DrainContext, options: DrainOp
       signer: context.signer,
       guard: context.guardFor(delivery.allowLoopback),
       secrets: context.secrets.secretsOf(delivery.endpointId),
-      fetch: context.fetch,
+      post: context.post,
       now: () => clock.now(),
     })
       .catch((error): AttemptResult => {

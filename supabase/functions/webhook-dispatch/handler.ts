@@ -7,6 +7,7 @@ import { HttpError, jsonResponse, parseJson } from "../_shared/http.ts";
 import { type PlatformCredentials, requirePlatformCaller } from "../_shared/platform-auth.ts";
 import { WebhookSigner } from "../_shared/signing.ts";
 import { DestinationGuard } from "../_shared/ssrf.ts";
+import { PinnedHttpClient } from "../_shared/pinned-http.ts";
 import { WorkerCapacity } from "./capacity.ts";
 import type { DispatchConfig } from "./config.ts";
 import { DatabaseClock } from "./database-clock.ts";
@@ -60,6 +61,7 @@ export function dispatchWorker(
     clock: new DatabaseClock(),
     secrets: new SigningSecretCache(),
     signer: new WebhookSigner(),
+    post: new PinnedHttpClient().request,
     guardFor(allowLoopback) {
       let guard = guards.get(allowLoopback);
       if (!guard) guards.set(allowLoopback, guard = new DestinationGuard({ allowLoopback }));

@@ -2,6 +2,7 @@
 // every outcome becomes an AttemptResult for webhooks.record_attempts.
 import { createHash } from "node:crypto";
 import { type DestinationGuard } from "../_shared/ssrf.ts";
+import type { PinnedPost } from "../_shared/pinned-http.ts";
 import { webhookHeaders, type WebhookSigner } from "../_shared/signing.ts";
 import type { AttemptResult, ClaimedDelivery } from "./store.ts";
 
@@ -16,7 +17,8 @@ export interface SendContext {
   signer: WebhookSigner;
   guard: DestinationGuard;
   secrets: readonly string[];
-  fetch?: typeof fetch;
+  /** Sends over a connection to one of the checked addresses (the worker's PinnedHttpClient). */
+  post: PinnedPost;
   now?: () => number;
 }
 
@@ -62,18 +64,22 @@ export async function sendDelivery(delivery: ClaimedDelivery, context: SendConte
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new DOMException("timed out", "TimeoutError")), REQUEST_TIMEOUT_MS);
   try {
-    // The destination's client connects only to the addresses just checked (see _shared/ssrf.ts).
-    const response = await (context.fetch ?? fetch)(delivery.url, {
-      client: destination.client,
+    // Connects only to the addresses just checked, with TLS for the URL's own name; redirects are
+    // never followed (the client has no notion of them).
+    const response = await context.post({
+      url: new URL(delivery.url),
+      addresses: destination.addresses,
       method: "POST",
       headers,
-      body: delivery.payload,
-      redirect: "manual",
+      body: encoder.encode(delivery.payload),
       signal: timeout.signal,
+      maxBodyBytes: RESPONSE_EXCERPT_BYTES,
     });
     result.response_status = response.status;
     result.retry_after_seconds = parseRetryAfter(response.headers.get("retry-after"), now());
-    result.response_excerpt = await readExcerpt(response);
+    result.response_excerpt = response.body.byteLength === 0
+      ? null
+      : truncateUtf8(new TextDecoder().decode(response.body), RESPONSE_EXCERPT_BYTES);
     if (response.status >= 300 && response.status < 400) {
       result.error = `Redirect (${response.status}) not followed${
         response.headers.has("location") ? ` to ${response.headers.get("location")?.slice(0, 200)}` : ""
@@ -85,34 +91,6 @@ export async function sendDelivery(delivery: ClaimedDelivery, context: SendConte
     clearTimeout(timer);
   }
   return finish();
-}
-
-/** Reads at most RESPONSE_EXCERPT_BYTES of the body and drops the rest unread. */
-async function readExcerpt(response: Response): Promise<string | null> {
-  if (!response.body) return null;
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < RESPONSE_EXCERPT_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    // A body cut off mid-way still leaves its status; keep what arrived.
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  if (size === 0) return null;
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return truncateUtf8(new TextDecoder().decode(bytes.subarray(0, RESPONSE_EXCERPT_BYTES)), RESPONSE_EXCERPT_BYTES);
 }
 
 /** Cuts text to at most maxBytes of UTF-8 (a decoded excerpt may have grown by replacement characters). */
@@ -138,12 +116,11 @@ function describeFailure(error: unknown): string {
   if (error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError")) {
     return `Timed out after ${REQUEST_TIMEOUT_MS} ms`;
   }
-  // Deno's fetch throws "fetch failed" and puts the transport's own words in the cause.
+  // Deno's errors carry the transport's own words, sometimes in a cause.
   const message = [error, (error as { cause?: unknown })?.cause]
     .map((part) => (part instanceof Error ? part.message : part === undefined ? "" : String(part)))
     .join(" ");
   if (/connection refused/i.test(message)) return "Connection refused";
-  if (/dns error|failed to lookup|name or service not known/i.test(message)) return "The host name does not resolve";
   if (/certificate|tls|ssl/i.test(message)) return `TLS error: ${message.slice(0, 300)}`;
   if (/connection (reset|closed)|broken pipe|unexpected eof/i.test(message)) return "The connection was closed";
   return `Request failed: ${message.slice(0, 300)}`;
