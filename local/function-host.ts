@@ -15,11 +15,15 @@
 //   function's global scope when its event loop gets control, as the runtime's interrupts are;
 // - an unhandled promise rejection that no `unhandledrejection` listener prevents ends the
 //   process, and with it the worker (Deno's own behaviour, which the runtime keeps).
-// An exception in the handler becomes a 500 and the worker stays up.
+// An exception in the handler becomes a 500 and the worker stays up. The function sees the
+// runtime's Deno namespace, not plain Deno's (local/user-worker-deno.ts: no listening socket, no
+// subprocess, the runtime's file system blocklist, …), and its Deno.resolveDns asks the stack's DNS
+// server (local/dns-stand-in.ts) unless the function names a server itself.
 //
-// Usage: function-host.ts <index.ts> <memory limit MiB> <beforeunload memory ratio, percent>
+// Usage: function-host.ts <index.ts> <memory limit MiB> <beforeunload memory ratio, percent> <DNS port>
 import { getHeapStatistics } from "node:v8";
 import { pathToFileURL } from "node:url";
+import { userWorkerDeno } from "./user-worker-deno.ts";
 import {
   type BeforeunloadReason,
   type HostMessage,
@@ -35,17 +39,30 @@ const MEMORY_CHECK_INTERVAL_MS = 25;
 // host gives it this long before exiting.
 const SHUTDOWN_GRACE_MS = 5_000;
 
-const [entry, memoryLimitMb, beforeunloadMemoryPct] = [Deno.args[0], Number(Deno.args[1]), Number(Deno.args[2])];
-if (!entry || !(memoryLimitMb > 0) || !(beforeunloadMemoryPct >= 0 && beforeunloadMemoryPct < 100)) {
-  throw new Error("usage: function-host.ts <index.ts> <memory limit MiB> <beforeunload memory ratio, percent>");
+const [entry, memoryLimitMb, beforeunloadMemoryPct, dnsPort] = [
+  Deno.args[0],
+  Number(Deno.args[1]),
+  Number(Deno.args[2]),
+  Number(Deno.args[3]),
+];
+if (
+  !entry || !(memoryLimitMb > 0) || !(beforeunloadMemoryPct >= 0 && beforeunloadMemoryPct < 100) || !(dnsPort > 0)
+) {
+  throw new Error(
+    "usage: function-host.ts <index.ts> <memory limit MiB> <beforeunload memory ratio, percent> <DNS port>",
+  );
 }
 const memoryLimitBytes = memoryLimitMb * 2 ** 20;
+
+// What the host itself uses of plain Deno, kept before the function's namespace replaces it.
+const plainDeno = Deno;
+const hostDeno = { stdout: Deno.stdout, stdin: Deno.stdin, exit: Deno.exit, ppid: () => plainDeno.ppid };
 
 const encoder = new TextEncoder();
 function report(message: HostMessage) {
   const bytes = encoder.encode(hostMessageLine(message));
   let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+  while (written < bytes.length) written += hostDeno.stdout.writeSync(bytes.subarray(written));
 }
 
 function dispatchBeforeunload(reason: BeforeunloadReason) {
@@ -203,7 +220,7 @@ function checkMemory() {
 // ---------------------------------------------------------------------------------------------
 
 async function followControlMessages() {
-  for await (const line of lines(Deno.stdin.readable)) {
+  for await (const line of lines(hostDeno.stdin.readable)) {
     if (line.trim() === "") continue;
     const message = parseControlMessage(line);
     switch (message.event) {
@@ -229,16 +246,40 @@ Deno.addSignalListener("SIGTERM", async () => {
     if (pendingTasks() === 0) resolve();
   });
   await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS))]);
-  Deno.exit(0);
+  hostDeno.exit(0);
 });
 
 // A host outlives nothing: when the gateway that started it goes away, so does the host.
-const gatewayPid = Deno.ppid;
+const gatewayPid = hostDeno.ppid();
 setInterval(() => {
-  if (Deno.ppid !== gatewayPid && !shuttingDown) Deno.exit(0);
+  if (hostDeno.ppid() !== gatewayPid && !shuttingDown) hostDeno.exit(0);
 }, 1000);
 
+// ---------------------------------------------------------------------------------------------
+// The function's Deno namespace: the edge runtime's user worker namespace (local/user-worker-deno.ts)
+// ---------------------------------------------------------------------------------------------
+
+const realResolveDns = Deno.resolveDns;
+const resolveDnsLocally =
+  ((query: string, recordType: Deno.RecordType, options?: Deno.ResolveDnsOptions) =>
+    realResolveDns(query, recordType as "A", {
+      ...options,
+      nameServer: options?.nameServer ?? { ipAddr: "127.0.0.1", port: dnsPort },
+    })) as typeof Deno.resolveDns;
+let moduleLoading = true;
+Object.defineProperty(globalThis, "Deno", {
+  value: userWorkerDeno(Deno, {
+    serve: (...args: unknown[]) => serve(handlerFrom(args)),
+    resolveDns: resolveDnsLocally,
+    loading: () => moduleLoading,
+  }),
+  writable: false,
+  enumerable: true,
+  configurable: true,
+});
+
 const module = await import(pathToFileURL(entry).href);
+moduleLoading = false;
 if (!server) {
   const fetchHandler = module.default?.fetch;
   if (typeof fetchHandler !== "function") {

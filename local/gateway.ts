@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { JWKS_PATH, loadGatewayAuth } from "./gateway-auth.ts";
 import { runtimeLimitsFrom, WorkerPool } from "./worker-pool.ts";
+import { startDnsStandIn } from "./dns-stand-in.ts";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -46,6 +47,10 @@ const settings = {
 };
 const functionsDir = join(settings.supabaseDir, "functions");
 const auth = loadGatewayAuth();
+// The functions' resolver and the CA their TLS trusts besides the usual roots: what makes
+// `https://<name>.loopback.cjh.test` receivers reachable the way hosted reaches a receiver.
+const dns = await startDnsStandIn(Number(Deno.env.get("CJH_DNS_PORT") ?? 0));
+const localCaFile = Deno.env.get("CJH_LOCAL_CA_FILE");
 
 function json(body: unknown, status: number): Response {
   return Response.json(body, { status });
@@ -77,6 +82,8 @@ const pool = new WorkerPool(settings.limits, {
     const envFile = join(functionsDir, ".env");
     return existsSync(envFile) ? envFile : undefined;
   },
+  caFile: localCaFile,
+  dnsPort: dns.port,
 });
 
 async function handle(request: Request): Promise<Response> {
@@ -117,7 +124,7 @@ void (async () => {
 Deno.serve({
   hostname: "127.0.0.1",
   port: settings.port,
-  onListen: ({ port }) => console.log(`gateway ready on http://127.0.0.1:${port}`),
+  onListen: ({ port }) => console.log(`gateway ready on http://127.0.0.1:${port} (functions' DNS on udp ${dns.port})`),
   onError: (error) => {
     console.error("[gateway]", error);
     return json({ msg: "Internal Server Error" }, 500);

@@ -121,6 +121,10 @@ export interface HostCommand {
   env(): Record<string, string>;
   /** The functions' .env file, if there is one. */
   envFile(): string | undefined;
+  /** A CA certificate (PEM file) the workers trust besides the usual roots: the local CA. */
+  caFile?: string;
+  /** The UDP port on 127.0.0.1 of the DNS server the workers' Deno.resolveDns asks. */
+  dnsPort: number;
 }
 
 // Often enough that a spinning worker is stopped within a few tens of milliseconds of its limit;
@@ -189,10 +193,13 @@ function spawnHost(entry: string, limits: RuntimeLimits, command: HostCommand): 
   return new Deno.Command(command.denoBinary, {
     args: [
       "run",
+      // A user worker's permissions (supabase/edge-runtime crates/base/src/runtime/permissions.rs,
+      // get_default_permissions, lines 19-28): net, env, read, write and import, and of the system
+      // information only the host name; no subprocess (run) and no FFI.
       "--allow-net",
       "--allow-env",
       "--allow-read",
-      "--allow-sys",
+      "--allow-sys=hostname",
       "--allow-write",
       // The runtime creates each isolate with heap_limits(0, memory limit), a limit on the whole
       // heap from which V8 sizes the young generation too (crates/base/src/runtime/mod.rs);
@@ -202,10 +209,12 @@ function spawnHost(entry: string, limits: RuntimeLimits, command: HostCommand): 
       "--config",
       command.denoConfig,
       ...(envFile ? [`--env-file=${envFile}`] : []),
+      ...(command.caFile ? [`--cert=${command.caFile}`] : []),
       command.hostScript,
       entry,
       String(limits.memoryMb),
       String(limits.beforeunloadMemoryPct),
+      String(command.dnsPort),
     ],
     cwd: command.cwd,
     clearEnv: true,

@@ -178,9 +178,9 @@ integrationTest("a handler that throws gives a 500 and the function keeps servin
   assertEquals(next.status, 200);
 });
 
-integrationTest("a function process that exits is restarted on the next request", async () => {
+integrationTest("a function process that dies of an uncaught exception is restarted on the next request", async () => {
   const first = await call("crashes");
-  const crashed = await call("crashes?exit=1");
+  const crashed = await call("crashes?crash=1");
   assertEquals(crashed.status, 500);
   const after = await eventually(async () => {
     const result = await call("crashes");

@@ -47,7 +47,8 @@ async function startLimitsGateway(limits: Record<string, string>, supabaseDir?: 
     },
     events(pid) {
       try {
-        return Deno.readTextFileSync(`${tmp}/${pid}.events`).trimEnd().split("\n");
+        // The file exists, empty, from the moment the worker's module loads.
+        return Deno.readTextFileSync(`${tmp}/${pid}.events`).split("\n").filter((line) => line !== "");
       } catch {
         return [];
       }

@@ -26,56 +26,62 @@ import {
   registerEndpoint,
 } from "./_support/webhooks.ts";
 
-integrationTest(
-  "a job inserted by a member reaches the receiver, signed so standardwebhooks and svix verify it",
-  async () => {
-    const sql = connect(2);
-    const receiver = startReceiver(() => new Response("thanks", { status: 200 }));
-    const tenant = await createTenant(sql, "delivery");
-    try {
-      const endpoint = await registerEndpoint(sql, tenant, `${receiver.url}/hooks/cjh`);
-      const job = await insertJob(sql, tenant, "Replace sink");
+// Over https to a host name (what hosted delivers to: DNS answered by the stack's resolver, the SSRF
+// check on that answer, TLS checked against the name) and over plain http to 127.0.0.1.
+for (const https of [true, false]) {
+  integrationTest(
+    `a job inserted by a member reaches the receiver ${
+      https ? "at https://<name>" : "at http://127.0.0.1"
+    }, signed so standardwebhooks and svix verify it`,
+    async () => {
+      const sql = connect(2);
+      const receiver = startReceiver(() => new Response("thanks", { status: 200 }), { https });
+      const tenant = await createTenant(sql, "delivery");
+      try {
+        const endpoint = await registerEndpoint(sql, tenant, `${receiver.url}/hooks/cjh`);
+        const job = await insertJob(sql, tenant, "Replace sink");
 
-      const request = await eventually(() => receiver.requests[0], { what: "the webhook" });
-      const [event] = await sql<{ id: string; payload: unknown }[]>`
+        const request = await eventually(() => receiver.requests[0], { what: "the webhook" });
+        const [event] = await sql<{ id: string; payload: unknown }[]>`
       select id, payload from webhooks.events where org_id = ${tenant.orgId} and event_type = 'job.created'`;
-      assert.equal(request.method, "POST");
-      assert.equal(request.path, "/hooks/cjh");
-      assert.equal(request.headers.get("webhook-id"), event.id);
-      assert.equal(request.headers.get("x-retry-count"), "0");
-      assert.equal(request.headers.get("content-type"), "application/json");
-      assert.match(request.headers.get("user-agent") ?? "", /^CJH-Webhooks\//);
-      assert.ok(Math.abs(Number(request.headers.get("webhook-timestamp")) - Date.now() / 1000) < 60);
-      assert.match(request.headers.get("webhook-signature") ?? "", /^v1,[A-Za-z0-9+/]+=*$/);
-      assert.deepEqual(JSON.parse(request.body), event.payload);
-      assert.equal(JSON.parse(request.body).job.job_no, job.job_no);
+        assert.equal(request.method, "POST");
+        assert.equal(request.path, "/hooks/cjh");
+        assert.equal(request.headers.get("webhook-id"), event.id);
+        assert.equal(request.headers.get("x-retry-count"), "0");
+        assert.equal(request.headers.get("content-type"), "application/json");
+        assert.match(request.headers.get("user-agent") ?? "", /^CJH-Webhooks\//);
+        assert.ok(Math.abs(Number(request.headers.get("webhook-timestamp")) - Date.now() / 1000) < 60);
+        assert.match(request.headers.get("webhook-signature") ?? "", /^v1,[A-Za-z0-9+/]+=*$/);
+        assert.deepEqual(JSON.parse(request.body), event.payload);
+        assert.equal(JSON.parse(request.body).job.job_no, job.job_no);
 
-      const headers = headerObject(request.headers);
-      assert.deepEqual(new StandardWebhook(endpoint.secret).verify(request.body, headers), event.payload);
-      // svix 2.x verifies without returning the payload; it throws when verification fails.
-      assert.doesNotThrow(() => new SvixWebhook(endpoint.secret).verify(request.body, headers));
-      const tampered = request.body.replace("Replace", "Remove");
-      assert.throws(() => new StandardWebhook(endpoint.secret).verify(tampered, headers));
-      assert.throws(() => new SvixWebhook(endpoint.secret).verify(tampered, headers));
+        const headers = headerObject(request.headers);
+        assert.deepEqual(new StandardWebhook(endpoint.secret).verify(request.body, headers), event.payload);
+        // svix 2.x verifies without returning the payload; it throws when verification fails.
+        assert.doesNotThrow(() => new SvixWebhook(endpoint.secret).verify(request.body, headers));
+        const tampered = request.body.replace("Replace", "Remove");
+        assert.throws(() => new StandardWebhook(endpoint.secret).verify(tampered, headers));
+        assert.throws(() => new SvixWebhook(endpoint.secret).verify(tampered, headers));
 
-      const [delivery] = await eventually(async () => {
-        const rows = await deliveriesOf(sql, endpoint.endpointId);
-        return rows[0]?.status === "succeeded" ? rows : undefined;
-      }, { what: "the delivery to be recorded" });
-      assert.equal(delivery.attempt_count, 1);
-      const [attempt] = await attemptsOf(sql, endpoint.endpointId);
-      assert.equal(attempt.response_status, 200);
-      assert.equal(attempt.response_excerpt, "thanks");
-      assert.equal(attempt.retry_count, 0);
-      assert.equal(attempt.payload_sha256, createHash("sha256").update(request.body).digest("hex"));
-      assert.equal(receiver.requests.length, 1);
-    } finally {
-      await receiver.close();
-      await tenant.remove();
-      await sql.end();
-    }
-  },
-);
+        const [delivery] = await eventually(async () => {
+          const rows = await deliveriesOf(sql, endpoint.endpointId);
+          return rows[0]?.status === "succeeded" ? rows : undefined;
+        }, { what: "the delivery to be recorded" });
+        assert.equal(delivery.attempt_count, 1);
+        const [attempt] = await attemptsOf(sql, endpoint.endpointId);
+        assert.equal(attempt.response_status, 200);
+        assert.equal(attempt.response_excerpt, "thanks");
+        assert.equal(attempt.retry_count, 0);
+        assert.equal(attempt.payload_sha256, createHash("sha256").update(request.body).digest("hex"));
+        assert.equal(receiver.requests.length, 1);
+      } finally {
+        await receiver.close();
+        await tenant.remove();
+        await sql.end();
+      }
+    },
+  );
+}
 
 integrationTest("a rolled-back job insert sends nothing, the next committed one arrives alone", async () => {
   const sql = connect(2);

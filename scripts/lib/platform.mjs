@@ -1,8 +1,9 @@
 // Facts about the local stack shared by every script: where things live, the ports (remembered
 // between commands), which credentials the Supabase CLI's local defaults use, the local signing
 // keys, and the environments derived from them. Node built-ins only: this runs before `npm ci`.
+import { spawnSync } from "node:child_process";
 import { createHash, createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,6 +43,9 @@ export const MAPBOX_STAND_IN_PORT = setting("CJH_MAPBOX_STAND_IN_PORT", "mapboxS
 // The webhook dashboard's local page server (local/dashboard-server.ts), where `supabase start` puts Studio.
 export const DASHBOARD_PORT = setting("CJH_DASHBOARD_PORT", "dashboardPort", API_PORT + 2);
 export const DASHBOARD_URL = `http://127.0.0.1:${DASHBOARD_PORT}`;
+// The functions' DNS server (UDP, local/dns-stand-in.ts, run by the gateway): it answers the names
+// webhook receivers are given in tests and the demo (RECEIVER_DOMAIN).
+export const DNS_PORT = setting("CJH_DNS_PORT", "dnsPort", API_PORT + 11);
 /**
  * `on`: the project still has its legacy JWT secret and anon / service_role keys (projects created
  * before the new keys). `off`: they are revoked, as on a new project once the legacy keys are gone:
@@ -58,6 +62,7 @@ export function rememberSettings(legacyKeys = LEGACY_KEYS) {
     dbPort: DB_PORT,
     mapboxStandInPort: MAPBOX_STAND_IN_PORT,
     dashboardPort: DASHBOARD_PORT,
+    dnsPort: DNS_PORT,
     legacyKeys,
   };
   writeFileSync(SETTINGS_FILE, `${JSON.stringify(settings, null, 2)}\n`);
@@ -144,9 +149,92 @@ export function functionEnvironment(legacyKeys = LEGACY_KEYS) {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The local certificate authority, which the function hosts trust (deno --cert), and the
+// certificate of the local https receivers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Receivers in tests and the demo are `https://<label>.loopback.cjh.test:<port>`: the functions'
+ * DNS server answers 127.0.0.1 for every name under it (and 10.0.0.1 under private.cjh.test), and
+ * the receiver certificate covers `*.loopback.cjh.test`. `.test` is reserved (RFC 6761), so these
+ * names mean nothing anywhere else.
+ */
+export const RECEIVER_DOMAIN = "loopback.cjh.test";
+export const LOCAL_TLS_DIR = join(STATE_DIR, "tls");
+
+/**
+ * The local CA's certificate and the receivers' certificate and key (PEM files), made once per
+ * checkout with openssl: an EC P-256 CA valid for ten years, and a leaf for `*.loopback.cjh.test`
+ * it signs. They are made in a temporary folder renamed into place, so two commands starting at
+ * once agree on one CA. The CA's key stays in that folder (git-ignored, never deployed).
+ */
+export function localCertificates() {
+  const files = {
+    ca: join(LOCAL_TLS_DIR, "ca.pem"),
+    cert: join(LOCAL_TLS_DIR, "receiver.pem"),
+    key: join(LOCAL_TLS_DIR, "receiver-key.pem"),
+  };
+  if (existsSync(files.key)) return files;
+  mkdirSync(STATE_DIR, { recursive: true });
+  const work = mkdtempSync(join(STATE_DIR, "tls-"));
+  const openssl = (...args) => {
+    const run = spawnSync("openssl", args, { cwd: work, encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`openssl ${args[0]} failed: ${run.stderr || run.error}`);
+  };
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  openssl(
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca-key.pem",
+    "-out",
+    "ca.pem",
+    "-days",
+    "3650",
+    "-subj",
+    "/CN=CJH Integrations local CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  );
+  openssl("req", ...ec, "-keyout", "receiver-key.pem", "-out", "receiver.csr", "-subj", `/CN=*.${RECEIVER_DOMAIN}`);
+  writeFileSync(
+    join(work, "receiver.ext"),
+    `subjectAltName=DNS:*.${RECEIVER_DOMAIN}\nbasicConstraints=critical,CA:FALSE\n` +
+      "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+  );
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    "receiver.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca-key.pem",
+    "-CAcreateserial",
+    "-out",
+    "receiver.pem",
+    "-days",
+    "825",
+    "-extfile",
+    "receiver.ext",
+  );
+  try {
+    renameSync(work, LOCAL_TLS_DIR);
+  } catch {
+    rmSync(work, { recursive: true, force: true }); // another command made them first
+  }
+  return files;
+}
+
 /** What the Deno tests read to reach the stack (tests/_support/stack.ts). */
 export function testEnvironment(legacyKeys = LEGACY_KEYS) {
   signingKeys();
+  const certificates = localCertificates();
   return {
     ...functionEnvironment(legacyKeys),
     CJH_LEGACY_KEYS: legacyKeys,
@@ -156,6 +244,13 @@ export function testEnvironment(legacyKeys = LEGACY_KEYS) {
     CJH_API_PORT: String(API_PORT),
     CJH_DB_PORT: String(DB_PORT),
     CJH_DASHBOARD_URL: DASHBOARD_URL,
+    CJH_DNS_PORT: String(DNS_PORT),
+    CJH_RECEIVER_DOMAIN: RECEIVER_DOMAIN,
+    CJH_LOCAL_CA_FILE: certificates.ca,
+    CJH_RECEIVER_CERT_FILE: certificates.cert,
+    CJH_RECEIVER_KEY_FILE: certificates.key,
+    // The tests' own dispatchers (in the test process) trust the local CA as the function hosts do.
+    DENO_CERT: certificates.ca,
   };
 }
 

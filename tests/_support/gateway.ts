@@ -30,7 +30,7 @@ export async function startGateway(
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--config", `${ROOT}/deno.json`, `${ROOT}/local/gateway.ts`],
     clearEnv: !inheritEnv,
-    env: { ...base, CJH_API_PORT: "0", CJH_SUPABASE_DIR: supabaseDir, ...env },
+    env: { ...base, CJH_API_PORT: "0", CJH_DNS_PORT: "0", CJH_SUPABASE_DIR: supabaseDir, ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

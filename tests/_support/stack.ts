@@ -27,6 +27,12 @@ const StackSettings = z.object({
   SUPABASE_ANON_KEY: z.string().min(1).optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
   CJH_JWT_SECRET: z.string().min(32).optional(),
+  // The functions' DNS server and the local https receivers' names and certificate
+  // (scripts/lib/platform.mjs, localCertificates).
+  CJH_DNS_PORT: z.coerce.number().int().positive(),
+  CJH_RECEIVER_DOMAIN: z.string().min(1),
+  CJH_RECEIVER_CERT_FILE: z.string().min(1),
+  CJH_RECEIVER_KEY_FILE: z.string().min(1),
 });
 
 const parsed = StackSettings.safeParse(Deno.env.toObject());
@@ -151,12 +157,29 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** An HTTP server on a loopback port that records every request and answers with `respond`. */
+let receiverCertificate: { cert: string; key: string } | undefined;
+let receiversStarted = 0;
+
+/** The stack's DNS server, as the function hosts point Deno.resolveDns at it (for dispatchers run by a test). */
+export const stackDnsServer = { nameServer: { ipAddr: "127.0.0.1", port: stack.CJH_DNS_PORT } };
+
+/**
+ * A server on a loopback port that records every request and answers with `respond`. Plain
+ * http://127.0.0.1:<port> by default; with `https`, the way hosted reaches a receiver:
+ * `https://r<n>.loopback.cjh.test:<port>`, a name the functions' DNS server resolves to 127.0.0.1,
+ * with a certificate for that name from the local CA the function hosts trust.
+ */
 export function startReceiver(
   respond: (request: ReceivedRequest) => Response | Promise<Response> = () => new Response("ok"),
+  { https = false }: { https?: boolean } = {},
 ): Receiver {
   const requests: ReceivedRequest[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+  receiverCertificate ??= {
+    cert: Deno.readTextFileSync(stack.CJH_RECEIVER_CERT_FILE),
+    key: Deno.readTextFileSync(stack.CJH_RECEIVER_KEY_FILE),
+  };
+  const tls = https ? receiverCertificate : {};
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {}, ...tls }, async (request) => {
     const url = new URL(request.url);
     const received = {
       method: request.method,
@@ -168,8 +191,9 @@ export function startReceiver(
     requests.push(received);
     return await respond(received);
   });
+  const host = https ? `r${++receiversStarted}.${stack.CJH_RECEIVER_DOMAIN}` : "127.0.0.1";
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: `${https ? "https" : "http"}://${host}:${server.addr.port}`,
     requests,
     close: () => server.shutdown(),
   };
