@@ -6,7 +6,16 @@ import { loadDispatchConfig } from "../supabase/functions/webhook-dispatch/confi
 import { drainDueDeliveries } from "../supabase/functions/webhook-dispatch/drain.ts";
 import { dispatchWorker } from "../supabase/functions/webhook-dispatch/handler.ts";
 import { postgresDeliveryStore } from "../supabase/functions/webhook-dispatch/store.ts";
-import { asUser, connect, createTenant, eventually, integrationTest, startReceiver } from "./_support/stack.ts";
+import { DestinationGuard, dnsResolver } from "../supabase/functions/_shared/ssrf.ts";
+import {
+  asUser,
+  connect,
+  createTenant,
+  eventually,
+  integrationTest,
+  stackDnsServer,
+  startHttpsReceiver,
+} from "./_support/stack.ts";
 import { deliveriesOf, insertJob, registerEndpoint } from "./_support/webhooks.ts";
 
 integrationTest(
@@ -17,13 +26,13 @@ integrationTest(
     let release = () => {};
     const released = new Promise<void>((resolve) => (release = resolve));
     const slowState = { inFlight: 0, mostInFlight: 0 };
-    const slow = startReceiver(async () => {
+    const slow = startHttpsReceiver(async () => {
       slowState.mostInFlight = Math.max(slowState.mostInFlight, ++slowState.inFlight);
       await released; // a receiver that takes as long as the test wants
       slowState.inFlight--;
       return new Response("ok");
     });
-    const quick = startReceiver();
+    const quick = startHttpsReceiver();
     const noisy = await createTenant(sql, "noisy");
     const quiet = await createTenant(sql, "quiet");
     const backlog = 300;
@@ -45,7 +54,10 @@ integrationTest(
       // Two more dispatchers (workers of their own) join the one the scheduler woke.
       const config = loadDispatchConfig(Deno.env.toObject());
       for (let i = 0; i < 2; i++) {
-        const worker = dispatchWorker(config, postgresDeliveryStore(dispatcherSql));
+        // Resolving receivers' names through the stack's DNS server, as the function hosts do.
+        const worker = dispatchWorker(config, postgresDeliveryStore(dispatcherSql), {
+          guardFor: (allowLoopback) => new DestinationGuard({ allowLoopback }, dnsResolver(stackDnsServer)),
+        });
         extraDrains.push(drainDueDeliveries(worker, { timeBudgetMs: 5_000, lingerMs: 500 }));
       }
 

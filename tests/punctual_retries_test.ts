@@ -2,7 +2,7 @@
 // Retry-After in seconds or as an HTTP date): the scheduler wakes the dispatcher for them, and
 // never early. No test here drives the dispatcher or moves next_attempt_at.
 import assert from "node:assert/strict";
-import { connect, createTenant, eventually, integrationTest, startReceiver } from "./_support/stack.ts";
+import { connect, createTenant, eventually, integrationTest, startHttpsReceiver } from "./_support/stack.ts";
 import { attemptsOf, deliveriesOf, insertJob, registerEndpoint } from "./_support/webhooks.ts";
 
 for (
@@ -15,7 +15,7 @@ for (
     const sql = connect(2);
     const status = what.startsWith("503") ? 503 : 429;
     let answered = 0;
-    const receiver = startReceiver(() =>
+    const receiver = startHttpsReceiver(() =>
       answered++ === 0
         ? new Response("later", { status, headers: { "Retry-After": retryAfter(Date.now()) } })
         : new Response("ok")

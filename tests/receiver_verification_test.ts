@@ -12,7 +12,7 @@ import {
   eventually,
   integrationTest,
   type ReceivedRequest,
-  startReceiver,
+  startHttpsReceiver,
 } from "./_support/stack.ts";
 import { insertJob, registerEndpoint } from "./_support/webhooks.ts";
 
@@ -38,7 +38,7 @@ function verifiers(secret: string, request: ReceivedRequest) {
 }
 
 integrationTest("a payload with accents, emoji, CJK and U+2028 verifies with standardwebhooks and svix", async () => {
-  const receiver = startReceiver();
+  const receiver = startHttpsReceiver();
   const tenant = await createTenant(sql, "unicode");
   try {
     const { secret } = await registerEndpoint(sql, tenant, `${receiver.url}/hook`);
@@ -55,7 +55,7 @@ integrationTest("a payload with accents, emoji, CJK and U+2028 verifies with sta
 });
 
 integrationTest("after three rotations in a row, a receiver on any of the four secrets verifies", async () => {
-  const receiver = startReceiver();
+  const receiver = startHttpsReceiver();
   const tenant = await createTenant(sql, "rotations");
   try {
     const { endpointId, secret: original } = await registerEndpoint(sql, tenant, `${receiver.url}/hook`);

@@ -4,7 +4,7 @@
 // out meanwhile. (Receive order and counts, not timings; supabase/tests/database/19-resource-order.sql
 // has the claim's parking and release step by step.)
 import assert from "node:assert/strict";
-import { asUser, connect, createTenant, eventually, integrationTest, startReceiver } from "./_support/stack.ts";
+import { asUser, connect, createTenant, eventually, integrationTest, startHttpsReceiver } from "./_support/stack.ts";
 import { deliveriesOf, registerEndpoint } from "./_support/webhooks.ts";
 
 interface JobEvent {
@@ -24,7 +24,7 @@ integrationTest(
     let creationFailures = 0;
     let otherJobDone = () => {};
     const otherJobDelivered = new Promise<void>((resolve) => (otherJobDone = resolve));
-    const receiver = startReceiver(async (request) => {
+    const receiver = startHttpsReceiver(async (request) => {
       const event = JSON.parse(request.body) as JobEvent;
       let status = 200;
       if (event.job.title === "First" && event.event === "job.created") {

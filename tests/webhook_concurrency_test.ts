@@ -2,12 +2,12 @@
 // 1,000 due deliveries (with the background drain the scheduler woke also competing) deliver each
 // exactly once.
 import assert from "node:assert/strict";
-import { asUser, connect, createTenant, eventually, integrationTest, startReceiver } from "./_support/stack.ts";
+import { asUser, connect, createTenant, eventually, integrationTest, startHttpsReceiver } from "./_support/stack.ts";
 import { deliveriesOf, dispatchNow, registerEndpoint } from "./_support/webhooks.ts";
 
 integrationTest("two dispatchers running at once over 1,000 deliveries deliver each exactly once", async () => {
   const sql = connect(2);
-  const receiver = startReceiver();
+  const receiver = startHttpsReceiver();
   const tenant = await createTenant(sql, "concurrency");
   const count = 1000;
   try {

@@ -8,7 +8,7 @@ import {
   eventually,
   integrationTest,
   type ReceivedRequest,
-  startReceiver,
+  startHttpsReceiver,
 } from "./_support/stack.ts";
 import {
   attemptsOf,
@@ -37,7 +37,7 @@ integrationTest(
   async () => {
     const sql = connect(2);
     const statuses = [500, 503, 200];
-    const receiver = startReceiver(() => new Response("status", { status: statuses.shift() ?? 200 }));
+    const receiver = startHttpsReceiver(() => new Response("status", { status: statuses.shift() ?? 200 }));
     const tenant = await createTenant(sql, "retry-500");
     try {
       const { endpointId } = await registerEndpoint(sql, tenant, receiver.url);
@@ -83,7 +83,9 @@ integrationTest(
 
 integrationTest("429 with Retry-After is retried after the time the receiver asked for", async () => {
   const sql = connect(2);
-  const receiver = startReceiver(() => new Response("slow down", { status: 429, headers: { "Retry-After": "7" } }));
+  const receiver = startHttpsReceiver(() =>
+    new Response("slow down", { status: 429, headers: { "Retry-After": "7" } })
+  );
   const tenant = await createTenant(sql, "retry-429");
   try {
     const { endpointId } = await registerEndpoint(sql, tenant, receiver.url);
@@ -102,7 +104,7 @@ integrationTest("429 with Retry-After is retried after the time the receiver ask
 
 integrationTest("410 Gone fails the delivery and disables the endpoint with a reason", async () => {
   const sql = connect(2);
-  const receiver = startReceiver(() => new Response("gone", { status: 410 }));
+  const receiver = startHttpsReceiver(() => new Response("gone", { status: 410 }));
   const tenant = await createTenant(sql, "gone");
   try {
     const { endpointId } = await registerEndpoint(sql, tenant, receiver.url);
@@ -128,9 +130,9 @@ integrationTest(
   "a refused connection and a redirect are failed attempts with a clear error; redirects are not followed",
   async () => {
     const sql = connect(2);
-    const target = startReceiver();
-    const redirecting = startReceiver(() => Response.redirect(`${target.url}/elsewhere`, 302));
-    const closed = startReceiver();
+    const target = startHttpsReceiver();
+    const redirecting = startHttpsReceiver(() => Response.redirect(`${target.url}/elsewhere`, 302));
+    const closed = startHttpsReceiver();
     const closedUrl = closed.url;
     await closed.close();
     const tenant = await createTenant(sql, "transport");
@@ -159,7 +161,7 @@ integrationTest("a receiver that does not answer within 15 s is a timed-out atte
   const sql = connect(2);
   let release: () => void = () => {};
   const hold = new Promise<void>((resolve) => (release = resolve));
-  const receiver = startReceiver(async () => {
+  const receiver = startHttpsReceiver(async () => {
     await hold;
     return new Response("too late");
   });
@@ -188,7 +190,7 @@ integrationTest(
   "a delivery still failing 24 h after its first attempt is exhausted and never retried again",
   async () => {
     const sql = connect(2);
-    const receiver = startReceiver(() => new Response("down", { status: 502 }));
+    const receiver = startHttpsReceiver(() => new Response("down", { status: 502 }));
     const tenant = await createTenant(sql, "exhausted");
     try {
       const { endpointId } = await registerEndpoint(sql, tenant, receiver.url);
@@ -213,7 +215,7 @@ integrationTest(
 
 integrationTest("an address refused at delivery (after registration was bypassed) is never contacted", async () => {
   const sql = connect(2);
-  const receiver = startReceiver();
+  const receiver = startHttpsReceiver();
   const port = new URL(receiver.url).port;
   const tenant = await createTenant(sql, "ssrf");
   try {
@@ -241,7 +243,7 @@ integrationTest("an address refused at delivery (after registration was bypassed
 integrationTest("during a rotation both secrets verify; after the overlap only the new one does", async () => {
   const { Webhook } = await import("npm:standardwebhooks@1.1.1");
   const sql = connect(2);
-  const receiver = startReceiver();
+  const receiver = startHttpsReceiver();
   const tenant = await createTenant(sql, "rotation");
   const verifies = (secret: string, request: ReceivedRequest) => {
     try {

@@ -199,6 +199,13 @@ export function startReceiver(
   };
 }
 
+/** startReceiver at `https://r<n>.loopback.cjh.test:<port>`: a receiver as hosted reaches one. */
+export function startHttpsReceiver(
+  respond?: (request: ReceivedRequest) => Response | Promise<Response>,
+): Receiver {
+  return startReceiver(respond, { https: true });
+}
+
 /**
  * Runs `work` in one transaction as the given user, the way PostgREST runs a request: role
  * `authenticated` and the JWT claims set locally, so RLS and the triggers see that user.

@@ -198,19 +198,27 @@ export function checkEndpointUrl(url: string, policy: DestinationPolicy): FormCh
   return { ok: true, url: parsed };
 }
 
-export const defaultResolver: Resolver = async (hostname) => {
-  if (isLocalhostName(hostname)) return ["127.0.0.1", "::1"];
-  const lookups = await Promise.allSettled([
-    Deno.resolveDns(hostname, "A"),
-    Deno.resolveDns(hostname, "AAAA"),
-  ]);
-  // "No such record" is an empty answer; any other failure (a timeout, SERVFAIL) means an address
-  // family went unchecked: refuse rather than judge half the host.
-  for (const lookup of lookups) {
-    if (lookup.status === "rejected" && !(lookup.reason instanceof Deno.errors.NotFound)) throw lookup.reason;
-  }
-  return lookups.flatMap((lookup) => (lookup.status === "fulfilled" ? lookup.value : []));
-};
+/**
+ * A resolver asking Deno.resolveDns for A and AAAA records, with `options` (a name server; by
+ * default the platform's resolver). `localhost` names are loopback without a lookup.
+ */
+export function dnsResolver(options?: Deno.ResolveDnsOptions): Resolver {
+  return async (hostname) => {
+    if (isLocalhostName(hostname)) return ["127.0.0.1", "::1"];
+    const lookups = await Promise.allSettled([
+      Deno.resolveDns(hostname, "A", options),
+      Deno.resolveDns(hostname, "AAAA", options),
+    ]);
+    // "No such record" is an empty answer; any other failure (a timeout, SERVFAIL) means an address
+    // family went unchecked: refuse rather than judge half the host.
+    for (const lookup of lookups) {
+      if (lookup.status === "rejected" && !(lookup.reason instanceof Deno.errors.NotFound)) throw lookup.reason;
+    }
+    return lookups.flatMap((lookup) => (lookup.status === "fulfilled" ? lookup.value : []));
+  };
+}
+
+export const defaultResolver: Resolver = dnsResolver();
 
 /** The URL's form and every address its host resolves to (no connection is made). */
 export async function checkDestination(
