@@ -5,8 +5,9 @@
 // packets by dns-packet):
 // - A 127.0.0.1 for every name under `loopback.cjh.test` (the local https receivers; the receiver
 //   certificate covers *.loopback.cjh.test), and an empty answer for their AAAA;
-// - A 10.0.0.1 for every name under `private.cjh.test` (a receiver name that resolves to a private
-//   address, which the SSRF check must refuse);
+// - A 0.0.0.0 for every name under `refused.cjh.test`: a receiver name whose address the SSRF check
+//   must refuse ("this network", 0.0.0.0/8). Linux delivers a connection to 0.0.0.0 to this
+//   machine, so a test can see that nothing was sent, and a broken check still sends nothing away;
 // - NXDOMAIN for everything else: nothing on the local stack resolves a real name through it.
 import dgram from "node:dgram";
 import dnsPacket from "npm:dns-packet@5.6.1";
@@ -15,7 +16,7 @@ import { Buffer } from "node:buffer";
 /** The zones the stand-in answers, and the IPv4 address every name under each resolves to. */
 export const LOCAL_ZONES: Readonly<Record<string, string>> = {
   "loopback.cjh.test": "127.0.0.1",
-  "private.cjh.test": "10.0.0.1",
+  "refused.cjh.test": "0.0.0.0",
 };
 const TTL_SECONDS = 5;
 

@@ -1,6 +1,7 @@
 // The last step of README's deploy walkthrough, as written: docs/examples/first-delivery.sql run
 // with `supabase db query` creates an organization, an endpoint and a test event, and the Node
-// receiver example, started with the secret it printed, verifies the delivery.
+// receiver example, started with the secret it printed, verifies the delivery. The receiver is
+// reached as on hosted: https to a host name (the stack's resolver, its certificate from the local CA).
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { connect, deleteOrganization, eventually, freePort, integrationTest, ROOT, stack } from "./_support/stack.ts";
 import { dispatchNow, makeRetriesDue } from "./_support/webhooks.ts";
@@ -13,7 +14,7 @@ integrationTest("docs/examples/first-delivery.sql gets a test event verified by 
   try {
     // The file as written, with the operator's receiver URL put in.
     const walkthrough = (await Deno.readTextFile(`${ROOT}/docs/examples/first-delivery.sql`))
-      .replace("https://receiver.example.com/cjh", `http://127.0.0.1:${port}/hook`);
+      .replace("https://receiver.example.com/cjh", `https://first-delivery.${stack.CJH_RECEIVER_DOMAIN}:${port}/hook`);
     const file = await Deno.makeTempFile({ suffix: ".sql" });
     await Deno.writeTextFile(file, walkthrough);
     const query = await new Deno.Command(`${ROOT}/node_modules/.bin/supabase`, {
@@ -28,14 +29,20 @@ integrationTest("docs/examples/first-delivery.sql gets a test event verified by 
 
     node = new Deno.Command("node", {
       args: [`${ROOT}/docs/examples/verify-node.mjs`, String(port)],
-      env: { CJH_WEBHOOK_SECRET: secret },
+      env: {
+        CJH_WEBHOOK_SECRET: secret,
+        TLS_CERT_FILE: stack.CJH_RECEIVER_CERT_FILE,
+        TLS_KEY_FILE: stack.CJH_RECEIVER_KEY_FILE,
+      },
       stdout: "piped",
     }).spawn();
     const lines: string[] = [];
     void node.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
       new WritableStream({ write: (chunk) => void lines.push(...chunk.split("\n").filter(Boolean)) }),
     );
-    await eventually(() => lines.includes(`listening on ${port}`) || undefined, { what: "the receiver example" });
+    await eventually(() => lines.includes(`listening on ${port} (https)`) || undefined, {
+      what: "the receiver example",
+    });
     // The receiver was not up for the first attempt: its retry, made due now, is verified.
     const event = await eventually(async () => {
       await makeRetriesDue(sql, endpointId);

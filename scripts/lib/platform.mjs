@@ -156,7 +156,7 @@ export function functionEnvironment(legacyKeys = LEGACY_KEYS) {
 
 /**
  * Receivers in tests and the demo are `https://<label>.loopback.cjh.test:<port>`: the functions'
- * DNS server answers 127.0.0.1 for every name under it (and 10.0.0.1 under private.cjh.test), and
+ * DNS server answers 127.0.0.1 for every name under it (and 0.0.0.0, a refused address, under refused.cjh.test), and
  * the receiver certificate covers `*.loopback.cjh.test`. `.test` is reserved (RFC 6761), so these
  * names mean nothing anywhere else.
  */
