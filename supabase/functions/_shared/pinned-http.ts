@@ -17,8 +17,13 @@ import { HTTPParser } from "npm:http-parser-js@0.5.10";
 
 /** An idle connection older than this is closed rather than reused: under common servers' keep-alive timeouts (5 s). */
 export const IDLE_CONNECTION_MS = 4_000;
-/** Idle connections kept per destination and address; more are closed when their request ends. */
-export const MAX_IDLE_CONNECTIONS = 32;
+/**
+ * Idle connections kept per destination and address; more are closed when their request ends. At
+ * least an endpoint's requests in flight (webhooks.settings.endpoint_concurrency, 32 by default),
+ * or each wave of requests would open new connections, each a full TLS handshake: Deno.startTls has
+ * no session cache to resume one (bench/RESULTS.md, "https delivery").
+ */
+export const MAX_IDLE_CONNECTIONS = 64;
 /**
  * A keep-alive response body is read to its end (and dropped past `maxBodyBytes`) up to this many
  * bytes so its connection can be reused; a longer one closes its connection instead.
@@ -55,6 +60,8 @@ interface Connection {
   conn: Deno.Conn;
   key: string;
   idleSince: number;
+  /** The connection's read buffer, allocated once for every response it carries. */
+  buffer?: Uint8Array;
 }
 
 const encoder = new TextEncoder();
@@ -174,7 +181,7 @@ export class PinnedHttpClient {
         throw error;
       }
       const reader = new ResponseReader(request.maxBodyBytes);
-      const buffer = new Uint8Array(READ_BUFFER_BYTES);
+      const buffer = connection.buffer ??= new Uint8Array(READ_BUFFER_BYTES);
       while (!reader.done) {
         let count: number | null;
         try {
