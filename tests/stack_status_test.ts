@@ -73,6 +73,9 @@ integrationTest("README's status example is what `npm start` prints on the defau
     CJH_API_PORT: "54321",
     CJH_DB_PORT: "54322",
     CJH_MAPBOX_STAND_IN_PORT: "54331",
+    // Every port a stack remembers (.local/stack.json) is given, or a stack moved aside prints its own.
+    CJH_DASHBOARD_PORT: "54323",
+    CJH_DNS_PORT: "54332",
     CJH_LEGACY_KEYS: "on",
   };
   const printed = await printedStatus(defaults, true);

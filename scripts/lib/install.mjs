@@ -66,6 +66,19 @@ export function ensureSystemPackages() {
 }
 
 /**
+ * Installs Debian's openssl when the command is missing: it makes the local certificate authority and
+ * the https receivers' certificate (platform.mjs, localCertificates).
+ */
+export function ensureOpenssl() {
+  if (run("sh", ["-c", "command -v openssl"], { capture: true, allowFailure: true }).status === 0) return;
+  if (!IS_ROOT) throw new StackError("openssl is missing; run `npm start` as root or install it with apt-get.");
+  step("installing openssl from Debian's packages (apt-get)");
+  const aptEnv = { DEBIAN_FRONTEND: "noninteractive" };
+  run("apt-get", ["update", "-q"], { env: aptEnv });
+  run("apt-get", ["install", "-y", "-q", "--no-install-recommends", "openssl"], { env: aptEnv });
+}
+
+/**
  * Runs `npm ci` when node_modules is missing or older than package-lock.json. On a Node.js older
  * than the one supabase-js declares, npm prints one EBADENGINE warning per package of it; the
  * stack runs supabase-js in Deno, not Node, so one line says so instead.

@@ -4,7 +4,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DB_URL, PG_ROOT, rememberSettings, ROOT, STATE_DIR } from "./platform.mjs";
-import { ensureNodeModules, ensureSystemPackages, installedPostgresMajor } from "./install.mjs";
+import { ensureNodeModules, ensureOpenssl, ensureSystemPackages, installedPostgresMajor } from "./install.mjs";
 import {
   changedMigrations,
   Cluster,
@@ -25,6 +25,7 @@ export { StackError, step };
 function prepare() {
   mkdirSync(STATE_DIR, { recursive: true });
   const major = ensureSystemPackages();
+  ensureOpenssl();
   ensureNodeModules();
   prepareDashboard(step);
   return major;
