@@ -17,6 +17,7 @@
 import { asUser, connect, createTenant, ROOT, stack } from "../tests/_support/stack.ts";
 import { registerEndpoint } from "../tests/_support/webhooks.ts";
 import { functionWorkerPids, sampleProcesses } from "./processes.ts";
+import { benchCertificate } from "./local_certificate.ts";
 
 const options = Object.fromEntries(
   Deno.args.filter((arg) => arg.includes("=")).map((arg) => arg.replace(/^--/, "").split("=", 2)),
@@ -27,52 +28,6 @@ const RAW_CONCURRENCY = 64;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
-
-/**
- * A certificate for the receiver from the local CA (.local/tls, made by the stack) that covers both
- * `*.loopback.cjh.test` (the dispatcher's URL) and IP 127.0.0.1 (the raw sender's fetch, which
- * resolves names through the system, where the stack's names do not exist).
- */
-async function benchCertificate(): Promise<{ cert: string; key: string }> {
-  const ca = stack.CJH_RECEIVER_CERT_FILE.replace(/receiver\.pem$/, "ca.pem");
-  const caKey = ca.replace(/ca\.pem$/, "ca-key.pem");
-  const dir = await Deno.makeTempDir({ prefix: "cjh-bench-tls-" });
-  const openssl = async (...args: string[]) => {
-    const { code, stderr } = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null" }).output();
-    if (code !== 0) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(stderr)}`);
-  };
-  await Deno.writeTextFile(
-    `${dir}/leaf.ext`,
-    `subjectAltName=DNS:*.${stack.CJH_RECEIVER_DOMAIN},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n`,
-  );
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await openssl("req", ...ec, "-keyout", "key.pem", "-out", "leaf.csr", "-subj", "/CN=bench");
-  await openssl(
-    "x509",
-    "-req",
-    "-in",
-    "leaf.csr",
-    "-CA",
-    ca,
-    "-CAkey",
-    caKey,
-    "-CAcreateserial",
-    "-CAserial",
-    `${dir}/ca.srl`,
-    "-out",
-    "cert.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "leaf.ext",
-  );
-  const certificate = {
-    cert: await Deno.readTextFile(`${dir}/cert.pem`),
-    key: await Deno.readTextFile(`${dir}/key.pem`),
-  };
-  await Deno.remove(dir, { recursive: true });
-  return certificate;
-}
 
 class Receiver {
   #worker = new Worker(new URL("./tls_receiver_worker.ts", import.meta.url), { type: "module" });
