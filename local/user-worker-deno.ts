@@ -7,7 +7,7 @@
 //   `Deno.listenDatagram`, `Deno.run`, `Deno.watchFs`, `Deno.openKv`, `Deno.ppid`, … are undefined;
 // - `Deno.listen` opens no socket (ext/runtime/ops/net.rs, op_net_listen, lines 114-128: it
 //   answers 0.0.0.0:9999) and its accept takes the worker's incoming-request channel (op_net_accept,
-//   lines 130-182); a Unix listener is unsupported (op_net_unsupported, lines 28-40 and 232-234).
+//   lines 130-228); a Unix listener is unsupported (op_net_unsupported, lines 28-40 and 232-234).
 //   Here accept never takes a request (the host's requests go only to the function's handler) and
 //   waits until the listener is closed;
 // - `Deno.Command` spawns nothing (ext/os/os.js, DenoCommand, lines 1-26), and the OS calls answer
@@ -19,6 +19,7 @@
 //   (`mock`, lines 698-701 and 736-743);
 // - `Deno.permissions` answers "granted" to every query (ext/runtime/js/permissions.js, opQuery,
 //   opRequest, opRevoke), and `Deno.args` is empty (bootstrap.js line 578).
+// Line numbers are those of supabase/edge-runtime's main at commit b1edf453 (2026-04-30).
 
 /** Members of a user worker's Deno namespace (denoOverrides.js lines 12-118; bootstrap.js lines 574-587). */
 export const USER_WORKER_MEMBERS = [

@@ -1,7 +1,8 @@
 // The local function host gives a function the edge runtime's user-worker APIs, not plain Deno's
 // (local/user-worker-deno.ts). Each test asks a throwaway fixture function
 // (tests/fixtures/supabase/functions/runtime-apis) to try one thing and checks that it behaves as
-// supabase/edge-runtime makes it behave; the source each mirrors is named beside it. A host running
+// supabase/edge-runtime makes it behave; the source each mirrors is named beside it (line numbers
+// of the runtime's main at commit b1edf453). A host running
 // plain Deno fails every one of them.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type FixtureGateway, startGateway } from "./_support/gateway.ts";
@@ -37,7 +38,7 @@ integrationTest("Deno.listen opens no socket and answers 0.0.0.0:9999", async ()
   assertEquals(result, { transport: "tcp", hostname: "0.0.0.0", port: 9999 });
 });
 
-// ext/runtime/ops/net.rs, op_net_accept (lines 130-182) takes the worker's incoming-request channel
+// ext/runtime/ops/net.rs, op_net_accept (lines 130-228) takes the worker's incoming-request channel
 // on hosted; here it takes nothing, and requests keep reaching the function's handler.
 integrationTest("a pending Deno.listen accept never takes the worker's requests", async () => {
   const first = await probe("listen-accept-pending");
