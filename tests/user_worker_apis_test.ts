@@ -2,8 +2,9 @@
 // (local/user-worker-deno.ts). Each test asks a throwaway fixture function
 // (tests/fixtures/supabase/functions/runtime-apis) to try one thing and checks that it behaves as
 // supabase/edge-runtime makes it behave; the source each mirrors is named beside it (line numbers
-// of the runtime's main at commit b1edf453). A host running
-// plain Deno fails every one of them.
+// of the runtime's main at commit b1edf453). The host's namespace is what makes each pass, except
+// two: asynchronous file calls stay allowed either way, and subprocesses are refused by the
+// permissions the host is started with.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type FixtureGateway, startGateway } from "./_support/gateway.ts";
 import { integrationTest } from "./_support/stack.ts";
