@@ -17,12 +17,14 @@ function countingRelay(targetPort: number) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const open = new Set<Deno.Conn>();
   let accepted = 0;
+  let closedByClient = 0;
   void (async () => {
     for await (const conn of listener) {
       accepted++;
       const upstream = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
       open.add(conn).add(upstream);
-      void Promise.allSettled([conn.readable.pipeTo(upstream.writable), upstream.readable.pipeTo(conn.writable)])
+      void conn.readable.pipeTo(upstream.writable).then(() => closedByClient++, () => {});
+      void upstream.readable.pipeTo(conn.writable).catch(() => {})
         .finally(() => {
           open.delete(conn);
           open.delete(upstream);
@@ -33,6 +35,10 @@ function countingRelay(targetPort: number) {
     port: listener.addr.port,
     get accepted() {
       return accepted;
+    },
+    /** Connections whose client side has ended (the client closed them). */
+    get closedByClient() {
+      return closedByClient;
     },
     /** Closes every relayed connection, as a server dropping its idle keep-alive connections. */
     cutAll() {
@@ -131,6 +137,25 @@ Deno.test("a kept connection the server has closed is replaced, and the request 
   } finally {
     client.close();
     relay.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("idle connections past their time are closed at the next request, whatever its host", async () => {
+  const server = serve(() => new Response("ok"), false);
+  const [first, second] = [countingRelay(server.addr.port), countingRelay(server.addr.port)];
+  const client = new PinnedHttpClient(50);
+  try {
+    await client.request(post(`http://127.0.0.1:${first.port}/`, ["127.0.0.1"]));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(first.closedByClient, 0, "kept open while idle");
+    await client.request(post(`http://127.0.0.1:${second.port}/`, ["127.0.0.1"]));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(first.closedByClient, 1, "the other host's stale connection was closed");
+  } finally {
+    client.close();
+    first.close();
+    second.close();
     await server.shutdown();
   }
 });

@@ -72,6 +72,10 @@ class StaleConnection extends Error {}
 /** A pool of pinned connections; one per worker (module scope), shared by every request it sends. */
 export class PinnedHttpClient {
   #idle = new Map<string, Connection[]>();
+  #lastSweep = 0;
+
+  /** `idleConnectionMs`: how long a connection may wait for its next request (tests shorten it). */
+  constructor(readonly idleConnectionMs = IDLE_CONNECTION_MS) {}
 
   /** Sends `request` and reads its response; rejects on connection, TLS, protocol or abort failures. */
   request = async (request: PinnedRequest): Promise<PinnedResponse> => {
@@ -80,6 +84,7 @@ export class PinnedHttpClient {
     }
     if (request.addresses.length === 0) throw new TypeError("no checked address to connect to");
     const head = requestHead(request);
+    this.#sweep();
     const reused = this.#takeIdle(request);
     if (reused) {
       try {
@@ -106,21 +111,40 @@ export class PinnedHttpClient {
       const connections = this.#idle.get(connectionKey(request.url, address));
       while (connections && connections.length > 0) {
         const connection = connections.pop()!;
-        if (now - connection.idleSince < IDLE_CONNECTION_MS) return connection;
+        if (now - connection.idleSince < this.idleConnectionMs) return connection;
         closeQuietly(connection.conn);
       }
     }
     return undefined;
   }
 
-  #release(connection: Connection): void {
-    const connections = this.#idle.get(connection.key) ?? [];
-    const now = Date.now();
-    const fresh = connections.filter((other) => {
-      if (now - other.idleSince < IDLE_CONNECTION_MS) return true;
-      closeQuietly(other.conn);
+  /** Only the connections of `connections` still fresh; the others are closed. */
+  #fresh(connections: Connection[], now: number): Connection[] {
+    return connections.filter((connection) => {
+      if (now - connection.idleSince < this.idleConnectionMs) return true;
+      closeQuietly(connection.conn);
       return false;
     });
+  }
+
+  /**
+   * Closes the idle connections of every destination once they are stale, at most once per idle
+   * period: a worker that sent to many hosts once keeps no socket open for each of them.
+   */
+  #sweep(): void {
+    const now = Date.now();
+    if (now - this.#lastSweep < this.idleConnectionMs) return;
+    this.#lastSweep = now;
+    for (const [key, connections] of this.#idle) {
+      const fresh = this.#fresh(connections, now);
+      if (fresh.length > 0) this.#idle.set(key, fresh);
+      else this.#idle.delete(key);
+    }
+  }
+
+  #release(connection: Connection): void {
+    const now = Date.now();
+    const fresh = this.#fresh(this.#idle.get(connection.key) ?? [], now);
     if (fresh.length >= MAX_IDLE_CONNECTIONS) {
       closeQuietly(connection.conn);
     } else {
