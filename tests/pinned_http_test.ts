@@ -237,3 +237,79 @@ Deno.test("header values with line breaks are refused before anything is sent", 
     TypeError,
   );
 });
+
+/** A raw TCP server on 127.0.0.1 that reads one request and writes `reply`, then closes if asked. */
+function rawServer(reply: string, closeAfter: boolean) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let accepted = 0;
+  void (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      void (async () => {
+        const buffer = new Uint8Array(65536);
+        let request = "";
+        while (!request.includes("\r\n\r\n")) {
+          const count = await conn.read(buffer);
+          if (count === null) return conn.close();
+          request += new TextDecoder().decode(buffer.subarray(0, count));
+        }
+        await conn.write(new TextEncoder().encode(reply));
+        if (closeAfter) conn.close();
+      })().catch(() => {});
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    get accepted() {
+      return accepted;
+    },
+    close: () => listener.close(),
+  };
+}
+
+Deno.test("an interim 1xx answer is passed over for the final one", async () => {
+  const server = rawServer(
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\ncontent-length: 5\r\nretry-after: 7\r\n\r\nnoted",
+    false,
+  );
+  const client = new PinnedHttpClient();
+  try {
+    const response = await client.request(post(`http://127.0.0.1:${server.port}/`, ["127.0.0.1"]));
+    assert.equal(response.status, 202);
+    assert.equal(response.headers.get("retry-after"), "7");
+    assert.equal(text(response.body), "noted");
+  } finally {
+    client.close();
+    server.close();
+  }
+});
+
+Deno.test("a body that ends with the connection is read to the close, and the connection is not reused", async () => {
+  const server = rawServer("HTTP/1.1 500 Internal Server Error\r\n\r\nit broke", true);
+  const client = new PinnedHttpClient();
+  try {
+    for (let i = 0; i < 2; i++) {
+      const response = await client.request(post(`http://127.0.0.1:${server.port}/`, ["127.0.0.1"]));
+      assert.equal(response.status, 500);
+      assert.equal(text(response.body), "it broke");
+    }
+    assert.equal(server.accepted, 2);
+  } finally {
+    client.close();
+    server.close();
+  }
+});
+
+Deno.test("a connection closed before any answer is an error, not a response", async () => {
+  const server = rawServer("", true);
+  const client = new PinnedHttpClient();
+  try {
+    await assert.rejects(
+      client.request(post(`http://127.0.0.1:${server.port}/`, ["127.0.0.1"])),
+      /closed before a response/,
+    );
+  } finally {
+    client.close();
+    server.close();
+  }
+});
