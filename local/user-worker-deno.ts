@@ -219,6 +219,23 @@ class NoopListener implements AsyncIterable<never> {
   }
 }
 
+/**
+ * Hosted projects refuse outbound connections to the mail submission ports (Supabase's Edge
+ * Functions limits: "Outbound connections to ports 25 and 587 are not allowed"). It is the
+ * platform's network policy, not the runtime's code, so the runtime's source has no line for it;
+ * fetch already refuses both as "bad ports" (Fetch Standard, port blocking).
+ */
+export const BLOCKED_EGRESS_PORTS: readonly number[] = [25, 587];
+
+function allowedEgress<T extends { port: number }>(options: T): T {
+  if (BLOCKED_EGRESS_PORTS.includes(Number(options?.port))) {
+    throw new Deno.errors.ConnectionRefused(
+      `Outbound connections to port ${options.port} are not allowed on Supabase Edge Functions`,
+    );
+  }
+  return options;
+}
+
 function notSupported(): never {
   // deno_core's not_supported(), as JavaScript sees it.
   throw new Deno.errors.NotSupported("The operation is not supported");
@@ -272,8 +289,8 @@ export function userWorkerDeno(real: typeof Deno, options: UserWorkerOptions): R
       if (listenOptions.transport === "unix" || listenOptions.transport === "unixpacket") notSupported();
       return new NoopListener();
     },
-    connect: real.connect,
-    connectTls: real.connectTls,
+    connect: (connectOptions: Deno.ConnectOptions) => real.connect(allowedEgress(connectOptions)),
+    connectTls: (connectOptions: Deno.ConnectTlsOptions) => real.connectTls(allowedEgress(connectOptions)),
     startTls: real.startTls,
     resolveDns: options.resolveDns,
     permissions: new GrantedPermissions(),

@@ -138,3 +138,16 @@ integrationTest("Deno.resolveDns asks the stack's DNS server, which answers the 
   assert(Array.isArray(result));
   assertEquals(result, ["127.0.0.1"]);
 });
+
+// The platform's network policy (no line of the runtime's source: Supabase's Edge Functions limits
+// list it): outbound connections to ports 25 and 587 are refused.
+integrationTest("Deno.connect and Deno.connectTls to the mail ports 25 and 587 are refused", async () => {
+  const refused = (port: number) => ({
+    error: {
+      name: "ConnectionRefused",
+      message: `Outbound connections to port ${port} are not allowed on Supabase Edge Functions`,
+    },
+  });
+  assertEquals((await probe("connect-smtp")).result, refused(25));
+  assertEquals((await probe("connect-tls-submission")).result, refused(587));
+});
