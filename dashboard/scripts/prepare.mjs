@@ -49,7 +49,10 @@ export function ensureDashboardDependencies(log = console.log) {
   const lock = join(DASHBOARD_DIR, "package-lock.json");
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return false;
   log("installing the dashboard's npm dependencies (npm ci in dashboard/): React, Vite, Vitest, playwright-core …");
-  run("npm", ["ci", "--no-audit", "--no-fund"]);
+  // Same as the root install: on a Node.js older than supabase-js's `engines` (22), npm's engine
+  // warnings are hidden, since the dashboard runs supabase-js in the browser, not in Node.js.
+  const nodeMajor = Number(process.versions.node.split(".")[0]);
+  run("npm", ["ci", "--no-audit", "--no-fund", ...(nodeMajor < 22 ? ["--loglevel=error"] : [])]);
   return true;
 }
 
