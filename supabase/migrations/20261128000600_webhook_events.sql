@@ -7,9 +7,10 @@
 --
 -- Statement-level triggers with transition tables turn each statement's rows into outbox rows
 -- with one set-based insert, so a bulk import of 10,000 jobs costs one statement, not 10,000. They
--- run in the business transaction: a rollback takes the events with it. Each writer also holds
--- its organization's publication lock shared until it ends (see webhooks.tg_endpoints__fan_out_first
--- for why).
+-- run in the business transaction: a rollback takes the events with it. A writer takes no lock
+-- besides its own rows': each outbox row carries the snapshot of the statement that wrote it, and
+-- the fan-out reads the subscriptions as that snapshot saw them (webhooks.subscriptions), so no
+-- endpoint change waits for a writer and no writer waits for one.
 --
 -- Every event about a resource carries the resource's sequence number: 1, 2, 3 … in commit
 -- order, without gaps across all of the resource's event types. The row keeps the number of its
@@ -305,10 +306,6 @@ comment on function webhooks.render_event(text, text, uuid, timestamptz, jsonb, 
 
 -- =============================================================================================
 -- Functions: triggers
---
--- The publishing triggers hold their organization's publication lock shared
--- (pg_advisory_xact_lock_shared with the key of webhooks.tg_endpoints__fan_out_first) from their
--- first event to the end of their transaction.
 -- =============================================================================================
 
 -- Numbers a row's events (see the header): the last trigger before the row is written, so it sees
@@ -342,10 +339,7 @@ begin
     -- The common case, kept to the cost of one outbox row per inserted row.
     insert into webhooks.outbox (org_id, event_type, data, resource_id, sequence)
     select n.org_id, tg_argv[0] || '.created', to_jsonb(n), n.id, 1
-      from new_rows n
-     cross join lateral (
-       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
-     ) as publication_lock;
+      from new_rows n;
     if tg_argv[0] = 'inspection' then
       insert into webhooks.outbox (org_id, event_type, data, resource_id, sequence)
       select n.org_id, 'inspection.submitted', jsonb_build_object('new', to_jsonb(n)), n.id, 2
@@ -372,19 +366,13 @@ begin
       join old_rows o on o.id = n.id
      cross join lateral (select to_jsonb(o) as old, to_jsonb(n) as new) r
      cross join lateral unnest(webhooks.change_events(tg_argv[0], r.old, r.new))
-                        with ordinality as e (event_type, position)
-     cross join lateral (
-       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
-     ) as publication_lock;
+                        with ordinality as e (event_type, position);
   else
     -- Not while the organization itself is being deleted (its endpoints and events go with it):
     -- deleting a large tenant would otherwise write an event for every row it had.
     insert into webhooks.outbox (org_id, event_type, data, resource_id, sequence)
     select o.org_id, tg_argv[0] || '.deleted', to_jsonb(o), o.id, o.event_sequence + 1
       from old_rows o
-     cross join lateral (
-       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(o.org_id::text))
-     ) as publication_lock
      where exists (select from public.organizations g where g.id = o.org_id);
   end if;
   return null;
@@ -429,9 +417,6 @@ begin
              )) as data
         from new_rows n
         join public.invoices i on i.org_id = n.org_id and i.id = n.invoice_id
-       cross join lateral (
-         select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(n.org_id::text))
-       ) as publication_lock
     ) x;
   return null;
 end

@@ -55,13 +55,16 @@ comment on table webhooks.fan_out_horizon is
 -- =============================================================================================
 
 -- Turns up to p_limit committed outbox rows, oldest transaction first, into their events
--- (webhooks.render_event) and one delivery per enabled endpoint of the organization subscribed to
--- the type (an empty list means every type), and deletes them from the outbox, in one statement.
--- One fan-out runs at a time: with p_wait false (claims) it returns 0 when another is running,
--- with p_wait true (subscription changes) it waits for it. An endpoint being deleted right now is
--- skipped (its deliveries would go with it), and so are the rows of an organization deleted since
--- they were written; an operational event is not delivered to the endpoint it is about. Events get
--- their feed positions here, in fan-out order. Returns the number of outbox rows fanned out.
+-- (webhooks.render_event) and one delivery per endpoint of the organization subscribed to the type
+-- (an empty list means every type) as the row's snapshot saw the subscriptions
+-- (webhooks.subscriptions), and deletes them from the outbox, in one statement. An endpoint
+-- disabled since gets its delivery already failed. One fan-out runs at a time: with p_wait false
+-- (claims) it returns 0 when another is running, with p_wait true (tests, operators) it waits for
+-- it. It waits for no tenant: an endpoint being deleted right now is skipped (its deliveries would
+-- go with it); the rows of an organization being deleted right now stay for a later fan-out, and
+-- those of one deleted since go without events. An operational event is not delivered to the
+-- endpoint it is about. Events get their feed positions here, in fan-out order. Returns the number
+-- of outbox rows fanned out.
 --
 -- A resource's events are fanned out in sequence order. Rows are taken in transaction-id order,
 -- which is not commit order: a transaction that took its id early and then waited for another's
@@ -89,11 +92,26 @@ begin
   -- Read after the lock: the previous fan-out has committed its horizon (or rolled back with it).
   v_low := coalesce((select h.low_txid from webhooks.fan_out_horizon h), '0'::xid8);
   with candidates as materialized (
-    select x.txid, x.id, x.resource_id, x.sequence
+    select x.txid, x.id, x.org_id, x.resource_id, x.sequence
       from webhooks.outbox x
      where x.txid >= v_low
      order by x.txid, x.id
      limit p_limit
+  ),
+  -- Key share, so that an organization is not deleted under its new events, skipping one whose
+  -- deletion is in progress (a tenant's transaction, which the fan-out never waits for).
+  organizations as materialized (
+    select o.id
+      from public.organizations o
+     where o.id in (select c.org_id from candidates c)
+       for key share of o skip locked
+  ),
+  -- Rows of an organization that exists but could not be locked wait for a later fan-out.
+  busy as materialized (
+    select c.txid, c.id
+      from candidates c
+     where not exists (select from organizations o where o.id = c.org_id)
+       and exists (select from public.organizations g where g.id = c.org_id)
   ),
   -- In a batch cut short, an event whose predecessor is in neither this batch nor the events waits
   -- for the next fan-out (the predecessor is beyond the cut), with its resource's later events.
@@ -111,30 +129,30 @@ begin
      where not exists (
        select from held_back h where h.resource_id = c.resource_id and h.sequence <= c.sequence
      )
+       and not exists (select from busy b where b.txid = c.txid and b.id = c.id)
   ),
   -- A batch held back entirely (one transaction's rows all waiting for a later one's) would stall
   -- the fan-out for good: then order gives way.
   chosen as (
     select i.txid, i.id from in_order i
     union all
-    select c.txid, c.id from candidates c where not exists (select from in_order)
+    select c.txid, c.id
+      from candidates c
+     where not exists (select from in_order)
+       and not exists (select from busy b where b.txid = c.txid and b.id = c.id)
   ),
   taken as (
     delete from webhooks.outbox o
      using chosen x
      where o.txid = x.txid
        and o.id = x.id
-    returning o.txid, o.id, o.org_id, o.event_type, o.data, o.resource_id, o.sequence, o.created_at
+    returning o.txid, o.id, o.org_id, o.event_type, o.data, o.resource_id, o.sequence, o.created_at, o.snapshot
   ),
-  -- An organization deleted since (or being deleted: this waits for it) takes its events with it.
-  organizations as (
-    select o.id from public.organizations o where o.id in (select t.org_id from taken t) for key share of o
-  ),
-  subscribers as (
-    select e.id, e.org_id, e.event_types
+  -- The organizations' endpoints, but one being deleted right now (its deliveries would go with it).
+  org_endpoints as (
+    select e.id, e.org_id, e.enabled, e.disabled_reason
       from webhooks.endpoints e
-     where e.enabled
-       and e.org_id in (select t.org_id from taken t)
+     where e.org_id in (select t.org_id from taken t)
        for key share of e skip locked
   ),
   prepared as (
@@ -157,15 +175,29 @@ begin
      order by p.txid, p.id
     returning id
   ),
+  -- Per endpoint, the latest subscription version the row's writer saw: committed in its
+  -- snapshot, or made earlier in its own transaction.
   fanned_out as (
-    insert into webhooks.deliveries (org_id, event_id, endpoint_id, resource_id, sequence)
-    select p.org_id, p.event_id, s.id, p.resource_id, p.sequence
+    insert into webhooks.deliveries (org_id, event_id, endpoint_id, resource_id, sequence, status, completed_at,
+                                     last_error)
+    select p.org_id, p.event_id, s.id, p.resource_id, p.sequence,
+           case when s.enabled then 'pending' else 'failed' end::webhooks.delivery_status,
+           case when not s.enabled then now() end,
+           case when not s.enabled then 'The endpoint was disabled: ' || s.disabled_reason end
       from prepared p
       join rendered r on r.id = p.event_id
-      join subscribers s
-        on s.org_id = p.org_id
-       and (cardinality(s.event_types) = 0 or p.event_type = any (s.event_types))
-       and s.id is distinct from p.about_endpoint_id
+      join org_endpoints s on s.org_id = p.org_id and s.id is distinct from p.about_endpoint_id
+     cross join lateral (
+       select v.enabled, v.event_types
+         from webhooks.subscriptions v
+        where v.endpoint_id = s.id
+          and case when v.txid = p.txid then v.after_outbox_id < p.id
+                   else pg_visible_in_snapshot(v.txid, p.snapshot) end
+        order by v.version desc
+        limit 1
+     ) v
+     where v.enabled
+       and (cardinality(v.event_types) = 0 or p.event_type = any (v.event_types))
   )
   select (select count(*) from chosen),
          -- Everything this statement could see and did not take comes after its last row, or is
@@ -173,7 +205,8 @@ begin
          least(
            case when (select count(*) from candidates) < p_limit then pg_snapshot_xmin(pg_current_snapshot())
                 else least(pg_snapshot_xmin(pg_current_snapshot()), (select max(c.txid) from candidates c)) end,
-           (select min(h.txid) from held_back h where exists (select from in_order))
+           (select min(h.txid) from held_back h where exists (select from in_order)),
+           (select min(b.txid) from busy b)
          )
     into v_fanned_out, v_next_low;
   -- Only after taking rows: a fan-out that found nothing left no index entries behind, and
@@ -396,11 +429,18 @@ begin
            lease_token = v_token,
            lease_expires_at = now() + make_interval(secs => p_lease_seconds),
            first_attempt_at = coalesce(d.first_attempt_at, now())
-     where d.id = any (v_ids)
-       -- Rechecked on the row's latest version: a resend, a recording or the minute job may have
-       -- changed it since the statement above read it.
-       and ((d.status = 'pending' and d.next_attempt_at <= now())
-            or (d.status = 'sending' and d.lease_expires_at <= now()))
+      from (
+        -- Rechecked on the row's latest version: a resend, a recording or the minute job may have
+        -- changed it since the statement above read it. A row another transaction holds (an
+        -- admin disabling its endpoint or resending it) is skipped, never waited for.
+        select x.id
+          from webhooks.deliveries x
+         where x.id = any (v_ids)
+           and ((x.status = 'pending' and x.next_attempt_at <= now())
+                or (x.status = 'sending' and x.lease_expires_at <= now()))
+           for update skip locked
+      ) free
+     where d.id = free.id
     returning d.id, d.event_id, d.endpoint_id, d.attempt_count
   )
   select c.id, v_token, p_lease_seconds, clock_timestamp(), c.event_id, c.endpoint_id, e.url, c.attempt_count,
@@ -541,9 +581,6 @@ begin
              'last_error', x.last_error
            ))
       from exhausted x
-     cross join lateral (
-       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(x.org_id::text))
-     ) as publication_lock
   ),
   audited as (
     select audit.record(x.org_id, 'delivery.exhausted', 'delivery', x.id::text,
@@ -590,20 +627,24 @@ declare
   v_updated integer;
   v_finished bigint[];
   v_exhausted bigint[];
+  v_org_ids uuid[];
 begin
-  -- Organizations first, key-share locked in id order: deleting an organization locks its row and
-  -- then (cascade) its deliveries, so taking the deliveries first could deadlock with it, and a
-  -- deadlock aborted the whole batch (other tenants' deliveries included). A concurrent delete now
-  -- either finishes first (the batch finds its deliveries gone) or waits for the batch.
-  perform
-    from public.organizations o
-   where o.id in (
-           select d.org_id
-             from webhooks.deliveries d
-            where d.id in (select (r ->> 'delivery_id')::bigint from jsonb_array_elements(p_results) as r)
-         )
-   order by o.id
-     for key share of o;
+  -- Organizations first, key-share locked: deleting an organization locks its row and then
+  -- (cascade) its deliveries, so taking the deliveries first could deadlock with it, and a deadlock
+  -- aborted the whole batch (other tenants' deliveries included). One being deleted right now (a
+  -- tenant's open transaction) is skipped, not waited for: its outcomes are not recorded, and its
+  -- deliveries go with it, or, if the deletion rolls back, are claimed again when their leases
+  -- expire (at-least-once, same webhook-id).
+  v_org_ids := array(
+    select o.id
+      from public.organizations o
+     where o.id in (
+             select d.org_id
+               from webhooks.deliveries d
+              where d.id in (select (r ->> 'delivery_id')::bigint from jsonb_array_elements(p_results) as r)
+           )
+       for key share of o skip locked
+  );
 
   select s.* into v_settings from webhooks.settings s;
 
@@ -621,7 +662,7 @@ begin
     select d.org_id, d.id, d.endpoint_id, r.retry_count, r.started_at, greatest(r.duration_ms, 0),
            r.response_status, r.response_excerpt, left(r.error, 1000), r.payload_sha256
       from results r
-      join webhooks.deliveries d on d.id = r.delivery_id
+      join webhooks.deliveries d on d.id = r.delivery_id and d.org_id = any (v_org_ids)
      where r.sent
   ),
   outcomes as (
@@ -648,7 +689,9 @@ begin
            end as retry_at,
            coalesce(d.first_attempt_at, r.started_at) + v_settings.delivery_window as deadline
       from results r
-      join webhooks.deliveries d on d.id = r.delivery_id and d.status = 'sending' and d.lease_token = r.lease_token
+      join webhooks.deliveries d
+        on d.id = r.delivery_id and d.status = 'sending' and d.lease_token = r.lease_token
+       and d.org_id = any (v_org_ids)
       join webhooks.endpoints e on e.id = d.endpoint_id
   ),
   changed as (
@@ -698,10 +741,13 @@ begin
              as first_failure
       from jsonb_to_recordset(p_results) as r (delivery_id bigint, sent boolean, started_at timestamptz,
                                                response_status integer)
-      join webhooks.deliveries d on d.id = r.delivery_id
+      join webhooks.deliveries d on d.id = r.delivery_id and d.org_id = any (v_org_ids)
      where r.sent
      group by d.endpoint_id
   ),
+  -- Only the endpoints that change, and of those the ones no other transaction holds (an admin
+  -- changing one in a transaction still open): a skipped change is made by a later batch's
+  -- outcomes (the next 410, the next failure), never waited for.
   changes as (
     select e.id,
            pe.gone,
@@ -710,6 +756,12 @@ begin
       from per_endpoint pe
       join webhooks.endpoints e on e.id = pe.endpoint_id
      where e.enabled
+       and (pe.gone
+            or (pe.any_success and e.failing_since is not null)
+            or (not pe.any_success and e.failing_since is null)
+            or (not pe.any_success
+                and coalesce(e.failing_since, pe.first_failure) <= now() - v_settings.auto_disable_after))
+       for no key update of e skip locked
   )
   update webhooks.endpoints e
      set failing_since = case when c.any_success and not c.gone then null else c.failing_since end,
@@ -1032,6 +1084,23 @@ begin
         and not exists (
           select from webhooks.deliveries d where d.event_id = x.id and d.status in ('pending', 'sending')
         )
+      limit p_limit
+   );
+  get diagnostics v_deleted = row_count;
+  if v_deleted > 0 then
+    return v_deleted;
+  end if;
+  -- Subscription versions superseded by one itself older than the retention: no event still
+  -- waiting to be fanned out was written before it.
+  delete from webhooks.subscriptions v
+   where (v.endpoint_id, v.version) in (
+     select x.endpoint_id, x.version
+       from webhooks.subscriptions x
+      where x.created_at < now() - v_settings.retention
+        and exists (select from webhooks.subscriptions n
+                     where n.endpoint_id = x.endpoint_id
+                       and n.version > x.version
+                       and n.created_at < now() - v_settings.retention)
       limit p_limit
    );
   get diagnostics v_deleted = row_count;
