@@ -10,7 +10,7 @@
 // ones the admin narrowed or disabled.
 import assert from "node:assert/strict";
 import postgres from "npm:postgres@3.4.9";
-import { asUser, connect, createTenant, eventually, integrationTest, startReceiver, stack } from "./_support/stack.ts";
+import { asUser, connect, createTenant, eventually, integrationTest, stack, startReceiver } from "./_support/stack.ts";
 import { fanOut, registerEndpoint } from "./_support/webhooks.ts";
 
 integrationTest(
@@ -87,14 +87,20 @@ integrationTest(
       order.push("endpoint created");
       await notBlocked(
         "subscribing an endpoint",
-        asUser(sql, tenant.userId, (tx) =>
-          tx`update webhooks.endpoints set event_types = '{job.created}' where id = ${narrowed.endpointId}`),
+        asUser(
+          sql,
+          tenant.userId,
+          (tx) => tx`update webhooks.endpoints set event_types = '{job.created}' where id = ${narrowed.endpointId}`,
+        ),
       );
       order.push("endpoint subscribed");
       await notBlocked(
         "disabling an endpoint",
-        asUser(sql, tenant.userId, (tx) =>
-          tx`update webhooks.endpoints set enabled = false where id = ${adminDisabled.endpointId}`),
+        asUser(
+          sql,
+          tenant.userId,
+          (tx) => tx`update webhooks.endpoints set enabled = false where id = ${adminDisabled.endpointId}`,
+        ),
       );
       order.push("endpoint disabled by an admin");
 
@@ -103,14 +109,20 @@ integrationTest(
 
       await notBlocked(
         "another writer of the organization",
-        asUser(sql, tenant.userId, (tx) =>
-          tx`insert into public.jobs (org_id, title) values (${tenant.orgId}, 'Committed beside the import')`),
+        asUser(
+          sql,
+          tenant.userId,
+          (tx) => tx`insert into public.jobs (org_id, title) values (${tenant.orgId}, 'Committed beside the import')`,
+        ),
       );
       order.push("the organization's other writer committed");
       await notBlocked(
         "another organization's writer",
-        asUser(sql, other.userId, (tx) =>
-          tx`insert into public.jobs (org_id, title) values (${other.orgId}, 'Elsewhere')`),
+        asUser(
+          sql,
+          other.userId,
+          (tx) => tx`insert into public.jobs (org_id, title) values (${other.orgId}, 'Elsewhere')`,
+        ),
       );
       order.push("another organization's writer committed");
 
