@@ -3,7 +3,7 @@
 // thread). See bench/RESULTS.md for the figures and how they were taken.
 //
 //   eval "$(npm run --silent env)"; node_modules/.bin/deno run -A bench/run.ts [--smoke] [--profile]
-//                      [--only=overhead,transaction,latency,neighbour,retries,throughput,backlog,geocode]
+//                      [--only=overhead,transaction,latency,neighbour,retries,throughput,backlog,geocode,idle]
 //                      [--backlog=N] [--backlogs=N]
 //
 // --smoke runs every section with tiny sizes (tests/serial/bench_smoke_test.ts checks that it prints
@@ -18,7 +18,7 @@ import { PgBoss } from "npm:pg-boss@12.38.0";
 import { asUser, connect, createTenant, ROOT, stack } from "../tests/_support/stack.ts";
 import { registerEndpoint } from "../tests/_support/webhooks.ts";
 import { webhookHeaders, WebhookSigner } from "../supabase/functions/_shared/signing.ts";
-import { cpuMsOf, functionWorkerPids, postgresPids, sampleProcesses } from "./processes.ts";
+import { cpuMsOf, functionHostPids, functionWorkerPids, postgresPids, sampleProcesses } from "./processes.ts";
 
 const flags = new Set(Deno.args.filter((arg) => !arg.includes("=")));
 const options = Object.fromEntries(
@@ -1194,6 +1194,31 @@ async function geocode() {
   }
 }
 
+/**
+ * What the stack costs while nothing is due: PostgreSQL (every process) and the function side (the
+ * gateway, function workers, pg_net's worker) together, as a share of one core, once the scheduler
+ * has been idle long enough to look at its slowest pace.
+ */
+async function idleStack() {
+  await settle();
+  await sleep(SMOKE ? 200 : 12_000);
+  const [{ pid: backendPid }] = await admin<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const seconds = SMOKE ? 0.5 : 30;
+  const database = sampleProcesses(() => postgresPids(backendPid), 1000);
+  const functions = sampleProcesses(functionHostPids, 1000);
+  await sleep(seconds * 1000);
+  const [databaseUse, functionsUse] = [await database.stop(), await functions.stop()];
+  const share = (cpuMs: number) => cpuMs / (seconds * 1000);
+  note("idle_database_cpu_share", share(databaseUse.cpuMs), "", "idle: PostgreSQL, nothing due (cores)");
+  note("idle_functions_cpu_share", share(functionsUse.cpuMs), "", "idle: gateway, function workers, pg_net (cores)");
+  note(
+    "idle_stack_cpu_share",
+    share(databaseUse.cpuMs + functionsUse.cpuMs),
+    "",
+    "idle stack: database and functions, nothing due (cores)",
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 
 try {
@@ -1205,6 +1230,7 @@ try {
   if (wanted("throughput")) await throughput();
   if (wanted("backlog")) await backlog();
   if (wanted("geocode")) await geocode();
+  if (wanted("idle")) await idleStack();
 
   // The performance targets, each as measured / target (≥ 1.00 meets it).
   const targets: [string, string, (value: number) => number][] = [
@@ -1222,6 +1248,7 @@ try {
     ["database_cpu_us_per_delivery", "database CPU per delivery ≤ 40 µs", (v) => 40 / v],
     ["backlog_seconds", "100k backlog drained ≤ 15 s", (v) => 15 / (v * 100_000 / SIZES.backlog)],
     ["dispatcher_peak_rss_mb", "dispatcher memory ≤ 100 MB", (v) => 100 / v],
+    ["idle_stack_cpu_share", "idle stack ≤ 0.01 core", (v) => 0.01 / Math.max(v, 0.0001)],
   ];
   console.log("\nAgainst the targets (≥ 1.00 meets the target):");
   for (const [key, label, score] of targets) {
