@@ -3,7 +3,7 @@
 // thread). See bench/RESULTS.md for the figures and how they were taken.
 //
 //   eval "$(npm run --silent env)"; node_modules/.bin/deno run -A bench/run.ts [--smoke] [--profile]
-//                      [--only=overhead,transaction,latency,neighbour,retries,throughput,backlog,geocode,idle]
+//                      [--only=overhead,transaction,latency,neighbour,retries,throughput,many,backlog,geocode,idle]
 //                      [--backlog=N] [--backlogs=N]
 //
 // --smoke runs every section with tiny sizes (tests/serial/bench_smoke_test.ts checks that it prints
@@ -45,6 +45,8 @@ const SIZES = SMOKE
     backlog: 500,
     geocodeRounds: 5,
     transactions: 50,
+    manyOrganizations: 5,
+    manyPerEndpoint: 4,
   }
   : {
     overheadPairs: Number(options.pairs ?? 3),
@@ -64,6 +66,8 @@ const SIZES = SMOKE
     backlog: Number(options.backlog ?? 100_000),
     geocodeRounds: 300,
     transactions: 3_000,
+    manyOrganizations: Number(options.organizations ?? 1_000),
+    manyPerEndpoint: 20,
   };
 
 const results: Record<string, number> = {};
@@ -1195,6 +1199,86 @@ async function geocode() {
 }
 
 /**
+ * Many endpoints: manyOrganizations organizations with one endpoint each and manyPerEndpoint
+ * job.created events for each, written while delivery is held and then released, as the
+ * one-endpoint throughput is; median of three rounds, with PostgreSQL's CPU per delivery.
+ */
+async function manyEndpoints() {
+  const organizations = SIZES.manyOrganizations;
+  const count = organizations * SIZES.manyPerEndpoint;
+  console.log(
+    `\n3b. Many endpoints: ${organizations} organizations × 1 endpoint × ${SIZES.manyPerEndpoint} deliveries`,
+  );
+  const many: Awaited<ReturnType<typeof createTenant>>[] = [];
+  try {
+    for (let i = 0; i < organizations; i++) {
+      const org = await createTenant(admin, "bench-many");
+      many.push(org);
+      await registerEndpoint(admin, org, `${receiver.url}/many/${i}`);
+    }
+    const orgIds = many.map((org) => org.orgId);
+    const rounds = [];
+    for (let round = 0; round < 3; round++) {
+      await settle();
+      await holdDelivery();
+      await admin`insert into public.jobs (org_id, title)
+                  select o, 'many ' || n from unnest(${orgIds}::uuid[]) o, generate_series(1, ${SIZES.manyPerEndpoint}) n`;
+      await admin`vacuum (analyze) webhooks.outbox`;
+      await receiver.reset();
+      const [{ pid: backendPid }] = await admin<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const databaseCpu = sampleProcesses(() => postgresPids(backendPid));
+      const started = now();
+      await releaseDelivery();
+      const { at, stats } = await receiver.waitForDistinct(count, 600_000);
+      const databaseUse = await databaseCpu.stop();
+      rounds.push({
+        eventsPerSecond: count / ((at - started) / 1000),
+        duplicates: stats.requests - stats.distinct,
+        databaseUsPerDelivery: databaseUse.cpuMs * 1000 / count,
+      });
+      // Wait for the last outcomes to be recorded before the next round or the clean-up.
+      const deadline = Date.now() + 300_000;
+      while (Date.now() < deadline) {
+        const [{ open }] = await admin<{ open: number }[]>`
+          select count(*)::int as open from webhooks.deliveries
+           where status in ('pending', 'sending') and org_id = any (${orgIds}::uuid[])`;
+        if (open === 0) break;
+        await sleep(50);
+      }
+    }
+    note(
+      "many_endpoints",
+      median(rounds.map((r) => r.eventsPerSecond)),
+      "events/s",
+      "many endpoints, median of 3 rounds",
+    );
+    note(
+      "many_endpoints_duplicates",
+      rounds.reduce((sum, r) => sum + r.duplicates, 0),
+      "",
+      "duplicates at the receiver (webhook-id)",
+    );
+    note(
+      "many_endpoints_database_cpu_us_per_delivery",
+      median(rounds.map((r) => r.databaseUsPerDelivery)),
+      "µs",
+      "PostgreSQL CPU per delivery, many endpoints",
+    );
+    if ("throughput" in results) {
+      note(
+        "many_vs_one_endpoint",
+        results.many_endpoints / results.throughput,
+        "",
+        "many / one endpoint (target ≥ 0.8)",
+      );
+    }
+  } finally {
+    await releaseDelivery();
+    for (const org of many) await org.remove();
+  }
+}
+
+/**
  * What the stack costs while nothing is due: PostgreSQL (every process) and the function side (the
  * gateway, function workers, pg_net's worker) together, as a share of one core, once the scheduler
  * has been idle long enough to look at its slowest pace.
@@ -1228,6 +1312,7 @@ try {
   if (wanted("neighbour")) await noisyNeighbour();
   if (wanted("retries")) await retryPunctuality();
   if (wanted("throughput")) await throughput();
+  if (wanted("many")) await manyEndpoints();
   if (wanted("backlog")) await backlog();
   if (wanted("geocode")) await geocode();
   if (wanted("idle")) await idleStack();
@@ -1246,6 +1331,8 @@ try {
     ["throughput_vs_pgboss_batched", "≥ 2 × pg-boss batched", (v) => v / 2],
     ["function_cpu_vs_raw", "function CPU per delivery ≤ 1.5 × raw", (v) => 1.5 / v],
     ["database_cpu_us_per_delivery", "database CPU per delivery ≤ 40 µs", (v) => 40 / v],
+    ["many_endpoints_database_cpu_us_per_delivery", "database CPU per delivery, many endpoints ≤ 40 µs", (v) => 40 / v],
+    ["many_vs_one_endpoint", "many endpoints ≥ 0.8 × one endpoint", (v) => v / 0.8],
     ["backlog_seconds", "100k backlog drained ≤ 15 s", (v) => 15 / (v * 100_000 / SIZES.backlog)],
     ["dispatcher_peak_rss_mb", "dispatcher memory ≤ 100 MB", (v) => 100 / v],
     ["idle_stack_cpu_share", "idle stack ≤ 0.01 core", (v) => 0.01 / Math.max(v, 0.0001)],
