@@ -8,7 +8,7 @@
 //
 // --smoke runs every section with tiny sizes (tests/serial/bench_smoke_test.ts checks that it prints
 // well-formed figures; no thresholds). --profile adds the trigger-overhead profile (the outbox row
-// without its publication lock). --backlogs=N drains the backlog N times in a row.
+// reduced to its bare outbox row). --backlogs=N drains the backlog N times in a row.
 // The last line is `BENCH_JSON {…}` with every figure.
 //
 // The bench changes shared state while it runs (it disables triggers between rounds, creates a
@@ -403,8 +403,8 @@ const offFor = (table: PublishingTable): Variant => ({
 const OFF = offFor("jobs");
 const ON: Variant = { name: "outbox on, delivered live", apply: nothing, undo: nothing };
 /**
- * The outbox's own cost in the writing transaction: everything on (the trigger, its outbox row,
- * the publication lock), but delivery held (holdDelivery), so that the fan-out and the sending do
+ * The outbox's own cost in the writing transaction: everything on (the trigger and its outbox row,
+ * with the writing statement's snapshot), but delivery held (holdDelivery), so that the fan-out and the sending do
  * not compete with the writers for the same cores; what piled up is delivered after the round.
  */
 const HELD: Variant = {
@@ -431,7 +431,7 @@ const BARE_REFERENCE_SQL = `
   create trigger _801_bench_reference after insert on public.jobs
     for each row execute function bench_reference.tg_jobs__record();
   alter table public.jobs disable trigger _801_bench_reference;
-  -- The product's job.created trigger without the publication lock, for the profile.
+  -- The product's job.created trigger reduced to its outbox row (no resource, no sequence), for the profile.
   create function bench_reference.tg_jobs__publish_unlocked() returns trigger
     language plpgsql security definer set search_path = '' as $$
     begin
@@ -444,7 +444,7 @@ const BARE_REFERENCE_SQL = `
     for each statement execute function bench_reference.tg_jobs__publish_unlocked();
   alter table public.jobs disable trigger _802_bench_unlocked;`;
 const UNLOCKED: Variant = {
-  name: "outbox row without the publication lock, held",
+  name: "bare outbox row (no resource, no sequence), held",
   apply: async () => {
     await holdDelivery();
     await setPublishing("jobs", false);
@@ -504,7 +504,7 @@ async function overhead() {
   note("overhead_ratio_orgs_live", ratioOf(many, ON.name, OFF.name), "", "ratio live/off (one org per client)");
 
   if (PROFILE) {
-    // The publication lock left out (what it costs each writer), delivery held as in the target figure.
+    // The trigger reduced to its bare outbox row (what the rest costs each writer), delivery held as in the target figure.
     await compare("profile (one organization)", singleOrg, [OFF, HELD, UNLOCKED], SIZES.overheadPairs);
   }
 
@@ -628,7 +628,7 @@ async function transactionCost() {
       ["transaction_us_held", "outbox on", nothing, nothing],
       [
         "transaction_us_unlocked",
-        "outbox row without the publication lock",
+        "bare outbox row (no resource, no sequence)",
         async () => {
           await setPublishing("jobs", false);
           await admin.unsafe("alter table public.jobs enable trigger _802_bench_unlocked");

@@ -16,6 +16,27 @@
 -- Wake-ups need two Vault secrets an operator stores once (README, "Deploy"): `project_url` and
 -- `webhook_dispatch_secret` (created here when missing). Without `project_url` no wake-up is sent
 -- and deliveries wait; webhooks.dispatch_health() says so.
+--
+-- Lock order (the one place it is written; the functions below follow it):
+--   1. the fan-out's advisory lock (webhooks.fan_out, tried, never waited for by a claim): one
+--      fan-out at a time, so feed positions become visible in increasing order;
+--   2. organizations, KEY SHARE (fan-out, record_attempts), before any endpoint or delivery: an
+--      organization's deletion locks its row and then, by cascade, its endpoints and deliveries,
+--      so taking those first deadlocked with it;
+--   3. endpoints: KEY SHARE for the deliveries the fan-out creates, FOR NO KEY UPDATE for the
+--      changes an outcome makes (410, failure streak);
+--   4. a claim's per-endpoint advisory locks (tried): claims for one endpoint take turns, so the
+--      requests in flight they count stay within settings.endpoint_concurrency;
+--   5. deliveries, FOR UPDATE: claims, parking, recording, the minute job, an endpoint's disabling;
+--   6. the heartbeat row (tried).
+-- Every lock the delivery side takes on something a tenant's or an admin's transaction may hold
+-- (2, 3, and 5 for a claim, parking, disabling and the minute job) is taken with SKIP LOCKED or
+-- tried, never waited for: what is skipped is taken up by the next claim, outcome or minute. A
+-- tenant's writers take no lock of the delivery side's (each outbox row carries its snapshot
+-- instead: webhooks.subscriptions), and an admin's changes lock one endpoint (endpoint_for_admin)
+-- and then, skipping what dispatchers hold, its deliveries. What a dispatcher still waits for is
+-- another dispatcher's short transaction on the same delivery row (a recording while the minute
+-- job's or a claim's update has it), or an admin function's single-statement lock on one delivery.
 -- =============================================================================================
 
 -- =============================================================================================
