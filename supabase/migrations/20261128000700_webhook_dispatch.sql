@@ -277,13 +277,80 @@ comment on table webhooks.pg_net_queue_watch is
 -- Functions: claiming and recording
 -- =============================================================================================
 
+-- Where the last claim's round-robin walk stopped: the next one starts after that endpoint.
+-- UNLOGGED: after a crash it is empty, which means "from the first endpoint".
+create unlogged table webhooks.claim_cursor (
+  singleton boolean primary key default true,
+  endpoint_id uuid not null,
+  constraint claim_cursor_singleton check (singleton)
+);
+comment on table webhooks.claim_cursor is
+  'The endpoint the last claim took last; the next claim''s walk over endpoints with due work starts after it.';
+
+-- The lowest endpoint id, below every one gen_random_uuid() makes: where a walk starts.
+create function webhooks.nil_endpoint_id()
+returns uuid
+language sql immutable
+set search_path = ''
+as $$
+  select '00000000-0000-0000-0000-000000000000'::uuid
+$$;
+
+-- Up to p_limit endpoints with due pending work and ids after p_after (through p_through when
+-- given), in id order, each locked for the claim's transaction (webhooks.claim_due_deliveries),
+-- skipping those another claim holds. A skip scan of the pending index: one probe per endpoint
+-- with pending work, stopping as soon as p_limit are found.
+create function webhooks.due_endpoints(p_after uuid, p_through uuid, p_limit integer)
+returns uuid[]
+language sql volatile security definer
+set search_path = ''
+as $$
+  select array(
+    select w.endpoint_id
+      from (
+        with recursive pending (endpoint_id) as (
+          (select d.endpoint_id from webhooks.deliveries d
+            where d.status = 'pending' and d.endpoint_id > p_after
+            order by d.endpoint_id limit 1)
+          union all
+          select (
+            select d.endpoint_id
+              from webhooks.deliveries d
+             where d.status = 'pending'
+               and d.endpoint_id > p.endpoint_id
+             order by d.endpoint_id
+             limit 1
+          )
+            from pending p
+           where p.endpoint_id is not null
+             and (p_through is null or p.endpoint_id < p_through)
+        )
+        select p.endpoint_id
+          from pending p
+         where p.endpoint_id is not null
+           and (p_through is null or p.endpoint_id <= p_through)
+           and exists (
+             select from webhooks.deliveries d
+              where d.endpoint_id = p.endpoint_id
+                and d.status = 'pending'
+                and d.next_attempt_at <= now()
+           )
+        offset 0
+      ) w
+     where pg_try_advisory_xact_lock(hashtext('webhooks.claim'), hashtext(w.endpoint_id::text))
+     limit p_limit
+  )
+$$;
+
 -- Records the caller's outcomes (p_outcomes, as webhooks.record_attempts takes them: a dispatcher
 -- acknowledges what it sent and asks for more in one call, so what it has finished no longer counts
 -- against its endpoints' limits), fans out what has committed, then claims up to p_limit due
 -- deliveries and leases them to one token for p_lease_seconds. Fair by construction:
---   1. it finds the endpoints with due work (pending and due, or leased with the lease expired),
---      walking the pending index one endpoint at a time, and locks each for the rest of the
---      transaction, skipping those another claim holds;
+--   1. it finds up to p_limit endpoints with due work (pending and due), walking the pending
+--      index one endpoint at a time from where the previous claim stopped (round robin: with a
+--      thousand endpoints, a claim of fifty looks at fifty, not at all of them), and those with an
+--      expired lease, and locks each for the rest of the transaction, skipping those another
+--      claim holds;
 --   2. in a new statement (so that claims committed before those locks are visible), it counts
 --      each endpoint's deliveries in flight and takes its oldest due ones up to
 --      settings.endpoint_concurrency in flight, expired leases first, except those that must wait
@@ -322,6 +389,7 @@ as $$
 declare
   v_token uuid := gen_random_uuid();
   v_endpoint_concurrency integer;
+  v_cursor uuid;
   v_endpoints uuid[];
   v_ids bigint[];
   v_parked_ids bigint[];
@@ -342,37 +410,34 @@ begin
   perform webhooks.fan_out(greatest(p_limit, 2000));
   select s.endpoint_concurrency into v_endpoint_concurrency from webhooks.settings s;
 
-  v_endpoints := array(
-    with recursive pending (endpoint_id) as (
-      (select d.endpoint_id from webhooks.deliveries d where d.status = 'pending' order by d.endpoint_id limit 1)
-      union all
-      select (
-        select d.endpoint_id
-          from webhooks.deliveries d
-         where d.status = 'pending'
-           and d.endpoint_id > p.endpoint_id
-         order by d.endpoint_id
-         limit 1
-      )
-        from pending p
-       where p.endpoint_id is not null
-    )
+  -- Round robin: the walk starts after the endpoint the previous claim took last and stops at
+  -- p_limit endpoints, wrapping around once; endpoints with an expired lease join it.
+  v_cursor := coalesce((select c.endpoint_id from webhooks.claim_cursor c), webhooks.nil_endpoint_id());
+  v_endpoints := webhooks.due_endpoints(v_cursor, null, p_limit);
+  if cardinality(v_endpoints) < p_limit then
+    v_endpoints := v_endpoints || webhooks.due_endpoints(webhooks.nil_endpoint_id(), v_cursor,
+                                                         p_limit - cardinality(v_endpoints));
+  end if;
+  if cardinality(v_endpoints) > 0 then
+    update webhooks.claim_cursor c
+       set endpoint_id = v_endpoints[cardinality(v_endpoints)]
+      from (select x.singleton from webhooks.claim_cursor x for update skip locked) free
+     where c.singleton = free.singleton;
+    if not found and not exists (select from webhooks.claim_cursor) then
+      insert into webhooks.claim_cursor (singleton, endpoint_id)
+      values (true, v_endpoints[cardinality(v_endpoints)])
+      on conflict (singleton) do nothing;
+    end if;
+  end if;
+  v_endpoints := v_endpoints || array(
     select w.endpoint_id
       from (
-        select p.endpoint_id
-          from pending p
-         where p.endpoint_id is not null
-           and exists (
-             select from webhooks.deliveries d
-              where d.endpoint_id = p.endpoint_id
-                and d.status = 'pending'
-                and d.next_attempt_at <= now()
-           )
-        union
-        select d.endpoint_id
+        select distinct d.endpoint_id
           from webhooks.deliveries d
          where d.status = 'sending'
            and d.lease_expires_at <= now()
+           and d.endpoint_id <> all (v_endpoints)
+        offset 0
       ) w
      where pg_try_advisory_xact_lock(hashtext('webhooks.claim'), hashtext(w.endpoint_id::text))
   );
@@ -1341,6 +1406,9 @@ select cron.schedule('webhooks-purge-expired', '17 3 * * *',
 alter table webhooks.dispatcher_heartbeat enable row level security;
 alter table webhooks.dispatcher_heartbeat force row level security;
 revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated, service_role;
+alter table webhooks.claim_cursor enable row level security;
+alter table webhooks.claim_cursor force row level security;
+revoke all on table webhooks.claim_cursor from public, anon, authenticated, service_role;
 alter table webhooks.fan_out_horizon enable row level security;
 alter table webhooks.fan_out_horizon force row level security;
 revoke all on table webhooks.fan_out_horizon from public, anon, authenticated, service_role;
@@ -1352,6 +1420,8 @@ revoke all on function
   webhooks.fan_out(integer, boolean),
   webhooks.fan_out_committed(),
   webhooks.claim_due_deliveries(integer, integer, jsonb, boolean),
+  webhooks.nil_endpoint_id(),
+  webhooks.due_endpoints(uuid, uuid, integer),
   webhooks.endpoint_signing_secrets(uuid[]),
   webhooks.retry_delay(integer),
   webhooks.record_attempts(jsonb),
