@@ -73,6 +73,8 @@ integrationTest("README's status example is what `npm start` prints on the defau
     CJH_API_PORT: "54321",
     CJH_DB_PORT: "54322",
     CJH_MAPBOX_STAND_IN_PORT: "54331",
+    // Set too: a stack started on other ports remembers its dashboard's (API port + 2).
+    CJH_DASHBOARD_PORT: "54323",
     CJH_LEGACY_KEYS: "on",
   };
   const printed = await printedStatus(defaults, true);
