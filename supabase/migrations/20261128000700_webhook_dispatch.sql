@@ -965,7 +965,8 @@ $$;
 -- soon as it ends), so one is always watching. The run is a loop of this step, committing after each (so every wake-up leaves at
 -- once and no snapshot is held) and sleeping as long as the step says: until the next retry
 -- falls due, but at most 1 ms while there was work in the last second, 10 ms in the next nine,
--- 100 ms after that, and 50 ms while a drain runs (the drain claims new work itself). One run watches at a time (a
+-- 100 ms until a minute has passed, 250 ms after that, and 50 ms while a drain runs (the drain
+-- claims new work itself). One run watches at a time (a
 -- session advisory lock); another waits for it to end. A wake-up that brought no drain within
 -- 2 s is asked for again.
 --
@@ -982,7 +983,7 @@ declare
   v_requested_at timestamptz := (p_state ->> 'requested_at')::timestamptz;
   -- A run's first look starts calm: a run starts every minute, and starting busy (every
   -- millisecond for a second, every 10 ms for nine) cost most of the idle database's CPU.
-  v_active_at timestamptz := coalesce((p_state ->> 'active_at')::timestamptz, v_now - interval '1 minute');
+  v_active_at timestamptz := coalesce((p_state ->> 'active_at')::timestamptz, v_now - interval '1 hour');
   v_due record;
   v_woke boolean := false;
   v_sleep double precision;
@@ -999,15 +1000,17 @@ begin
     end if;
   end if;
   -- Idle, the look itself is what the database spends (about 0.3 ms with its commit and wake-up):
-  -- every 10 ms that was 0.03 to 0.04 of a core for nothing, every 100 ms it is 0.003 (the idle
-  -- stack's CPU share in `npm run bench -- --only=idle`). The first event after 10 s of calm then
-  -- waits up to 100 ms for its wake-up; under traffic the scheduler looks every millisecond, and
-  -- a retry is looked for exactly when it falls due, whatever the interval.
+  -- every 10 ms that was 0.03 to 0.04 of a core for nothing, every 100 ms about 0.004 with the
+  -- rest of the idle database, and every 250 ms less again (PostgreSQL's idle share in
+  -- `npm run bench -- --only=idle`). The first event after a calm minute then waits up to 250 ms
+  -- for its wake-up; under traffic the scheduler looks every millisecond, and a retry is looked
+  -- for exactly when it falls due, whatever the interval.
   v_sleep := case
     when v_due.draining then 0.05
     when v_now - v_active_at < interval '1 second' then 0.001
     when v_now - v_active_at < interval '10 seconds' then 0.01
-    else 0.1
+    when v_now - v_active_at < interval '1 minute' then 0.1
+    else 0.25
   end;
   if v_due.next_due_at > v_now then
     v_sleep := least(v_sleep, extract(epoch from v_due.next_due_at)::double precision - extract(epoch from v_now));
