@@ -17,7 +17,12 @@ integrationTest("the fan-out skips an organization being deleted and fans out th
     const titles = { deleting: `deleting ${crypto.randomUUID()}`, other: `other ${crypto.randomUUID()}` };
     const deleter = await sql.reserve();
     const fanner = await sql.reserve();
+    const holder = await sql.reserve();
     try {
+      // No dispatcher fans out until the deletion holds the organization (they try the fan-out's
+      // lock and skip the fan-out while another holds it).
+      await holder`begin`;
+      await holder`select pg_advisory_xact_lock(hashtext('webhooks.fan_out'))`;
       await asUser(
         sql,
         deleting.userId,
@@ -32,6 +37,7 @@ integrationTest("the fan-out skips an organization being deleted and fans out th
       await deleter`begin`;
       await deleter`select 1 from public.organizations where id = ${deleting.orgId} for update`;
       const [{ pid: deleterPid }] = await deleter`select pg_backend_pid() as pid`;
+      await holder`commit`;
 
       const [{ pid }] = await fanner`select pg_backend_pid() as pid`;
       const fanning = fanner`select webhooks.fan_out_committed()`.execute();
@@ -59,8 +65,10 @@ integrationTest("the fan-out skips an organization being deleted and fans out th
       assertEquals(await events(titles.deleting), 1, "and is fanned out once the organization is free");
     } finally {
       await deleter`rollback`.catch(() => {});
+      await holder`rollback`.catch(() => {});
       deleter.release();
       fanner.release();
+      holder.release();
     }
   } finally {
     await deleting.remove();
