@@ -45,6 +45,14 @@ export function functionWorkerPids(name: string): number[] {
   });
 }
 
+/** This checkout's local platform processes that serve functions: the gateway, every function worker, pg_net's worker. */
+export function functionHostPids(): number[] {
+  const scripts = ["local/function-host.ts", "local/gateway.ts", "local/pg-net-worker.ts"].map((path) =>
+    `${ROOT}/${path}`
+  );
+  return pids().filter((pid) => commandOf(pid).some((arg) => scripts.includes(arg)));
+}
+
 /** PostgreSQL's processes: the postmaster (the parent of `backendPid`, any backend of it) and its children. */
 export function postgresPids(backendPid: number): number[] {
   const postmaster = parentOf(backendPid);

@@ -9,10 +9,12 @@
 -- every table here is logged. That row is all the writer pays for. The dispatcher then fans the
 -- committed rows out (webhooks.fan_out, 20261128000700_webhook_dispatch.sql): it renders each
 -- into its event, with the exact envelope receivers get, and creates one delivery per endpoint of
--- the organization subscribed to its type as the subscriptions stood when the row committed
--- (every subscription change fans out what has committed first; see
--- webhooks.tg_endpoints__fan_out_first). Claims, attempts, backoff and wake-ups are in
--- 20261128000700_webhook_dispatch.sql as well.
+-- the organization subscribed to its type as the subscriptions stood for the statement that wrote
+-- the row: every change to who gets what is kept as a version (webhooks.subscriptions), and the
+-- fan-out takes, per endpoint, the latest version visible in the row's snapshot. So neither side
+-- locks anything the other holds: no endpoint change waits for a writer in progress, however long
+-- its transaction, and no writer waits for an endpoint change. Claims, attempts, backoff and
+-- wake-ups are in 20261128000700_webhook_dispatch.sql as well.
 --
 -- Signing secrets are stored only in Vault; an endpoint holds the Vault id of its current secret,
 -- and replaced_secrets those of the secrets it replaced that still sign (for settings.secret_overlap
@@ -145,6 +147,7 @@ create table webhooks.endpoints (
   previous_secret_id uuid,
   previous_secret_expires_at timestamptz,
   failing_since timestamptz,
+  subscription_version integer not null default 1,
   created_by uuid references auth.users (id) on delete set null,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
@@ -166,6 +169,30 @@ comment on column webhooks.endpoints.previous_secret_expires_at is
 comment on column webhooks.endpoints.disabled_cause is
   'Why it was disabled: gone (it answered 410), failing (settings.auto_disable_after without a success), admin.';
 comment on column webhooks.endpoints.failing_since is 'Start of the current run of failed attempts; cleared by a success.';
+comment on column webhooks.endpoints.subscription_version is
+  'Numbers the endpoint''s changes to who gets what (enabled, event_types) in commit order: webhooks.subscriptions.';
+
+-- Who got what, version by version: one row per endpoint creation and per change of enabled or
+-- event_types, written by the change's own transaction (txid). The fan-out gives an event to an
+-- endpoint by the latest version visible in the snapshot of the statement that wrote the event
+-- (webhooks.outbox.snapshot), or, for a change made earlier in the writing transaction itself,
+-- by the outbox ids it came after (after_outbox_id). Versions of one endpoint are numbered under
+-- its row lock, so their order is their commit order. Superseded versions older than the
+-- retention go with the daily purge.
+create table webhooks.subscriptions (
+  endpoint_id uuid not null references webhooks.endpoints (id) on delete cascade,
+  version integer not null,
+  txid xid8 not null default pg_current_xact_id(),
+  after_outbox_id bigint not null,
+  enabled boolean not null,
+  event_types text[] not null,
+  created_at timestamptz not null default now(),
+  primary key (endpoint_id, version)
+);
+comment on table webhooks.subscriptions is
+  'Every version of each endpoint''s subscription (enabled, event types), with the transaction that made it.';
+comment on column webhooks.subscriptions.after_outbox_id is
+  'The last outbox id taken when the version was written: the writing transaction''s own events above it see it.';
 
 -- What business transactions write: one row per event, as cheap as a row can be (job inserts keep
 -- about the throughput of a bare one-row trigger; bench/RESULTS.md). `data` is the event's body
@@ -185,6 +212,9 @@ create table webhooks.outbox (
   resource_id uuid,
   sequence bigint,
   created_at timestamptz not null default now(),
+  -- The writing statement's snapshot: which endpoint changes had committed when the event was
+  -- written (webhooks.subscriptions). Free to take, and 24 bytes plus 8 per transaction then running.
+  snapshot pg_snapshot not null default pg_current_snapshot(),
   primary key (txid, id),
   constraint outbox_sequence_iff_resource check ((resource_id is null) = (sequence is null))
 );
@@ -193,6 +223,8 @@ comment on table webhooks.outbox is
 comment on column webhooks.outbox.created_at is 'The writing transaction''s time: the event''s timestamp.';
 comment on column webhooks.outbox.resource_id is 'The row the event is about (client, property, job, …), or null for other events.';
 comment on column webhooks.outbox.sequence is 'The event''s number among the resource''s events: 1, 2, 3 … in commit order.';
+comment on column webhooks.outbox.snapshot is
+  'The snapshot of the statement that wrote the row: the subscriptions it goes by.';
 
 -- Every secret an endpoint's rotations replaced while it still signs: each for
 -- settings.secret_overlap after the rotation that replaced it, so a receiver still on any of them
@@ -302,6 +334,8 @@ comment on column webhooks.attempts.retry_count is 'The X-Retry-Count header sen
 
 create index endpoints_org_id_idx on webhooks.endpoints (org_id);
 create index endpoints_created_by_idx on webhooks.endpoints (created_by);
+-- The daily purge looks for superseded versions by age.
+create index subscriptions_created_at_idx on webhooks.subscriptions (created_at);
 create index replaced_secrets_endpoint_id_idx on webhooks.replaced_secrets (endpoint_id, signs_until);
 create index replaced_secrets_signs_until_idx on webhooks.replaced_secrets (signs_until);
 -- Retention scans by age; rows arrive in time order, so a BRIN index serves it at almost no
@@ -633,22 +667,35 @@ end
 $$;
 
 -- Subscriptions are evaluated when the dispatcher fans an event out, and must give the answer they
--- gave when the event committed: an endpoint created or subscribed later does not get it, one
--- disabled later does (and fails it, as it fails what it had queued). So a change to who gets what
--- (a new endpoint, its event types, enabling or disabling it) first takes the organization's
--- publication lock exclusively, which waits for the writers in progress (each holds it shared from
--- its event to its end) and makes later ones wait for this change, and fans out everything
--- committed until then. Deleting an endpoint needs neither: the fan-out skips an endpoint being
--- deleted, and its deliveries go with it.
-create function webhooks.tg_endpoints__fan_out_first()
+-- gave to the statement that wrote the event: an endpoint created or subscribed after it does not
+-- get it, one disabled after it does (and fails it, as it fails what it had queued). So a change
+-- to who gets what (a new endpoint, its event types, enabling or disabling it) takes the next
+-- version number under the row lock it holds anyway (before the row is written) and records the
+-- version (after), in its own transaction: nothing waits for the organization's writers.
+-- Deleting an endpoint needs no version: the fan-out skips an endpoint being deleted, and its
+-- deliveries go with it.
+create function webhooks.tg_endpoints__advance_subscription_version()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.subscription_version := old.subscription_version + 1;
+  return new;
+end
+$$;
+
+create function webhooks.tg_endpoints__record_subscription()
 returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  perform pg_advisory_xact_lock(hashtext('webhooks.publication'), hashtext(new.org_id::text));
-  perform webhooks.fan_out_committed();
-  return new;
+  insert into webhooks.subscriptions (endpoint_id, version, after_outbox_id, enabled, event_types)
+  select new.id, new.subscription_version, case when q.is_called then q.last_value else 0 end,
+         new.enabled, new.event_types
+    from webhooks.outbox_id_seq q;
+  return null;
 end
 $$;
 
@@ -691,14 +738,19 @@ create trigger _400_track_enabled
 create trigger _900_set_updated_at
   before update on webhooks.endpoints
   for each row execute function webhooks.tg_endpoints__set_updated_at();
-create trigger _450_fan_out_first
-  before insert on webhooks.endpoints
-  for each row execute function webhooks.tg_endpoints__fan_out_first();
-create trigger _450_fan_out_first_on_update
+create trigger _450_advance_subscription_version
   before update of enabled, event_types on webhooks.endpoints
   for each row
   when (old.enabled is distinct from new.enabled or old.event_types is distinct from new.event_types)
-  execute function webhooks.tg_endpoints__fan_out_first();
+  execute function webhooks.tg_endpoints__advance_subscription_version();
+create trigger _450_record_subscription
+  after insert on webhooks.endpoints
+  for each row execute function webhooks.tg_endpoints__record_subscription();
+create trigger _450_record_subscription_change
+  after update of enabled, event_types on webhooks.endpoints
+  for each row
+  when (old.subscription_version is distinct from new.subscription_version)
+  execute function webhooks.tg_endpoints__record_subscription();
 create trigger _500_fail_queued_deliveries
   after update of enabled on webhooks.endpoints
   for each row when (old.enabled and not new.enabled)
@@ -775,7 +827,6 @@ declare
   v_event_id text;
 begin
   if p_endpoint_id is null then
-    perform pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(p_org_id::text));
     insert into webhooks.outbox (org_id, event_type, data)
     values (p_org_id, p_event_type, p_data)
     returning webhooks.outbox_event_id(id, created_at) into v_event_id;
@@ -837,7 +888,7 @@ declare
   v_endpoint webhooks.endpoints;
 begin
   -- Not FOR UPDATE: a fan-out in progress holds KEY SHARE on the endpoints it creates deliveries
-  -- for, and may be what this transaction's own fan-out (tg_endpoints__fan_out_first) waits on.
+  -- for, and an admin's change never waits for a dispatcher.
   select e.* into v_endpoint from webhooks.endpoints e where e.id = p_endpoint_id for no key update;
   if not found then
     raise exception 'webhook endpoint not found' using errcode = 'P0002';
@@ -1033,6 +1084,8 @@ alter table webhooks.attempts enable row level security;
 alter table webhooks.attempts force row level security;
 alter table webhooks.replaced_secrets enable row level security;
 alter table webhooks.replaced_secrets force row level security;
+alter table webhooks.subscriptions enable row level security;
+alter table webhooks.subscriptions force row level security;
 
 create policy "Event types are readable by everyone signed in"
   on webhooks.event_types for select to authenticated

@@ -16,6 +16,27 @@
 -- Wake-ups need two Vault secrets an operator stores once (README, "Deploy"): `project_url` and
 -- `webhook_dispatch_secret` (created here when missing). Without `project_url` no wake-up is sent
 -- and deliveries wait; webhooks.dispatch_health() says so.
+--
+-- Lock order (the one place it is written; the functions below follow it):
+--   1. the fan-out's advisory lock (webhooks.fan_out, tried, never waited for by a claim): one
+--      fan-out at a time, so feed positions become visible in increasing order;
+--   2. organizations, KEY SHARE (fan-out, record_attempts), before any endpoint or delivery: an
+--      organization's deletion locks its row and then, by cascade, its endpoints and deliveries,
+--      so taking those first deadlocked with it;
+--   3. endpoints: KEY SHARE for the deliveries the fan-out creates, FOR NO KEY UPDATE for the
+--      changes an outcome makes (410, failure streak);
+--   4. a claim's per-endpoint advisory locks (tried): claims for one endpoint take turns, so the
+--      requests in flight they count stay within settings.endpoint_concurrency;
+--   5. deliveries, FOR UPDATE: claims, parking, recording, the minute job, an endpoint's disabling;
+--   6. the heartbeat row (tried).
+-- Every lock the delivery side takes on something a tenant's or an admin's transaction may hold
+-- (2, 3, and 5 for a claim, parking, disabling and the minute job) is taken with SKIP LOCKED or
+-- tried, never waited for: what is skipped is taken up by the next claim, outcome or minute. A
+-- tenant's writers take no lock of the delivery side's (each outbox row carries its snapshot
+-- instead: webhooks.subscriptions), and an admin's changes lock one endpoint (endpoint_for_admin)
+-- and then, skipping what dispatchers hold, its deliveries. What a dispatcher still waits for is
+-- another dispatcher's short transaction on the same delivery row (a recording while the minute
+-- job's or a claim's update has it), or an admin function's single-statement lock on one delivery.
 -- =============================================================================================
 
 -- =============================================================================================
@@ -55,13 +76,16 @@ comment on table webhooks.fan_out_horizon is
 -- =============================================================================================
 
 -- Turns up to p_limit committed outbox rows, oldest transaction first, into their events
--- (webhooks.render_event) and one delivery per enabled endpoint of the organization subscribed to
--- the type (an empty list means every type), and deletes them from the outbox, in one statement.
--- One fan-out runs at a time: with p_wait false (claims) it returns 0 when another is running,
--- with p_wait true (subscription changes) it waits for it. An endpoint being deleted right now is
--- skipped (its deliveries would go with it), and so are the rows of an organization deleted since
--- they were written; an operational event is not delivered to the endpoint it is about. Events get
--- their feed positions here, in fan-out order. Returns the number of outbox rows fanned out.
+-- (webhooks.render_event) and one delivery per endpoint of the organization subscribed to the type
+-- (an empty list means every type) as the row's snapshot saw the subscriptions
+-- (webhooks.subscriptions), and deletes them from the outbox, in one statement. An endpoint
+-- disabled since gets its delivery already failed. One fan-out runs at a time: with p_wait false
+-- (claims) it returns 0 when another is running, with p_wait true (tests, operators) it waits for
+-- it. It waits for no tenant: an endpoint being deleted right now is skipped (its deliveries would
+-- go with it); the rows of an organization being deleted right now stay for a later fan-out, and
+-- those of one deleted since go without events. An operational event is not delivered to the
+-- endpoint it is about. Events get their feed positions here, in fan-out order. Returns the number
+-- of outbox rows fanned out.
 --
 -- A resource's events are fanned out in sequence order. Rows are taken in transaction-id order,
 -- which is not commit order: a transaction that took its id early and then waited for another's
@@ -89,11 +113,26 @@ begin
   -- Read after the lock: the previous fan-out has committed its horizon (or rolled back with it).
   v_low := coalesce((select h.low_txid from webhooks.fan_out_horizon h), '0'::xid8);
   with candidates as materialized (
-    select x.txid, x.id, x.resource_id, x.sequence
+    select x.txid, x.id, x.org_id, x.resource_id, x.sequence
       from webhooks.outbox x
      where x.txid >= v_low
      order by x.txid, x.id
      limit p_limit
+  ),
+  -- Key share, so that an organization is not deleted under its new events, skipping one whose
+  -- deletion is in progress (a tenant's transaction, which the fan-out never waits for).
+  organizations as materialized (
+    select o.id
+      from public.organizations o
+     where o.id in (select c.org_id from candidates c)
+       for key share of o skip locked
+  ),
+  -- Rows of an organization that exists but could not be locked wait for a later fan-out.
+  busy as materialized (
+    select c.txid, c.id
+      from candidates c
+     where not exists (select from organizations o where o.id = c.org_id)
+       and exists (select from public.organizations g where g.id = c.org_id)
   ),
   -- In a batch cut short, an event whose predecessor is in neither this batch nor the events waits
   -- for the next fan-out (the predecessor is beyond the cut), with its resource's later events.
@@ -111,30 +150,30 @@ begin
      where not exists (
        select from held_back h where h.resource_id = c.resource_id and h.sequence <= c.sequence
      )
+       and not exists (select from busy b where b.txid = c.txid and b.id = c.id)
   ),
   -- A batch held back entirely (one transaction's rows all waiting for a later one's) would stall
   -- the fan-out for good: then order gives way.
   chosen as (
     select i.txid, i.id from in_order i
     union all
-    select c.txid, c.id from candidates c where not exists (select from in_order)
+    select c.txid, c.id
+      from candidates c
+     where not exists (select from in_order)
+       and not exists (select from busy b where b.txid = c.txid and b.id = c.id)
   ),
   taken as (
     delete from webhooks.outbox o
      using chosen x
      where o.txid = x.txid
        and o.id = x.id
-    returning o.txid, o.id, o.org_id, o.event_type, o.data, o.resource_id, o.sequence, o.created_at
+    returning o.txid, o.id, o.org_id, o.event_type, o.data, o.resource_id, o.sequence, o.created_at, o.snapshot
   ),
-  -- An organization deleted since (or being deleted: this waits for it) takes its events with it.
-  organizations as (
-    select o.id from public.organizations o where o.id in (select t.org_id from taken t) for key share of o
-  ),
-  subscribers as (
-    select e.id, e.org_id, e.event_types
+  -- The organizations' endpoints, but one being deleted right now (its deliveries would go with it).
+  org_endpoints as (
+    select e.id, e.org_id, e.enabled, e.disabled_reason
       from webhooks.endpoints e
-     where e.enabled
-       and e.org_id in (select t.org_id from taken t)
+     where e.org_id in (select t.org_id from taken t)
        for key share of e skip locked
   ),
   prepared as (
@@ -157,15 +196,29 @@ begin
      order by p.txid, p.id
     returning id
   ),
+  -- Per endpoint, the latest subscription version the row's writer saw: committed in its
+  -- snapshot, or made earlier in its own transaction.
   fanned_out as (
-    insert into webhooks.deliveries (org_id, event_id, endpoint_id, resource_id, sequence)
-    select p.org_id, p.event_id, s.id, p.resource_id, p.sequence
+    insert into webhooks.deliveries (org_id, event_id, endpoint_id, resource_id, sequence, status, completed_at,
+                                     last_error)
+    select p.org_id, p.event_id, s.id, p.resource_id, p.sequence,
+           case when s.enabled then 'pending' else 'failed' end::webhooks.delivery_status,
+           case when not s.enabled then now() end,
+           case when not s.enabled then 'The endpoint was disabled: ' || s.disabled_reason end
       from prepared p
       join rendered r on r.id = p.event_id
-      join subscribers s
-        on s.org_id = p.org_id
-       and (cardinality(s.event_types) = 0 or p.event_type = any (s.event_types))
-       and s.id is distinct from p.about_endpoint_id
+      join org_endpoints s on s.org_id = p.org_id and s.id is distinct from p.about_endpoint_id
+     cross join lateral (
+       select v.enabled, v.event_types
+         from webhooks.subscriptions v
+        where v.endpoint_id = s.id
+          and case when v.txid = p.txid then v.after_outbox_id < p.id
+                   else pg_visible_in_snapshot(v.txid, p.snapshot) end
+        order by v.version desc
+        limit 1
+     ) v
+     where v.enabled
+       and (cardinality(v.event_types) = 0 or p.event_type = any (v.event_types))
   )
   select (select count(*) from chosen),
          -- Everything this statement could see and did not take comes after its last row, or is
@@ -173,7 +226,8 @@ begin
          least(
            case when (select count(*) from candidates) < p_limit then pg_snapshot_xmin(pg_current_snapshot())
                 else least(pg_snapshot_xmin(pg_current_snapshot()), (select max(c.txid) from candidates c)) end,
-           (select min(h.txid) from held_back h where exists (select from in_order))
+           (select min(h.txid) from held_back h where exists (select from in_order)),
+           (select min(b.txid) from busy b)
          )
     into v_fanned_out, v_next_low;
   -- Only after taking rows: a fan-out that found nothing left no index entries behind, and
@@ -223,13 +277,80 @@ comment on table webhooks.pg_net_queue_watch is
 -- Functions: claiming and recording
 -- =============================================================================================
 
+-- Where the last claim's round-robin walk stopped: the next one starts after that endpoint.
+-- UNLOGGED: after a crash it is empty, which means "from the first endpoint".
+create unlogged table webhooks.claim_cursor (
+  singleton boolean primary key default true,
+  endpoint_id uuid not null,
+  constraint claim_cursor_singleton check (singleton)
+);
+comment on table webhooks.claim_cursor is
+  'The endpoint the last claim took last; the next claim''s walk over endpoints with due work starts after it.';
+
+-- The lowest endpoint id, below every one gen_random_uuid() makes: where a walk starts.
+create function webhooks.nil_endpoint_id()
+returns uuid
+language sql immutable
+set search_path = ''
+as $$
+  select '00000000-0000-0000-0000-000000000000'::uuid
+$$;
+
+-- Up to p_limit endpoints with due pending work and ids after p_after (through p_through when
+-- given), in id order, each locked for the claim's transaction (webhooks.claim_due_deliveries),
+-- skipping those another claim holds. A skip scan of the pending index: one probe per endpoint
+-- with pending work, stopping as soon as p_limit are found.
+create function webhooks.due_endpoints(p_after uuid, p_through uuid, p_limit integer)
+returns uuid[]
+language sql volatile security definer
+set search_path = ''
+as $$
+  select array(
+    select w.endpoint_id
+      from (
+        with recursive pending (endpoint_id) as (
+          (select d.endpoint_id from webhooks.deliveries d
+            where d.status = 'pending' and d.endpoint_id > p_after
+            order by d.endpoint_id limit 1)
+          union all
+          select (
+            select d.endpoint_id
+              from webhooks.deliveries d
+             where d.status = 'pending'
+               and d.endpoint_id > p.endpoint_id
+             order by d.endpoint_id
+             limit 1
+          )
+            from pending p
+           where p.endpoint_id is not null
+             and (p_through is null or p.endpoint_id < p_through)
+        )
+        select p.endpoint_id
+          from pending p
+         where p.endpoint_id is not null
+           and (p_through is null or p.endpoint_id <= p_through)
+           and exists (
+             select from webhooks.deliveries d
+              where d.endpoint_id = p.endpoint_id
+                and d.status = 'pending'
+                and d.next_attempt_at <= now()
+           )
+        offset 0
+      ) w
+     where pg_try_advisory_xact_lock(hashtext('webhooks.claim'), hashtext(w.endpoint_id::text))
+     limit p_limit
+  )
+$$;
+
 -- Records the caller's outcomes (p_outcomes, as webhooks.record_attempts takes them: a dispatcher
 -- acknowledges what it sent and asks for more in one call, so what it has finished no longer counts
 -- against its endpoints' limits), fans out what has committed, then claims up to p_limit due
 -- deliveries and leases them to one token for p_lease_seconds. Fair by construction:
---   1. it finds the endpoints with due work (pending and due, or leased with the lease expired),
---      walking the pending index one endpoint at a time, and locks each for the rest of the
---      transaction, skipping those another claim holds;
+--   1. it finds up to p_limit endpoints with due work (pending and due), walking the pending
+--      index one endpoint at a time from where the previous claim stopped (round robin: with a
+--      thousand endpoints, a claim of fifty looks at fifty, not at all of them), and those with an
+--      expired lease, and locks each for the rest of the transaction, skipping those another
+--      claim holds;
 --   2. in a new statement (so that claims committed before those locks are visible), it counts
 --      each endpoint's deliveries in flight and takes its oldest due ones up to
 --      settings.endpoint_concurrency in flight, expired leases first, except those that must wait
@@ -268,6 +389,7 @@ as $$
 declare
   v_token uuid := gen_random_uuid();
   v_endpoint_concurrency integer;
+  v_cursor uuid;
   v_endpoints uuid[];
   v_ids bigint[];
   v_parked_ids bigint[];
@@ -288,37 +410,34 @@ begin
   perform webhooks.fan_out(greatest(p_limit, 2000));
   select s.endpoint_concurrency into v_endpoint_concurrency from webhooks.settings s;
 
-  v_endpoints := array(
-    with recursive pending (endpoint_id) as (
-      (select d.endpoint_id from webhooks.deliveries d where d.status = 'pending' order by d.endpoint_id limit 1)
-      union all
-      select (
-        select d.endpoint_id
-          from webhooks.deliveries d
-         where d.status = 'pending'
-           and d.endpoint_id > p.endpoint_id
-         order by d.endpoint_id
-         limit 1
-      )
-        from pending p
-       where p.endpoint_id is not null
-    )
+  -- Round robin: the walk starts after the endpoint the previous claim took last and stops at
+  -- p_limit endpoints, wrapping around once; endpoints with an expired lease join it.
+  v_cursor := coalesce((select c.endpoint_id from webhooks.claim_cursor c), webhooks.nil_endpoint_id());
+  v_endpoints := webhooks.due_endpoints(v_cursor, null, p_limit);
+  if cardinality(v_endpoints) < p_limit then
+    v_endpoints := v_endpoints || webhooks.due_endpoints(webhooks.nil_endpoint_id(), v_cursor,
+                                                         p_limit - cardinality(v_endpoints));
+  end if;
+  if cardinality(v_endpoints) > 0 then
+    update webhooks.claim_cursor c
+       set endpoint_id = v_endpoints[cardinality(v_endpoints)]
+      from (select x.singleton from webhooks.claim_cursor x for update skip locked) free
+     where c.singleton = free.singleton;
+    if not found and not exists (select from webhooks.claim_cursor) then
+      insert into webhooks.claim_cursor (singleton, endpoint_id)
+      values (true, v_endpoints[cardinality(v_endpoints)])
+      on conflict (singleton) do nothing;
+    end if;
+  end if;
+  v_endpoints := v_endpoints || array(
     select w.endpoint_id
       from (
-        select p.endpoint_id
-          from pending p
-         where p.endpoint_id is not null
-           and exists (
-             select from webhooks.deliveries d
-              where d.endpoint_id = p.endpoint_id
-                and d.status = 'pending'
-                and d.next_attempt_at <= now()
-           )
-        union
-        select d.endpoint_id
+        select distinct d.endpoint_id
           from webhooks.deliveries d
          where d.status = 'sending'
            and d.lease_expires_at <= now()
+           and d.endpoint_id <> all (v_endpoints)
+        offset 0
       ) w
      where pg_try_advisory_xact_lock(hashtext('webhooks.claim'), hashtext(w.endpoint_id::text))
   );
@@ -396,11 +515,18 @@ begin
            lease_token = v_token,
            lease_expires_at = now() + make_interval(secs => p_lease_seconds),
            first_attempt_at = coalesce(d.first_attempt_at, now())
-     where d.id = any (v_ids)
-       -- Rechecked on the row's latest version: a resend, a recording or the minute job may have
-       -- changed it since the statement above read it.
-       and ((d.status = 'pending' and d.next_attempt_at <= now())
-            or (d.status = 'sending' and d.lease_expires_at <= now()))
+      from (
+        -- Rechecked on the row's latest version: a resend, a recording or the minute job may have
+        -- changed it since the statement above read it. A row another transaction holds (an
+        -- admin disabling its endpoint or resending it) is skipped, never waited for.
+        select x.id
+          from webhooks.deliveries x
+         where x.id = any (v_ids)
+           and ((x.status = 'pending' and x.next_attempt_at <= now())
+                or (x.status = 'sending' and x.lease_expires_at <= now()))
+           for update skip locked
+      ) free
+     where d.id = free.id
     returning d.id, d.event_id, d.endpoint_id, d.attempt_count
   )
   select c.id, v_token, p_lease_seconds, clock_timestamp(), c.event_id, c.endpoint_id, e.url, c.attempt_count,
@@ -541,9 +667,6 @@ begin
              'last_error', x.last_error
            ))
       from exhausted x
-     cross join lateral (
-       select pg_advisory_xact_lock_shared(hashtext('webhooks.publication'), hashtext(x.org_id::text))
-     ) as publication_lock
   ),
   audited as (
     select audit.record(x.org_id, 'delivery.exhausted', 'delivery', x.id::text,
@@ -590,20 +713,24 @@ declare
   v_updated integer;
   v_finished bigint[];
   v_exhausted bigint[];
+  v_org_ids uuid[];
 begin
-  -- Organizations first, key-share locked in id order: deleting an organization locks its row and
-  -- then (cascade) its deliveries, so taking the deliveries first could deadlock with it, and a
-  -- deadlock aborted the whole batch (other tenants' deliveries included). A concurrent delete now
-  -- either finishes first (the batch finds its deliveries gone) or waits for the batch.
-  perform
-    from public.organizations o
-   where o.id in (
-           select d.org_id
-             from webhooks.deliveries d
-            where d.id in (select (r ->> 'delivery_id')::bigint from jsonb_array_elements(p_results) as r)
-         )
-   order by o.id
-     for key share of o;
+  -- Organizations first, key-share locked: deleting an organization locks its row and then
+  -- (cascade) its deliveries, so taking the deliveries first could deadlock with it, and a deadlock
+  -- aborted the whole batch (other tenants' deliveries included). One being deleted right now (a
+  -- tenant's open transaction) is skipped, not waited for: its outcomes are not recorded, and its
+  -- deliveries go with it, or, if the deletion rolls back, are claimed again when their leases
+  -- expire (at-least-once, same webhook-id).
+  v_org_ids := array(
+    select o.id
+      from public.organizations o
+     where o.id in (
+             select d.org_id
+               from webhooks.deliveries d
+              where d.id in (select (r ->> 'delivery_id')::bigint from jsonb_array_elements(p_results) as r)
+           )
+       for key share of o skip locked
+  );
 
   select s.* into v_settings from webhooks.settings s;
 
@@ -621,7 +748,7 @@ begin
     select d.org_id, d.id, d.endpoint_id, r.retry_count, r.started_at, greatest(r.duration_ms, 0),
            r.response_status, r.response_excerpt, left(r.error, 1000), r.payload_sha256
       from results r
-      join webhooks.deliveries d on d.id = r.delivery_id
+      join webhooks.deliveries d on d.id = r.delivery_id and d.org_id = any (v_org_ids)
      where r.sent
   ),
   outcomes as (
@@ -648,7 +775,9 @@ begin
            end as retry_at,
            coalesce(d.first_attempt_at, r.started_at) + v_settings.delivery_window as deadline
       from results r
-      join webhooks.deliveries d on d.id = r.delivery_id and d.status = 'sending' and d.lease_token = r.lease_token
+      join webhooks.deliveries d
+        on d.id = r.delivery_id and d.status = 'sending' and d.lease_token = r.lease_token
+       and d.org_id = any (v_org_ids)
       join webhooks.endpoints e on e.id = d.endpoint_id
   ),
   changed as (
@@ -698,10 +827,13 @@ begin
              as first_failure
       from jsonb_to_recordset(p_results) as r (delivery_id bigint, sent boolean, started_at timestamptz,
                                                response_status integer)
-      join webhooks.deliveries d on d.id = r.delivery_id
+      join webhooks.deliveries d on d.id = r.delivery_id and d.org_id = any (v_org_ids)
      where r.sent
      group by d.endpoint_id
   ),
+  -- Only the endpoints that change, and of those the ones no other transaction holds (an admin
+  -- changing one in a transaction still open): a skipped change is made by a later batch's
+  -- outcomes (the next 410, the next failure), never waited for.
   changes as (
     select e.id,
            pe.gone,
@@ -710,6 +842,12 @@ begin
       from per_endpoint pe
       join webhooks.endpoints e on e.id = pe.endpoint_id
      where e.enabled
+       and (pe.gone
+            or (pe.any_success and e.failing_since is not null)
+            or (not pe.any_success and e.failing_since is null)
+            or (not pe.any_success
+                and coalesce(e.failing_since, pe.first_failure) <= now() - v_settings.auto_disable_after))
+       for no key update of e skip locked
   )
   update webhooks.endpoints e
      set failing_since = case when c.any_success and not c.gone then null else c.failing_since end,
@@ -826,8 +964,9 @@ $$;
 -- the next run takes over (pg_cron starts a run queued while the previous one was still going as
 -- soon as it ends), so one is always watching. The run is a loop of this step, committing after each (so every wake-up leaves at
 -- once and no snapshot is held) and sleeping as long as the step says: until the next retry
--- falls due, but at most 1 ms while there was work in the last second, 10 ms after that, and
--- 50 ms while a drain runs (the drain claims new work itself). One run watches at a time (a
+-- falls due, but at most 1 ms while there was work in the last second, 10 ms in the next nine,
+-- 100 ms until a minute has passed, 250 ms after that, and 50 ms while a drain runs (the drain
+-- claims new work itself). One run watches at a time (a
 -- session advisory lock); another waits for it to end. A wake-up that brought no drain within
 -- 2 s is asked for again.
 --
@@ -842,7 +981,9 @@ as $$
 declare
   v_now timestamptz := clock_timestamp();
   v_requested_at timestamptz := (p_state ->> 'requested_at')::timestamptz;
-  v_active_at timestamptz := coalesce((p_state ->> 'active_at')::timestamptz, v_now);
+  -- A run's first look starts calm: a run starts every minute, and starting busy (every
+  -- millisecond for a second, every 10 ms for nine) cost most of the idle database's CPU.
+  v_active_at timestamptz := coalesce((p_state ->> 'active_at')::timestamptz, v_now - interval '1 hour');
   v_due record;
   v_woke boolean := false;
   v_sleep double precision;
@@ -858,10 +999,18 @@ begin
       v_woke := true;
     end if;
   end if;
+  -- Idle, the look itself is what the database spends (about 0.3 ms with its commit and wake-up):
+  -- every 10 ms that was 0.03 to 0.04 of a core for nothing, every 100 ms about 0.004 with the
+  -- rest of the idle database, and every 250 ms less again (PostgreSQL's idle share in
+  -- `npm run bench -- --only=idle`). The first event after a calm minute then waits up to 250 ms
+  -- for its wake-up; under traffic the scheduler looks every millisecond, and a retry is looked
+  -- for exactly when it falls due, whatever the interval.
   v_sleep := case
     when v_due.draining then 0.05
     when v_now - v_active_at < interval '1 second' then 0.001
-    else 0.01
+    when v_now - v_active_at < interval '10 seconds' then 0.01
+    when v_now - v_active_at < interval '1 minute' then 0.1
+    else 0.25
   end;
   if v_due.next_due_at > v_now then
     v_sleep := least(v_sleep, extract(epoch from v_due.next_due_at)::double precision - extract(epoch from v_now));
@@ -1032,6 +1181,23 @@ begin
         and not exists (
           select from webhooks.deliveries d where d.event_id = x.id and d.status in ('pending', 'sending')
         )
+      limit p_limit
+   );
+  get diagnostics v_deleted = row_count;
+  if v_deleted > 0 then
+    return v_deleted;
+  end if;
+  -- Subscription versions superseded by one itself older than the retention: no event still
+  -- waiting to be fanned out was written before it.
+  delete from webhooks.subscriptions v
+   where (v.endpoint_id, v.version) in (
+     select x.endpoint_id, x.version
+       from webhooks.subscriptions x
+      where x.created_at < now() - v_settings.retention
+        and exists (select from webhooks.subscriptions n
+                     where n.endpoint_id = x.endpoint_id
+                       and n.version > x.version
+                       and n.created_at < now() - v_settings.retention)
       limit p_limit
    );
   get diagnostics v_deleted = row_count;
@@ -1243,6 +1409,9 @@ select cron.schedule('webhooks-purge-expired', '17 3 * * *',
 alter table webhooks.dispatcher_heartbeat enable row level security;
 alter table webhooks.dispatcher_heartbeat force row level security;
 revoke all on table webhooks.dispatcher_heartbeat from public, anon, authenticated, service_role;
+alter table webhooks.claim_cursor enable row level security;
+alter table webhooks.claim_cursor force row level security;
+revoke all on table webhooks.claim_cursor from public, anon, authenticated, service_role;
 alter table webhooks.fan_out_horizon enable row level security;
 alter table webhooks.fan_out_horizon force row level security;
 revoke all on table webhooks.fan_out_horizon from public, anon, authenticated, service_role;
@@ -1254,6 +1423,8 @@ revoke all on function
   webhooks.fan_out(integer, boolean),
   webhooks.fan_out_committed(),
   webhooks.claim_due_deliveries(integer, integer, jsonb, boolean),
+  webhooks.nil_endpoint_id(),
+  webhooks.due_endpoints(uuid, uuid, integer),
   webhooks.endpoint_signing_secrets(uuid[]),
   webhooks.retry_delay(integer),
   webhooks.record_attempts(jsonb),

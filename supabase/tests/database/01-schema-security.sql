@@ -2,7 +2,7 @@
 -- expected policies (all `to authenticated`), exact table privileges per API role, helpers that
 -- are security definer with an empty search_path, and nothing executable or visible for anon.
 begin;
-select plan(67);
+select plan(69);
 
 -- Tables and RLS ---------------------------------------------------------------------------------
 select tables_are('public', array[

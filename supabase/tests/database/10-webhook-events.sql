@@ -145,8 +145,8 @@ select is(pg_temp.events('inspection.submitted'), 2::bigint, 'so does inserting 
 select is(pg_temp.last_event('inspection.submitted') -> 'inspection' ->> 'job_no', 'J-1', 'with the job number');
 
 -- Subscriptions as they stood when the event was written ------------------------------------
--- Events are fanned out after commit, so every change to a subscription fans out what was
--- written before it first. (Helpers are created as the test's superuser, whose rights they use.)
+-- Events are fanned out after commit, by the subscription versions the statement that wrote them
+-- saw (here all in one transaction: the changes made before each event). (Helpers are created as the test's superuser, whose rights they use.)
 select pg_temp.act_as_postgres();
 create function pg_temp.delivery_status(p_title text, p_endpoint uuid) returns text language sql security definer as $$
   select pg_temp.fan_out();

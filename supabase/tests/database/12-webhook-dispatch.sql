@@ -4,7 +4,7 @@
 -- wake-up of their own (the scheduler sees their events), and the cron jobs that keep it all
 -- moving are scheduled.
 begin;
-select plan(74);
+select plan(76);
 
 \ir _helpers.psql
 
@@ -160,8 +160,12 @@ update webhooks.deliveries set next_attempt_at = clock_timestamp() + interval '0
  where id = (pg_temp.delivery('claim1', 2)).id;
 update webhooks.deliveries set status = 'succeeded', completed_at = now(), lease_token = null, lease_expires_at = null
  where status = 'sending' and id in (select delivery_id from claim2);
+select webhooks.dispatch_scheduler_look(jsonb_build_object('active_at', clock_timestamp() - interval '5 seconds')) as look \gset
+select is((:'look'::jsonb ->> 'sleep')::float8, 0.01::float8, 'a scheduler idle for a few seconds looks every 10 ms');
+select webhooks.dispatch_scheduler_look(jsonb_build_object('active_at', clock_timestamp() - interval '30 seconds')) as look \gset
+select is((:'look'::jsonb ->> 'sleep')::float8, 0.1::float8, 'one idle for longer looks every 100 ms');
 select webhooks.dispatch_scheduler_look(jsonb_build_object('active_at', now() - interval '1 minute')) as look \gset
-select ok((:'look'::jsonb ->> 'sleep')::float8 <= 0.01, 'an idle scheduler looks every 10 ms at most');
+select is((:'look'::jsonb ->> 'sleep')::float8, 0.25::float8, 'and one idle for a minute every 250 ms');
 update webhooks.deliveries set next_attempt_at = clock_timestamp() + interval '5 milliseconds'
  where id = (pg_temp.delivery('claim1', 2)).id;
 select webhooks.dispatch_scheduler_look(jsonb_build_object('active_at', now() - interval '1 minute')) as look \gset

@@ -4,7 +4,7 @@
 -- first, expired leases come back first, and what is not due, or belongs to a disabled endpoint,
 -- is never claimed.
 begin;
-select plan(16);
+select plan(17);
 
 \ir _helpers.psql
 
@@ -90,6 +90,27 @@ select is((select count(*) from webhooks.deliveries where endpoint_id = :'slow' 
 update webhooks.deliveries set status = 'pending', completed_at = null where endpoint_id = :'slow' and status = 'failed';
 select is((select count(*) from webhooks.claim_due_deliveries(100, 60)), 0::bigint,
           'and whatever of it is pending again is not claimed while it is disabled');
+
+-- Round robin across claims: each claim's walk starts after the endpoint the previous one took
+-- last, so claims of one delivery go to each endpoint with due work in turn, however much older
+-- one endpoint's backlog is.
+update webhooks.deliveries set next_attempt_at = 'infinity' where status = 'pending';
+insert into public.organizations (id, name, slug) values (pg_temp.id('org c'), 'Org C', 'test-org-c');
+select endpoint_id as rr1 from webhooks.create_endpoint(pg_temp.id('org c'), 'https://hooks.example.com/rr1') \gset
+select endpoint_id as rr2 from webhooks.create_endpoint(pg_temp.id('org c'), 'https://hooks.example.com/rr2') \gset
+select endpoint_id as rr3 from webhooks.create_endpoint(pg_temp.id('org c'), 'https://hooks.example.com/rr3') \gset
+insert into public.jobs (org_id, title) select pg_temp.id('org c'), 'RR ' || n from generate_series(1, 2) n;
+select pg_temp.fan_out();
+-- The first endpoint in id order has the oldest backlog by far.
+update webhooks.deliveries d set next_attempt_at = now() - case when d.endpoint_id = least(:'rr1'::uuid, :'rr2', :'rr3')
+                                                                then interval '1 hour' else interval '1 second' end
+ where d.endpoint_id in (:'rr1', :'rr2', :'rr3');
+create temporary table round_robin (n integer, endpoint_id uuid) on commit drop;
+insert into round_robin select 1, endpoint_id from webhooks.claim_due_deliveries(1, 60);
+insert into round_robin select 2, endpoint_id from webhooks.claim_due_deliveries(1, 60);
+insert into round_robin select 3, endpoint_id from webhooks.claim_due_deliveries(1, 60);
+select is((select count(distinct endpoint_id) from round_robin where endpoint_id in (:'rr1', :'rr2', :'rr3')), 3::bigint,
+          'three claims of one delivery go to three endpoints in turn, not three times to the oldest backlog');
 
 -- The setting is bounded.
 select throws_ok($$update webhooks.settings set endpoint_concurrency = 0$$, '23514', null,
