@@ -574,13 +574,24 @@ export class WorkerPool {
   readonly #workers = new Map<string, UserWorker[]>();
   readonly #turns = new Map<string, number>();
   #waiting: (() => void)[] = [];
+  /** The CPU sampler runs only while some worker lives, so an idle gateway costs nothing. */
+  #sampler: ReturnType<typeof setInterval> | undefined;
 
   constructor(limits: RuntimeLimits, command: HostCommand) {
     this.#limits = limits;
     this.#command = command;
-    setInterval(() => {
-      for (const workers of this.#workers.values()) for (const worker of workers) worker.sampleCpu();
-    }, CPU_SAMPLE_INTERVAL_MS);
+  }
+
+  #sampleWhileWorkersLive() {
+    const live = [...this.#workers.values()].some((workers) => workers.length > 0);
+    if (live && this.#sampler === undefined) {
+      this.#sampler = setInterval(() => {
+        for (const workers of this.#workers.values()) for (const worker of workers) worker.sampleCpu();
+      }, CPU_SAMPLE_INTERVAL_MS);
+    } else if (!live && this.#sampler !== undefined) {
+      clearInterval(this.#sampler);
+      this.#sampler = undefined;
+    }
   }
 
   /** Forwards a request for function `name` (its index.ts at `entry`) to one of its workers. */
@@ -629,8 +640,10 @@ export class WorkerPool {
   #start(name: string, entry: string): UserWorker {
     const worker = new UserWorker(name, entry, this.#limits, this.#command, () => this.#changed());
     this.#workers.set(name, [...(this.#workers.get(name) ?? []), worker]);
+    this.#sampleWhileWorkersLive();
     void worker.exited.then(() => {
       this.#workers.set(name, (this.#workers.get(name) ?? []).filter((other) => other !== worker));
+      this.#sampleWhileWorkersLive();
     });
     return worker;
   }
