@@ -1,7 +1,7 @@
 // HTTP/1.1 requests over connections that go only to addresses the SSRF check approved.
 //
 // fetch cannot be told which address to dial for a name, and the edge runtime gives a function no
-// listening socket through which a proxy could pin it (its Deno.listen opens nothing). What the
+// listening socket through which a proxy could pin it (its listen op opens nothing). What the
 // runtime does give a user worker (docs/platform.md, "APIs the functions use") is Deno.connect to
 // an address, Deno.startTls on that connection with the name the certificate must match (and the
 // SNI it sends), and Deno.resolveDns. So a request here connects to one of the checked addresses,
