@@ -3,7 +3,7 @@
 //
 //   eval "$(npm run --silent env)"; node_modules/.bin/deno run -A bench/https_delivery.ts [--count=N] [--rounds=N]
 //
-// Three receivers on 127.0.0.1 (bench/tls_receiver_worker.ts, its own thread): https that keeps
+// Three receivers on 127.0.0.1 (bench/receiver.ts, its own thread): https that keeps
 // connections open, https that answers `Connection: close` (every request a new connection, so a
 // new TLS handshake), and plain http. For each, in rounds:
 // - the dispatcher: `count` job.created events written while delivery is held, then released; the
@@ -18,6 +18,7 @@ import { asUser, connect, createTenant, ROOT, stack } from "../tests/_support/st
 import { registerEndpoint } from "../tests/_support/webhooks.ts";
 import { functionWorkerPids, sampleProcesses } from "./processes.ts";
 import { benchCertificate } from "./local_certificate.ts";
+import { Receiver } from "./receiver.ts";
 
 const options = Object.fromEntries(
   Deno.args.filter((arg) => arg.includes("=")).map((arg) => arg.replace(/^--/, "").split("=", 2)),
@@ -28,38 +29,6 @@ const RAW_CONCURRENCY = 64;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
-
-class Receiver {
-  #worker = new Worker(new URL("./tls_receiver_worker.ts", import.meta.url), { type: "module" });
-  #waiting: ((data: Record<string, number>) => void)[] = [];
-  httpsPort = 0;
-  httpPort = 0;
-
-  async start(certificate: { cert: string; key: string }) {
-    this.#worker.onmessage = (event) => this.#waiting.shift()?.(event.data);
-    const ready = await this.#ask({ kind: "start", ...certificate });
-    [this.httpsPort, this.httpPort] = [ready.httpsPort, ready.httpPort];
-  }
-  #ask(message: unknown): Promise<Record<string, number>> {
-    const answer = new Promise<Record<string, number>>((resolve) => this.#waiting.push(resolve));
-    this.#worker.postMessage(message);
-    return answer;
-  }
-  reset() {
-    return this.#ask({ kind: "reset" });
-  }
-  async waitForDistinct(count: number, timeoutMs: number) {
-    const deadline = Date.now() + timeoutMs;
-    while ((await this.#ask({ kind: "stats" })).distinct < count) {
-      if (Date.now() > deadline) throw new Error(`the receiver did not get ${count} distinct deliveries`);
-      await sleep(20);
-    }
-  }
-  async stop() {
-    await this.#ask({ kind: "stop" });
-    this.#worker.terminate();
-  }
-}
 
 const admin = connect(4);
 const receiver = new Receiver();
@@ -88,8 +57,8 @@ const VARIANTS: Variant[] = [
   {
     key: "http",
     label: "http, connections reused",
-    dispatcherUrl: `http://127.0.0.1:${receiver.httpPort}/hook`,
-    rawUrl: `http://127.0.0.1:${receiver.httpPort}/hook`,
+    dispatcherUrl: `http://127.0.0.1:${receiver.port}/hook`,
+    rawUrl: `http://127.0.0.1:${receiver.port}/hook`,
   },
 ];
 

@@ -1,5 +1,5 @@
 // `npm run bench`: the performance targets (bench/RESULTS.md), measured side by side in one run against the local
-// stack (`npm start -- --detach`) with a receiver on loopback (bench/receiver_worker.ts, its own
+// stack (`npm start -- --detach`) with a receiver on loopback (bench/receiver.ts, its own
 // thread). See bench/RESULTS.md for the figures and how they were taken.
 //
 //   eval "$(npm run --silent env)"; node_modules/.bin/deno run -A bench/run.ts [--smoke] [--profile]
@@ -19,6 +19,7 @@ import { asUser, connect, createTenant, ROOT, stack } from "../tests/_support/st
 import { registerEndpoint } from "../tests/_support/webhooks.ts";
 import { webhookHeaders, WebhookSigner } from "../supabase/functions/_shared/signing.ts";
 import { cpuMsOf, functionHostPids, functionWorkerPids, postgresPids, sampleProcesses } from "./processes.ts";
+import { Receiver } from "./receiver.ts";
 
 const flags = new Set(Deno.args.filter((arg) => !arg.includes("=")));
 const options = Object.fromEntries(
@@ -86,55 +87,6 @@ const median = (values: number[]) => percentile(values, 0.5);
 // ---------------------------------------------------------------------------------------------
 // The receiver (a worker thread)
 // ---------------------------------------------------------------------------------------------
-
-interface ReceiverStats {
-  requests: number;
-  distinct: number;
-  arrivals: [string, number][];
-}
-
-class Receiver {
-  #worker = new Worker(new URL("./receiver_worker.ts", import.meta.url), { type: "module" });
-  #waiting: ((data: Record<string, unknown>) => void)[] = [];
-  port = 0;
-
-  async start() {
-    this.#worker.onmessage = (event) => this.#waiting.shift()?.(event.data);
-    const ready = await this.#next();
-    this.port = ready.port as number;
-  }
-  #next(): Promise<Record<string, unknown>> {
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-  async #ask(message: unknown) {
-    const answer = this.#next();
-    this.#worker.postMessage(message);
-    return await answer;
-  }
-  get url() {
-    return `http://127.0.0.1:${this.port}/hook`;
-  }
-  async reset(trackTitles = false) {
-    await this.#ask({ kind: "reset", trackTitles });
-  }
-  async stats(): Promise<ReceiverStats> {
-    return await this.#ask({ kind: "stats" }) as unknown as ReceiverStats;
-  }
-  /** Waits until `count` distinct webhook-ids arrived; the time of the poll that saw them. */
-  async waitForDistinct(count: number, timeoutMs: number): Promise<{ at: number; stats: ReceiverStats }> {
-    const deadline = Date.now() + timeoutMs;
-    while (true) {
-      const stats = await this.stats();
-      if (stats.distinct >= count) return { at: now(), stats };
-      if (Date.now() > deadline) throw new Error(`only ${stats.distinct} of ${count} deliveries arrived`);
-      await sleep(5);
-    }
-  }
-  async stop() {
-    await this.#ask({ kind: "stop" });
-    this.#worker.terminate();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Set-up
